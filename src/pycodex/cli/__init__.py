@@ -1,0 +1,1 @@
+"""Command-line entry points (click). Keep imports lazy: see main.py."""

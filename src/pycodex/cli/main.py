@@ -1,0 +1,80 @@
+"""The `pycodex` command.
+
+Startup is a feature: this module imports only click and the package's version. Each
+subcommand lives in its own module and is imported only when that subcommand runs (or
+when its --help is shown), so `pycodex --version` and `pycodex --help` never import the
+engine, pydantic or the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from pycodex import CODEX_COMPAT_VERSION, __version__
+
+# name -> (module, attribute, one-line help shown in `pycodex --help`)
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply_patch": (
+        "pycodex.cli.apply_patch_cmd",
+        "apply_patch_command",
+        "Apply a patch in the apply_patch format (argument or stdin)",
+    ),
+}
+_ALIASES = {"applypatch": "apply_patch"}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        name = _ALIASES.get(cmd_name, cmd_name)
+        spec = _COMMANDS.get(name)
+        if spec is None:
+            return None
+        module = importlib.import_module(spec[0])
+        command: click.Command = getattr(module, spec[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Use the static help strings so `--help` does not import every command module.
+        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
+@click.version_option(
+    __version__,
+    "-V",
+    "--version",
+    prog_name="pycodex",
+    message=f"%(prog)s %(version)s (codex-compatible {CODEX_COMPAT_VERSION})",
+)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """pycodex: a terminal coding agent, wire-compatible with the Codex CLI.
+
+    Give it a task and it talks to a model, runs the tools the model asks for inside a
+    sandbox, and records the session. Configuration lives in $PYCODEX_HOME/config.toml
+    (default ~/.pycodex; Codex's ~/.codex is read when pycodex has none).
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="pycodex")
