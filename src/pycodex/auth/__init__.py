@@ -1,1 +1,1 @@
-
+"""Credentials: API keys from the environment or from `auth.json` (written by `login`)."""

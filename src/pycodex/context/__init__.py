@@ -1,0 +1,1 @@
+"""What the model is told: base instructions, environment context, AGENTS.md."""

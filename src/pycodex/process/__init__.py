@@ -1,0 +1,1 @@
+"""Running commands: spawning, output capture and truncation, environment policy."""

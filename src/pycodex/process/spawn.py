@@ -1,0 +1,177 @@
+"""Run one command to completion: its own process group, bounded capture, timeout, cancel.
+
+Every command the model asks for runs here. Invariants:
+- the command leads a new process group, so a timeout or an interrupt kills everything
+  it started (`make` and its compilers, `npm test` and its workers), not just the leader;
+- nothing is left behind: on any exit path (normal, timeout, cancellation) the group is
+  killed if still alive and the leader is reaped;
+- memory is bounded however much the command prints (head + tail kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pycodex.process.truncation import HeadTailBuffer
+
+# Per stream. The model sees far less (see tools), this only bounds memory.
+DEFAULT_CAPTURE_BYTES = 1024 * 1024
+# After the leader exits, how long to keep reading output from children that inherited
+# its pipes (`cmd &`) before giving up on them.
+PIPE_DRAIN_GRACE_S = 0.25
+READ_CHUNK = 64 * 1024
+
+OutputCallback = Callable[[str, bytes], None]  # (stream name "stdout"|"stderr", chunk)
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    timeout_s: float | None = None
+    capture_bytes: int = DEFAULT_CAPTURE_BYTES
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    aggregated: str  # stdout and stderr interleaved in arrival order
+    duration_s: float
+    timed_out: bool
+    output_bytes: int  # everything the command printed, kept or not
+
+
+class SpawnError(Exception):
+    """The command could not be started (missing program, bad cwd, permission)."""
+
+
+async def run_command(request: ExecRequest, on_output: OutputCallback | None = None) -> ExecResult:
+    """Run `request.argv`; raises SpawnError if it cannot start, CancelledError if cancelled.
+
+    On cancellation the whole process group is killed and reaped before re-raising.
+    """
+    cap = request.capture_bytes
+    stdout_buf = HeadTailBuffer(cap // 2, cap // 2)
+    stderr_buf = HeadTailBuffer(cap // 2, cap // 2)
+    aggregated = HeadTailBuffer(cap // 2, cap // 2)
+    start = time.monotonic()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *request.argv,
+            cwd=str(request.cwd),
+            env=dict(request.env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        missing = exc.filename or request.argv[0]
+        if not request.cwd.is_dir():
+            raise SpawnError(f"working directory does not exist: {request.cwd}") from exc
+        raise SpawnError(f"command not found: {missing}") from exc
+    except PermissionError as exc:
+        raise SpawnError(f"permission denied: {exc.filename or request.argv[0]}") from exc
+    except OSError as exc:
+        raise SpawnError(f"failed to start {request.argv[0]}: {exc.strerror}") from exc
+
+    async def pump(stream: asyncio.StreamReader | None, name: str, buf: HeadTailBuffer) -> None:
+        if stream is None:
+            return
+        while chunk := await stream.read(READ_CHUNK):
+            buf.write(chunk)
+            aggregated.write(chunk)
+            if on_output is not None:
+                on_output(name, chunk)
+
+    readers = [
+        asyncio.ensure_future(pump(proc.stdout, "stdout", stdout_buf)),
+        asyncio.ensure_future(pump(proc.stderr, "stderr", stderr_buf)),
+    ]
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(wait_for_exit(proc), timeout=request.timeout_s)
+        except TimeoutError:
+            timed_out = True
+            _kill_group(proc.pid)
+            await wait_for_exit(proc)
+        # Children may still hold the pipes open; give them a moment, then cut them off.
+        _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_GRACE_S)
+        if pending:
+            _kill_group(proc.pid)
+            await asyncio.wait(pending, timeout=PIPE_DRAIN_GRACE_S)
+    finally:
+        # Covers cancellation (Ctrl-C, turn interrupt) as well as the normal path.
+        if proc.returncode is None:
+            _kill_group(proc.pid)
+            with contextlib.suppress(ProcessLookupError):
+                await asyncio.shield(wait_for_exit(proc))
+        _kill_group(proc.pid)
+        for task in readers:
+            task.cancel()
+        for task in readers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
+    # Shell convention: death by signal N is reported as 128 + N.
+    exit_code = 128 - returncode if returncode < 0 else returncode
+    return ExecResult(
+        exit_code=exit_code,
+        stdout=stdout_buf.render(),
+        stderr=stderr_buf.render(),
+        aggregated=aggregated.render(),
+        duration_s=time.monotonic() - start,
+        timed_out=timed_out,
+        output_bytes=stdout_buf.total + stderr_buf.total,
+    )
+
+
+async def wait_for_exit(proc: asyncio.subprocess.Process) -> int:
+    """Wait until the process itself has exited.
+
+    `Process.wait()` also waits for its pipes to close, which never happens while a
+    backgrounded grandchild (`server &`) holds them; we must notice the leader's exit on
+    its own. A pidfd becomes readable at exit without reaping (asyncio's child watcher
+    still reaps and sets `returncode`); where pidfds are unavailable, poll.
+    """
+    loop = asyncio.get_running_loop()
+    if proc.returncode is None:
+        pidfd = -1
+        with contextlib.suppress(AttributeError, OSError):
+            pidfd = os.pidfd_open(proc.pid)
+        if pidfd >= 0:
+            exited: asyncio.Future[None] = loop.create_future()
+
+            def _on_exit() -> None:
+                if not exited.done():
+                    exited.set_result(None)
+
+            loop.add_reader(pidfd, _on_exit)
+            try:
+                await exited
+            finally:
+                loop.remove_reader(pidfd)
+                os.close(pidfd)
+    # The watcher sets returncode a moment after the exit becomes visible.
+    while proc.returncode is None:
+        await asyncio.sleep(0.002)
+    return proc.returncode
+
+
+def _kill_group(pgid: int) -> None:
+    # The group may be gone already, or (if the leader was reaped) reused only after
+    # every member died, which is why killing it late is safe.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

@@ -1,0 +1,1 @@
+"""Session records: rollout files (JSONL, the record of every thread)."""
