@@ -77,4 +77,12 @@ def cli(ctx: click.Context) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="pycodex")
+    args = argv if argv is not None else sys.argv[1:]
+    if argv is None:
+        # Invoked through a symlink named `apply_patch`, or re-run by the agent to apply a
+        # patch: behave as the standalone patch tool, without loading the CLI.
+        from pycodex.cli.apply_patch_entry import dispatch_argv0, dispatch_run_as_flag
+
+        dispatch_argv0(sys.argv[0])
+        dispatch_run_as_flag(args)
+    return cli.main(args=args, prog_name="pycodex")

@@ -1,0 +1,273 @@
+"""Verify a parsed patch against the file system and compute every new file in memory.
+
+Nothing here writes. Hunks are evaluated in order against a virtual view of the tree
+(disk plus the effect of earlier hunks), so a patch that adds then updates a file, or
+deletes then re-adds one, behaves exactly as Codex's one-hunk-at-a-time application —
+and the first error reported is the one Codex would report.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pycodex.apply_patch.parser import AddFile, DeleteFile, Patch, UpdateChunk, UpdateFile
+from pycodex.apply_patch.seek import LineMatcher
+from pycodex.apply_patch.text import SourceText
+
+
+class PatchVerificationError(Exception):
+    """The patch does not fit the files. `str()` is the message Codex prints."""
+
+
+ChangeKind = Literal["add", "delete", "update"]
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One hunk's effect, fully computed. Paths are absolute; `display_*` are as written."""
+
+    kind: ChangeKind
+    path: Path
+    display_path: str
+    old_content: str | None
+    new_content: str | None
+    move_path: Path | None = None
+    display_move_path: str | None = None
+    # Permission bits to give the written file (None: a new file, default mode).
+    mode: int | None = field(default=None, compare=False)
+
+    @property
+    def target_path(self) -> Path:
+        """Where the file lives afterwards (the move destination for a rename)."""
+        return self.move_path if self.move_path is not None else self.path
+
+    @property
+    def display_target(self) -> str:
+        return self.display_move_path if self.display_move_path is not None else self.display_path
+
+    @cached_property
+    def unified_diff(self) -> str:
+        """Hunks of a unified diff (1 line of context, no file header), computed on demand."""
+        return unified_diff(self.old_content or "", self.new_content or "")
+
+
+def unified_diff(old: str, new: str, context: int = 1) -> str:
+    import difflib  # only the agent's diff display needs it; keep CLI startup lean
+
+    a = old.splitlines(keepends=True)
+    b = new.splitlines(keepends=True)
+    out: list[str] = []
+    for i, line in enumerate(difflib.unified_diff(a, b, n=context, lineterm="")):
+        if i < 2:  # the ---/+++ file header
+            continue
+        if line.startswith("@@"):
+            out.append(line + "\n")
+        elif line.endswith(("\n", "\r")):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def resolve(cwd: str | os.PathLike[str], path: str) -> str:
+    """Absolute, lexically normalised path (Codex's AbsolutePathBuf does the same)."""
+    return os.path.normpath(os.path.join(os.path.abspath(cwd), path))
+
+
+def os_error_text(err: OSError) -> str:
+    """An OSError the way Rust's io::Error prints it."""
+    if err.errno is None:
+        return str(err)
+    return f"{err.strerror} (os error {err.errno})"
+
+
+@dataclass
+class _Entry:
+    content: str
+    mode: int | None
+
+
+class _Tree:
+    """Disk seen through the hunks applied so far (abs path -> entry, None = deleted)."""
+
+    def __init__(self) -> None:
+        self.overlay: dict[str, _Entry | None] = {}
+
+    def read_for_update(self, path: str) -> _Entry:
+        if path in self.overlay:
+            entry = self.overlay[path]
+            if entry is None:
+                raise PatchVerificationError(
+                    f"Failed to read file to update {path}: No such file or directory (os error 2)"
+                )
+            return entry
+        try:
+            with open(path, "rb") as f:
+                mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+                data = f.read()
+        except OSError as err:
+            raise PatchVerificationError(
+                f"Failed to read file to update {path}: {os_error_text(err)}"
+            ) from err
+        try:
+            return _Entry(data.decode("utf-8"), mode)
+        except UnicodeDecodeError as err:
+            raise PatchVerificationError(
+                f"Failed to read file to update {path}: stream did not contain valid UTF-8"
+            ) from err
+
+    def take_for_delete(self, path: str) -> str:
+        if path in self.overlay:
+            entry = self.overlay[path]
+            if entry is None:
+                raise PatchVerificationError(f"Failed to delete file {path}")
+            return entry.content
+        try:
+            st = os.lstat(path)
+        except OSError as err:
+            raise PatchVerificationError(f"Failed to delete file {path}") from err
+        if stat.S_ISDIR(st.st_mode):  # unlink(2) refuses directories
+            raise PatchVerificationError(f"Failed to delete file {path}")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""  # unreadable but still deletable; the content is only informative
+
+    def existing(self, path: str) -> _Entry | None:
+        """The current file at `path`, if any, without failing (for add/move targets)."""
+        if path in self.overlay:
+            return self.overlay[path]
+        try:
+            return self.read_for_update(path)
+        except PatchVerificationError:
+            return None
+
+    def check_writable(self, path: str) -> None:
+        """Fail now, as Codex would fail later, when `path` cannot become a file."""
+        parent = os.path.dirname(path)
+        while parent and parent != os.path.dirname(parent):
+            if parent in self.overlay:
+                if self.overlay[parent] is not None:
+                    raise PatchVerificationError(f"Failed to create parent directories for {path}")
+                break  # deleted earlier in this patch: the directory can be created
+            if os.path.isdir(parent):
+                break
+            if os.path.lexists(parent):
+                raise PatchVerificationError(f"Failed to create parent directories for {path}")
+            parent = os.path.dirname(parent)
+        if path not in self.overlay and os.path.isdir(path):
+            raise PatchVerificationError(f"Failed to write file {path}")
+
+
+def compute_changes(patch: Patch, cwd: str | os.PathLike[str]) -> list[FileChange]:
+    """One FileChange per hunk, in patch order; raises PatchVerificationError."""
+    if not patch.hunks:
+        raise PatchVerificationError("No files were modified.")
+    tree = _Tree()
+    changes: list[FileChange] = []
+    for hunk in patch.hunks:
+        path = resolve(cwd, hunk.path)
+        if isinstance(hunk, AddFile):
+            tree.check_writable(path)
+            before = tree.existing(path)
+            tree.overlay[path] = _Entry(hunk.contents, before.mode if before else None)
+            changes.append(
+                FileChange(
+                    "add",
+                    Path(path),
+                    hunk.path,
+                    before.content if before else None,
+                    hunk.contents,
+                    mode=before.mode if before else None,
+                )
+            )
+        elif isinstance(hunk, DeleteFile):
+            old = tree.take_for_delete(path)
+            tree.overlay[path] = None
+            changes.append(FileChange("delete", Path(path), hunk.path, old, None))
+        else:
+            changes.append(_update(tree, cwd, path, hunk))
+    return changes
+
+
+def _update(tree: _Tree, cwd: str | os.PathLike[str], path: str, hunk: UpdateFile) -> FileChange:
+    entry = tree.read_for_update(path)
+    new_content = derive_new_content(entry.content, hunk.chunks, path)
+    dest: str | None = None
+    if hunk.move_path is not None:
+        dest = resolve(cwd, hunk.move_path)
+        if _same_file(dest, path):
+            # Codex writes the destination and then deletes the source, which for a
+            # self-move deletes the file it just wrote. We update it in place instead.
+            dest_is_self = True
+        else:
+            dest_is_self = False
+            tree.check_writable(dest)
+        if not dest_is_self:
+            tree.overlay[dest] = _Entry(new_content, entry.mode)
+            tree.overlay[path] = None
+        else:
+            tree.overlay[path] = _Entry(new_content, entry.mode)
+    else:
+        tree.overlay[path] = _Entry(new_content, entry.mode)
+    return FileChange(
+        "update",
+        Path(path),
+        hunk.path,
+        entry.content,
+        new_content,
+        move_path=Path(dest) if dest is not None else None,
+        display_move_path=hunk.move_path,
+        mode=entry.mode,
+    )
+
+
+def _same_file(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def derive_new_content(original: str, chunks: tuple[UpdateChunk, ...], path: str) -> str:
+    """Apply update chunks to `original` (Codex's matching rules); `path` is for errors."""
+    source = SourceText.parse(original)
+    lines = source.lines
+    matcher = LineMatcher(lines)
+    replacements: list[tuple[int, int, tuple[str, ...]]] = []
+    line_index = 0
+    for chunk in chunks:
+        if chunk.context is not None:
+            found = matcher.seek((chunk.context,), line_index, False)
+            if found is None:
+                raise PatchVerificationError(f"Failed to find context '{chunk.context}' in {path}")
+            line_index = found + 1
+        if not chunk.old_lines:
+            # Pure addition: appended at the end (before a final blank line, if any);
+            # the context header above only had to exist.
+            at = len(lines) - 1 if lines and lines[-1] == "" else len(lines)
+            replacements.append((at, 0, chunk.new_lines))
+            continue
+        pattern, new = chunk.old_lines, chunk.new_lines
+        found = matcher.seek(pattern, line_index, chunk.is_end_of_file)
+        if found is None and pattern[-1] == "":
+            # A trailing empty context line often stands for the file's final newline.
+            pattern = pattern[:-1]
+            if new and new[-1] == "":
+                new = new[:-1]
+            found = matcher.seek(pattern, line_index, chunk.is_end_of_file)
+        if found is None:
+            raise PatchVerificationError(
+                f"Failed to find expected lines in {path}:\n" + "\n".join(chunk.old_lines)
+            )
+        replacements.append((found, len(pattern), new))
+        line_index = found + len(pattern)
+    return source.render(replacements)

@@ -1,0 +1,249 @@
+"""Parse the apply_patch envelope into hunks.
+
+Grammar (as Codex accepts it, lenient variant):
+
+    *** Begin Patch
+    *** Add File: <path>        followed by `+line` lines
+    *** Delete File: <path>
+    *** Update File: <path>     optionally `*** Move to: <path>`, then chunks:
+        @@ [context]            (optional for the first chunk)
+        ' '/'+'/'-' lines, blank lines (= empty context), optional `*** End of File`
+    *** End Patch
+
+The quirks below are deliberate: they reproduce what the Codex binary accepts and the
+exact error text and line numbers it reports, which models and clients rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pycodex.apply_patch.text import rust_lines, rust_trim
+
+BEGIN_PATCH = "*** Begin Patch"
+END_PATCH = "*** End Patch"
+ADD_FILE = "*** Add File: "
+DELETE_FILE = "*** Delete File: "
+UPDATE_FILE = "*** Update File: "
+MOVE_TO = "*** Move to: "
+END_OF_FILE = "*** End of File"
+CONTEXT_PREFIX = "@@ "
+EMPTY_CONTEXT = "@@"
+
+# Only these heredoc openers are unwrapped, exactly as Codex does (no `<<-EOF`, no
+# other delimiters): anything else is more likely a model mistake than a patch.
+_HEREDOC_OPENERS = ("<<EOF", "<<'EOF'", '<<"EOF"')
+
+_VALID_HEADERS = (
+    "Valid hunk headers: '*** Add File: {path}', '*** Delete File: {path}', "
+    "'*** Update File: {path}'"
+)
+
+
+class PatchParseError(ValueError):
+    """The patch text is not a well-formed patch. `str()` is the message Codex prints."""
+
+
+class InvalidPatchError(PatchParseError):
+    """The envelope itself is wrong (missing begin/end markers)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Invalid patch: {detail}")
+        self.detail = detail
+
+
+class InvalidHunkError(PatchParseError):
+    """A hunk is malformed; `line_number` counts lines of the trimmed patch from 1."""
+
+    def __init__(self, detail: str, line_number: int) -> None:
+        super().__init__(f"Invalid patch hunk on line {line_number}: {detail}")
+        self.detail = detail
+        self.line_number = line_number
+
+
+@dataclass(frozen=True)
+class UpdateChunk:
+    """One `@@` section: replace `old_lines` (found after `context`) by `new_lines`."""
+
+    context: str | None
+    old_lines: tuple[str, ...]
+    new_lines: tuple[str, ...]
+    is_end_of_file: bool = False
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    contents: str
+
+    @property
+    def target(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+    @property
+    def target(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True)
+class UpdateFile:
+    path: str
+    move_path: str | None
+    chunks: tuple[UpdateChunk, ...]
+
+    @property
+    def target(self) -> str:
+        """The path the file ends up at (the move destination for renames)."""
+        return self.move_path if self.move_path is not None else self.path
+
+
+Hunk = AddFile | DeleteFile | UpdateFile
+
+
+@dataclass(frozen=True)
+class Patch:
+    hunks: tuple[Hunk, ...]
+    # The patch without any heredoc wrapper: what `apply_patch PATCH` would receive.
+    text: str = field(default="")
+
+
+def parse_patch(text: str) -> Patch:
+    """Parse patch text (optionally heredoc-wrapped); raise PatchParseError if invalid."""
+    lines = rust_lines(rust_trim(text))
+    envelope, body = _check_boundaries_lenient(lines)
+    hunks: list[Hunk] = []
+    # Codex numbers the first hunk line 2 even when a heredoc wrapper shifted it to line 3.
+    line_number = 2
+    index = 0
+    while index < len(body):
+        hunk, consumed = _parse_hunk(body, index, line_number)
+        hunks.append(hunk)
+        index += consumed
+        line_number += consumed
+    return Patch(hunks=tuple(hunks), text="\n".join(envelope))
+
+
+def _check_boundaries_strict(lines: list[str]) -> tuple[list[str], list[str]]:
+    first = rust_trim(lines[0]) if lines else None
+    last = rust_trim(lines[-1]) if lines else None
+    if first == BEGIN_PATCH and last == END_PATCH:
+        return lines, lines[1:-1]
+    if first is not None and first != BEGIN_PATCH:
+        raise InvalidPatchError("The first line of the patch must be '*** Begin Patch'")
+    raise InvalidPatchError("The last line of the patch must be '*** End Patch'")
+
+
+def _check_boundaries_lenient(lines: list[str]) -> tuple[list[str], list[str]]:
+    try:
+        return _check_boundaries_strict(lines)
+    except InvalidPatchError:
+        # A heredoc wrapper needs its two marker lines plus at least two patch lines.
+        if len(lines) >= 4 and lines[0] in _HEREDOC_OPENERS and lines[-1].endswith("EOF"):
+            return _check_boundaries_strict(lines[1:-1])
+        raise
+
+
+def _parse_hunk(lines: list[str], start: int, line_number: int) -> tuple[Hunk, int]:
+    header = rust_trim(lines[start])
+    if header.startswith(ADD_FILE):
+        contents: list[str] = []
+        consumed = 1
+        for line in lines[start + 1 :]:
+            if not line.startswith("+"):
+                break
+            contents.append(line[1:] + "\n")
+            consumed += 1
+        return AddFile(header[len(ADD_FILE) :], "".join(contents)), consumed
+    if header.startswith(DELETE_FILE):
+        return DeleteFile(header[len(DELETE_FILE) :]), 1
+    if header.startswith(UPDATE_FILE):
+        return _parse_update(lines, start, line_number, header[len(UPDATE_FILE) :])
+    raise InvalidHunkError(f"'{header}' is not a valid hunk header. {_VALID_HEADERS}", line_number)
+
+
+def _parse_update(
+    lines: list[str], start: int, line_number: int, path: str
+) -> tuple[UpdateFile, int]:
+    index = start + 1
+    move_path: str | None = None
+    # The move line is matched untrimmed (unlike hunk headers), as Codex does.
+    if index < len(lines) and lines[index].startswith(MOVE_TO):
+        move_path = lines[index][len(MOVE_TO) :]
+        index += 1
+    chunks: list[UpdateChunk] = []
+    while index < len(lines):
+        line = lines[index]
+        if rust_trim(line) == "":
+            # Blank separators between chunks are skipped (a truly empty line inside a
+            # chunk never gets here: the chunk parser takes it as empty context).
+            index += 1
+            continue
+        if line.startswith("*"):
+            break
+        chunk, consumed = _parse_chunk(
+            lines, index, line_number + (index - start), allow_missing_context=not chunks
+        )
+        chunks.append(chunk)
+        index += consumed
+    if not chunks:
+        raise InvalidHunkError(f"Update file hunk for path '{path}' is empty", line_number)
+    return UpdateFile(path, move_path, tuple(chunks)), index - start
+
+
+def _parse_chunk(
+    lines: list[str], start: int, line_number: int, *, allow_missing_context: bool
+) -> tuple[UpdateChunk, int]:
+    first = lines[start]
+    context: str | None
+    if first == EMPTY_CONTEXT:
+        context, body_start = None, start + 1
+    elif first.startswith(CONTEXT_PREFIX):
+        context, body_start = first[len(CONTEXT_PREFIX) :], start + 1
+    elif allow_missing_context:
+        context, body_start = None, start
+    else:
+        raise InvalidHunkError(
+            f"Expected update hunk to start with a @@ context marker, got: '{first}'",
+            line_number,
+        )
+    if body_start >= len(lines):
+        raise InvalidHunkError("Update hunk does not contain any lines", line_number + 1)
+
+    old: list[str] = []
+    new: list[str] = []
+    is_eof = False
+    parsed = 0
+    for line in lines[body_start:]:
+        if line == END_OF_FILE:
+            if parsed == 0:
+                raise InvalidHunkError("Update hunk does not contain any lines", line_number + 1)
+            is_eof = True
+            parsed += 1
+            break
+        marker = line[:1]
+        if marker == "":
+            old.append("")
+            new.append("")
+        elif marker == " ":
+            old.append(line[1:])
+            new.append(line[1:])
+        elif marker == "+":
+            new.append(line[1:])
+        elif marker == "-":
+            old.append(line[1:])
+        else:
+            if parsed == 0:
+                raise InvalidHunkError(
+                    f"Unexpected line found in update hunk: '{line}'. Every line should "
+                    "start with ' ' (context line), '+' (added line), or '-' (removed line)",
+                    line_number + 1,
+                )
+            break  # the start of the next chunk or hunk
+        parsed += 1
+    chunk = UpdateChunk(context, tuple(old), tuple(new), is_eof)
+    return chunk, parsed + (body_start - start)
