@@ -165,7 +165,7 @@ async def wait_for_exit(proc: asyncio.subprocess.Process) -> int:
                 loop.remove_reader(pidfd)
                 os.close(pidfd)
     # The watcher sets returncode a moment after the exit becomes visible.
-    while proc.returncode is None:
+    while proc.returncode is None:  # noqa: ASYNC110 - no event to wait on: the watcher sets it
         await asyncio.sleep(0.002)
     return proc.returncode
 

@@ -1,0 +1,186 @@
+"""`Codex`: the queue pair every front end talks to.
+
+Front ends `submit(op)` and read `next_event()`; a submission loop owns the `Session` and
+handles ops one at a time. Turns run as separate tasks so an `Interrupt` or more user
+input can be handled while a turn is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from pathlib import Path
+
+from pycodex.protocol.events import (
+    ErrorEvent,
+    Event,
+    ShutdownCompleteEvent,
+    TurnAbortedEvent,
+    TurnAbortReason,
+)
+from pycodex.protocol.ops import (
+    InterruptOp,
+    Op,
+    OverrideTurnContextOp,
+    ShutdownOp,
+    Submission,
+    UserInputOp,
+    UserTurnOp,
+)
+from pycodex.protocol.policies import ReasoningEffort
+
+from .session import ActiveTurn, Session
+from .turn import run_task, user_input_to_item
+from .turn_context import SessionSettings, TurnContext
+
+SUBMISSION_QUEUE_CAPACITY = 64
+
+
+class InternalAgentDied(Exception):
+    """The engine stopped; no more events will come."""
+
+
+class Codex:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._ids = itertools.count()
+        self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
+        self._loop = asyncio.create_task(self._submission_loop(), name="codex-submission-loop")
+        self._closed = False
+
+    @property
+    def thread_id(self) -> str:
+        return self.session.thread_id
+
+    async def submit(self, op: Op) -> str:
+        if self._loop.done():
+            raise InternalAgentDied("the agent loop has stopped")
+        sub_id = str(next(self._ids))
+        await self._submissions.put(Submission(id=sub_id, op=op))
+        return sub_id
+
+    async def next_event(self) -> Event:
+        events = self.session.events
+        if events.empty() and self._loop.done():
+            raise InternalAgentDied("the agent loop has stopped")
+        getter = asyncio.ensure_future(events.get())
+        done, _ = await asyncio.wait({getter, self._loop}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            return getter.result()
+        getter.cancel()
+        if not events.empty():
+            return events.get_nowait()
+        raise InternalAgentDied("the agent loop has stopped")
+
+    async def shutdown(self) -> None:
+        """Submit Shutdown and wait for the loop to finish (idempotent)."""
+        if not self._loop.done():
+            await self.submit(ShutdownOp())
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+
+    # --- the loop ---------------------------------------------------------------------
+
+    async def _submission_loop(self) -> None:
+        sess = self.session
+        try:
+            while True:
+                sub = await self._submissions.get()
+                op = sub.op
+                if isinstance(op, ShutdownOp):
+                    await self._abort_active(TurnAbortReason.INTERRUPTED)
+                    await self._close_services()
+                    sess.emit(sub.id, ShutdownCompleteEvent())
+                    return
+                if isinstance(op, InterruptOp):
+                    await self._abort_active(TurnAbortReason.INTERRUPTED)
+                elif isinstance(op, UserInputOp | UserTurnOp):
+                    self._user_input(sub.id, op)
+                elif isinstance(op, OverrideTurnContextOp):
+                    sess.settings = _apply_override(sess.settings, op)
+                else:
+                    sess.emit(
+                        sub.id,
+                        ErrorEvent(message=f"operation `{op.type}` is not supported by this version of pycodex"),
+                    )
+        finally:
+            await self._abort_active(TurnAbortReason.INTERRUPTED)
+            await self._close_services()
+
+    def _user_input(self, sub_id: str, op: UserInputOp | UserTurnOp) -> None:
+        sess = self.session
+        if isinstance(op, UserTurnOp):
+            sess.settings = SessionSettings(
+                cwd=sess.settings.cwd if not op.cwd else _abs(op.cwd),
+                model=op.model,
+                approval_policy=op.approval_policy,
+                sandbox_policy=op.sandbox_policy,
+                reasoning_effort=op.effort.value if op.effort is not None else None,
+                reasoning_summary=op.summary.value,
+                verbosity=sess.settings.verbosity,
+            )
+        active = sess.active
+        if active is not None and not active.task.done():
+            # Mid-turn input goes out with the turn's next model request.
+            active.pending_input.append(user_input_to_item(op.items))
+            return
+        turn = TurnContext(
+            sub_id=sub_id,
+            turn_id=sess.new_turn_id(),
+            settings=sess.settings,
+            output_schema=op.final_output_json_schema,
+            context_window=sess.context_window,
+        )
+        task = asyncio.create_task(run_task(sess, turn, list(op.items)), name=f"turn-{sub_id}")
+        sess.active = ActiveTurn(sub_id=sub_id, task=task)
+        task.add_done_callback(self._turn_finished)
+
+    def _turn_finished(self, task: asyncio.Task[None]) -> None:
+        sess = self.session
+        if sess.active is not None and sess.active.task is task:
+            sess.active = None
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # A bug, not a model error (those are events already): report, don't hang.
+            sess.emit(task.get_name().removeprefix("turn-"), ErrorEvent(message=f"internal error: {exc!r}"))
+
+    async def _abort_active(self, reason: TurnAbortReason) -> None:
+        active = self.session.active
+        if active is None or active.task.done():
+            return
+        active.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await active.task
+        if reason is not TurnAbortReason.INTERRUPTED:
+            self.session.emit(active.sub_id, TurnAbortedEvent(reason=reason))
+
+    async def _close_services(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        services = self.session.services
+        await services.client.aclose()
+        if services.recorder is not None:
+            try:
+                await asyncio.to_thread(services.recorder.close)
+            except OSError as exc:
+                self.session.emit("", ErrorEvent(message=f"Failed to shutdown rollout recorder: {exc}"))
+
+
+def _abs(path: str) -> Path:
+    return Path(path).resolve()
+
+
+def _apply_override(settings: SessionSettings, op: OverrideTurnContextOp) -> SessionSettings:
+    effort: str | None = settings.reasoning_effort
+    if op.sets("effort"):
+        effort = op.effort.value if isinstance(op.effort, ReasoningEffort) else None
+    return SessionSettings(
+        cwd=_abs(op.cwd) if op.cwd else settings.cwd,
+        model=op.model or settings.model,
+        approval_policy=op.approval_policy or settings.approval_policy,
+        sandbox_policy=op.sandbox_policy or settings.sandbox_policy,
+        reasoning_effort=effort,
+        reasoning_summary=op.summary.value if op.summary is not None else settings.reasoning_summary,
+        verbosity=settings.verbosity,
+    )

@@ -1,0 +1,220 @@
+"""`Session`: the state of one thread — history, settings, the running turn, services.
+
+Invariant: at most one task (turn) runs at a time; user input that arrives while it runs
+is queued and sent with the turn's next model request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pycodex.client.client import ModelClient
+from pycodex.context.environment import (
+    EnvironmentContext,
+    local_timezone_name,
+    today,
+    user_shell_name,
+)
+from pycodex.context.instructions import format_user_instructions
+from pycodex.process.env import EnvPolicy, build_command_env
+from pycodex.protocol.events import Event, EventMsg
+from pycodex.protocol.models import (
+    InputText,
+    MessageItem,
+    ResponseItem,
+    developer_message,
+    item_to_wire,
+)
+from pycodex.protocol.policies import WorkspaceWritePolicy
+from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage, TokenUsageInfo
+from pycodex.rollout.recorder import RolloutLine, RolloutRecorder
+from pycodex.tools.base import ToolContext
+from pycodex.tools.handlers.plan import PlanHandler
+from pycodex.tools.handlers.shell import ShellHandler
+from pycodex.tools.router import ToolRouter
+
+from .turn_context import SessionSettings, TurnContext
+
+# Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
+# and what an audit needs. Deltas and tool chatter are not (the response items are).
+PERSISTED_EVENTS = frozenset(
+    {
+        "user_message",
+        "agent_message",
+        "agent_reasoning",
+        "agent_reasoning_raw_content",
+        "token_count",
+        "task_started",
+        "task_complete",
+        "turn_aborted",
+        "thread_rolled_back",
+        "entered_review_mode",
+        "exited_review_mode",
+        "context_compacted",
+        "error",
+    }
+)
+
+
+@dataclass
+class ActiveTurn:
+    sub_id: str
+    task: asyncio.Task[None]
+    pending_input: list[ResponseItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SessionServices:
+    """Long-lived collaborators, built once per session by `Codex.spawn`."""
+
+    client: ModelClient
+    recorder: RolloutRecorder | None
+    env_policy: EnvPolicy
+    base_env: Mapping[str, str]
+    show_raw_agent_reasoning: bool = False
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        thread_id: str,
+        settings: SessionSettings,
+        services: SessionServices,
+        base_instructions: str,
+        user_instructions: str | None,
+        developer_instructions: str | None,
+        writable_roots: Sequence[Path] = (),
+        context_window: int | None = None,
+    ) -> None:
+        self.thread_id = thread_id
+        self.settings = settings
+        self.services = services
+        self.base_instructions = base_instructions
+        self.user_instructions = user_instructions
+        self.developer_instructions = developer_instructions
+        self.writable_roots = tuple(writable_roots)
+        self.context_window = context_window
+        self.history: list[ResponseItem] = []
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.active: ActiveTurn | None = None
+        self.token_info: TokenUsageInfo | None = None
+        self.rate_limits: RateLimitSnapshot | None = None
+        self.last_environment: EnvironmentContext | None = None
+        self._turn_counter = 0
+
+    # --- events and records ---------------------------------------------------------
+
+    def emit(self, sub_id: str, msg: EventMsg) -> None:
+        self.events.put_nowait(Event(id=sub_id, msg=msg))
+        if msg.type in PERSISTED_EVENTS:
+            self.persist([RolloutLine("event_msg", msg.model_dump(mode="json"))])
+
+    def persist(self, lines: Sequence[RolloutLine]) -> None:
+        recorder = self.services.recorder
+        if recorder is not None:
+            recorder.record(lines)
+
+    def record_items(self, items: Sequence[ResponseItem]) -> None:
+        """Add items to the model-visible history and to the rollout."""
+        self.history.extend(items)
+        self.persist([RolloutLine("response_item", item_to_wire(item)) for item in items])
+
+    async def flush(self) -> None:
+        recorder = self.services.recorder
+        if recorder is not None:
+            await asyncio.to_thread(recorder.flush)
+
+    # --- token accounting -------------------------------------------------------------
+
+    def add_usage(self, usage: TokenUsage) -> TokenUsageInfo:
+        if self.token_info is None:
+            self.token_info = TokenUsageInfo(
+                total_token_usage=usage, last_token_usage=usage,
+                model_context_window=self.context_window,
+            )
+        else:
+            self.token_info = self.token_info.with_last(usage)
+        return self.token_info
+
+    # --- context ------------------------------------------------------------------------
+
+    def environment_context(self, settings: SessionSettings) -> EnvironmentContext:
+        policy = settings.sandbox_policy
+        roots: tuple[Path, ...] = ()
+        if isinstance(policy, WorkspaceWritePolicy):
+            roots = (settings.cwd, *self.writable_roots, *(Path(r) for r in policy.writable_roots))
+        mode = policy.mode
+        return EnvironmentContext(
+            cwd=settings.cwd,
+            shell=user_shell_name(dict(self.services.base_env)),
+            approval_policy=settings.approval_policy.value,
+            sandbox_mode=mode.value if mode is not None else "external-sandbox",
+            network_access=policy.has_full_network_access(),
+            writable_roots=tuple(dict.fromkeys(roots)),
+            current_date=today(),
+            timezone=local_timezone_name(),
+        )
+
+    def initial_context(self) -> list[ResponseItem]:
+        """What every fresh thread starts with, before the user's first message."""
+        items: list[ResponseItem] = [developer_message(self.base_instructions)]
+        if self.developer_instructions:
+            items.append(developer_message(self.developer_instructions))
+        env = self.environment_context(self.settings)
+        self.last_environment = env
+        parts: list[InputText] = []
+        if self.user_instructions:
+            parts.append(
+                InputText(text=format_user_instructions(self.settings.cwd, self.user_instructions))
+            )
+        parts.append(InputText(text=env.render()))
+        items.append(MessageItem(role="user", content=list(parts)))
+        return items
+
+    def environment_update(self, settings: SessionSettings) -> ResponseItem | None:
+        """A fresh `<environment_context>` when cwd/sandbox/approval changed since last told."""
+        env = self.environment_context(settings)
+        if self.last_environment is not None and not env.differs_from(self.last_environment):
+            return None
+        self.last_environment = env
+        return MessageItem(role="user", content=[InputText(text=env.render())])
+
+    # --- turns --------------------------------------------------------------------------
+
+    def new_turn_id(self) -> str:
+        from pycodex.ids import uuid7
+
+        self._turn_counter += 1
+        return uuid7()
+
+    def tool_router(self) -> ToolRouter:
+        return ToolRouter([ShellHandler(), PlanHandler()])
+
+    def tool_context(self, turn: TurnContext) -> ToolContext:
+        from pycodex.protocol.events import WarningEvent
+
+        def emit(msg: Any) -> None:
+            self.emit(turn.sub_id, msg)
+
+        def warn(message: str) -> None:
+            self.emit(turn.sub_id, WarningEvent(message=message))
+
+        return ToolContext(
+            turn_id=turn.turn_id,
+            cwd=turn.cwd,
+            approval_policy=turn.settings.approval_policy.value,
+            sandbox_mode=turn.sandbox_mode,
+            command_env=build_command_env(self.services.env_policy, self.services.base_env),
+            emit=emit,
+            emit_warning=warn,
+        )
+
+
+def default_base_env() -> Mapping[str, str]:
+    return os.environ

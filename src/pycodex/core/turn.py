@@ -1,0 +1,308 @@
+"""The turn loop: request, run the tools the model asked for, feed results back, repeat.
+
+A task ends when a model response asks for no tool call. Tool calls of one response run
+concurrently and their outputs are recorded in call order. Calls start only once the
+response is complete: a stream that breaks and is retried must not have already run
+`git commit` or `rm` from its discarded half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pycodex.client.errors import ModelClientError
+from pycodex.client.events import (
+    Completed,
+    OutputItemDone,
+    OutputTextDelta,
+    RateLimits,
+    ReasoningContentDelta,
+    ReasoningSummaryDelta,
+    ReasoningSummaryPartAdded,
+    StreamRetry,
+    WebSearchCallBegin,
+)
+from pycodex.client.events import TokenUsage as ClientTokenUsage
+from pycodex.client.prompt import ModelSettings, Prompt
+from pycodex.protocol.events import (
+    AgentMessageDeltaEvent,
+    AgentMessageEvent,
+    AgentReasoningDeltaEvent,
+    AgentReasoningEvent,
+    AgentReasoningRawContentDeltaEvent,
+    AgentReasoningSectionBreakEvent,
+    ErrorEvent,
+    StreamErrorEvent,
+    TaskCompleteEvent,
+    TaskStartedEvent,
+    TokenCountEvent,
+    TurnAbortedEvent,
+    TurnAbortReason,
+    UserMessageEvent,
+    WebSearchBeginEvent,
+    WebSearchEndEvent,
+)
+from pycodex.protocol.models import (
+    ContentItem,
+    CustomToolCallItem,
+    CustomToolCallOutputItem,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputImage,
+    InputText,
+    LocalShellCallItem,
+    MessageItem,
+    ReasoningItem,
+    ResponseItem,
+    WebSearchCallItem,
+)
+from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage
+from pycodex.protocol.user_input import ImageInput, LocalImageInput, TextInput, UserInput
+from pycodex.rollout.recorder import RolloutLine
+from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
+from pycodex.tools.router import ToolResponse, ToolRouter, response_for
+
+from .session import Session
+from .turn_context import TurnContext
+
+ABORTED_OUTPUT = "aborted by user"
+
+
+@dataclass
+class SamplingResult:
+    needs_follow_up: bool
+    last_agent_message: str | None
+
+
+@dataclass
+class _ResponseState:
+    """What one streamed response produced so far (reset when the stream is retried)."""
+
+    items: list[ResponseItem] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    # Calls that could not even be parsed get their answer right away.
+    immediate: dict[str, ToolResponse] = field(default_factory=dict)
+    last_agent_message: str | None = None
+
+
+def user_input_to_item(items: list[UserInput]) -> MessageItem:
+    content: list[ContentItem] = []
+    for item in items:
+        if isinstance(item, TextInput):
+            content.append(InputText(text=item.text))
+        elif isinstance(item, ImageInput):
+            content.append(InputImage(image_url=item.image_url))
+        elif isinstance(item, LocalImageInput):
+            content.append(_local_image(Path(item.path)))
+    return MessageItem(role="user", content=content)
+
+
+def _local_image(path: Path) -> ContentItem:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        # The model should know an attachment went missing rather than silently lack it.
+        return InputText(text=f"[image {path} could not be read: {exc.strerror}]")
+    mime = mimetypes.guess_type(path.name)[0] or "image/png"
+    return InputImage(image_url=f"data:{mime};base64,{base64.b64encode(data).decode()}")
+
+
+def _user_message_event(items: list[UserInput]) -> UserMessageEvent:
+    text = "\n".join(i.text for i in items if isinstance(i, TextInput))
+    images = [i.image_url for i in items if isinstance(i, ImageInput)]
+    local = [i.path for i in items if isinstance(i, LocalImageInput)]
+    return UserMessageEvent(message=text, images=images or None, local_images=local)
+
+
+def _to_protocol_usage(usage: ClientTokenUsage) -> TokenUsage:
+    return TokenUsage(
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_output_tokens=usage.reasoning_output_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]) -> None:
+    """Run one user turn to completion, abort, or failure. Emits every event of the turn."""
+    started = time.time()
+    sess.emit(
+        turn.sub_id,
+        TaskStartedEvent(
+            turn_id=turn.turn_id, started_at=int(started), model_context_window=turn.context_window
+        ),
+    )
+    router = sess.tool_router()
+    last_agent_message: str | None = None
+    try:
+        env_update = sess.environment_update(turn.settings)
+        if env_update is not None:
+            sess.record_items([env_update])
+        sess.record_items([user_input_to_item(user_items)])
+        sess.emit(turn.sub_id, _user_message_event(user_items))
+        while True:
+            active = sess.active
+            if active is not None and active.pending_input:
+                pending, active.pending_input = active.pending_input, []
+                sess.record_items(pending)
+            result = await run_sampling_request(sess, turn, router)
+            if result.last_agent_message is not None:
+                last_agent_message = result.last_agent_message
+            if not result.needs_follow_up:
+                break
+    except asyncio.CancelledError:
+        _answer_dangling_calls(sess)
+        sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
+        await sess.flush()
+        raise
+    except ModelClientError as exc:
+        sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
+    sess.emit(
+        turn.sub_id,
+        TaskCompleteEvent(
+            turn_id=turn.turn_id,
+            last_agent_message=last_agent_message,
+            started_at=int(started),
+            completed_at=int(time.time()),
+            duration_ms=int((time.time() - started) * 1000),
+        ),
+    )
+    await sess.flush()
+
+
+def _answer_dangling_calls(sess: Session) -> None:
+    """Give every unanswered call in history an 'aborted' output.
+
+    The Responses API rejects a history with a call but no output, so without this an
+    interrupted turn would make every later request of the thread fail.
+    """
+    answered = {
+        item.call_id
+        for item in sess.history
+        if isinstance(item, FunctionCallOutputItem | CustomToolCallOutputItem)
+    }
+    missing: list[ResponseItem] = []
+    for item in sess.history:
+        call = None
+        try:
+            call = ToolRouter.to_call(item)
+        except RespondToModel:
+            continue
+        if call is not None and call.call_id not in answered:
+            missing.append(response_for(call, ToolOutput(text=ABORTED_OUTPUT, success=False)))
+    if missing:
+        sess.record_items(missing)
+
+
+async def run_sampling_request(sess: Session, turn: TurnContext, router: ToolRouter) -> SamplingResult:
+    """One model request (with the client's retries) and the tool calls it asked for."""
+    settings = turn.settings
+    prompt = Prompt(
+        input=list(sess.history),
+        tools=router.specs(),
+        parallel_tool_calls=True,
+        output_schema=turn.output_schema,
+        settings=ModelSettings(
+            model=settings.model,
+            reasoning_effort=settings.reasoning_effort,
+            reasoning_summary=settings.reasoning_summary,
+            verbosity=settings.verbosity,
+        ),
+    )
+    sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
+    state = _ResponseState()
+    async for event in sess.services.client.stream(prompt):
+        if isinstance(event, StreamRetry):
+            state = _ResponseState()
+            sess.emit(
+                turn.sub_id,
+                StreamErrorEvent(
+                    message=f"Reconnecting... {event.attempt}/{event.max_attempts} ({event.message})"
+                ),
+            )
+        elif isinstance(event, OutputTextDelta):
+            sess.emit(turn.sub_id, AgentMessageDeltaEvent(delta=event.delta))
+        elif isinstance(event, ReasoningSummaryDelta):
+            sess.emit(turn.sub_id, AgentReasoningDeltaEvent(delta=event.delta))
+        elif isinstance(event, ReasoningSummaryPartAdded):
+            sess.emit(turn.sub_id, AgentReasoningSectionBreakEvent())
+        elif isinstance(event, ReasoningContentDelta):
+            if sess.services.show_raw_agent_reasoning:
+                sess.emit(turn.sub_id, AgentReasoningRawContentDeltaEvent(delta=event.delta))
+        elif isinstance(event, WebSearchCallBegin):
+            sess.emit(turn.sub_id, WebSearchBeginEvent(call_id=event.call_id))
+        elif isinstance(event, OutputItemDone):
+            _on_item_done(sess, turn, state, event.item)
+        elif isinstance(event, RateLimits):
+            sess.rate_limits = RateLimitSnapshot.model_validate(_dataclass_dict(event.snapshot))
+        elif isinstance(event, Completed):
+            info = None
+            if event.token_usage is not None:
+                info = sess.add_usage(_to_protocol_usage(event.token_usage))
+            sess.emit(turn.sub_id, TokenCountEvent(info=info or sess.token_info, rate_limits=sess.rate_limits))
+
+    sess.record_items(state.items)
+    if not state.calls:
+        return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
+    ctx = sess.tool_context(turn)
+
+    async def answer(call: ToolCall) -> ToolResponse:
+        if call.call_id in state.immediate:
+            return state.immediate[call.call_id]
+        return await router.dispatch(call, ctx)
+
+    outputs = await asyncio.gather(*(answer(call) for call in state.calls))
+    sess.record_items(list(outputs))
+    return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
+
+
+def _on_item_done(sess: Session, turn: TurnContext, state: _ResponseState, item: ResponseItem) -> None:
+    state.items.append(item)
+    if isinstance(item, FunctionCallItem | CustomToolCallItem | LocalShellCallItem):
+        try:
+            call = ToolRouter.to_call(item)
+        except RespondToModel as exc:
+            call_id = getattr(item, "call_id", None) or getattr(item, "id", None) or ""
+            fallback = ToolCall(name="shell", call_id=call_id, kind="function", payload="")
+            state.calls.append(fallback)
+            state.immediate[call_id] = response_for(fallback, ToolOutput(text=str(exc), success=False))
+            return
+        if call is not None:
+            state.calls.append(call)
+        return
+    if isinstance(item, MessageItem) and item.role == "assistant":
+        text = item.text()
+        state.last_agent_message = text
+        sess.emit(turn.sub_id, AgentMessageEvent(message=text))
+    elif isinstance(item, ReasoningItem):
+        for part in item.summary:
+            sess.emit(turn.sub_id, AgentReasoningEvent(text=part.text))
+    elif isinstance(item, WebSearchCallItem):
+        action = item.action or {}
+        query = action.get("query") if isinstance(action.get("query"), str) else ""
+        sess.emit(turn.sub_id, WebSearchEndEvent(call_id=item.id or "", query=query or ""))
+
+
+def _turn_context_payload(turn: TurnContext) -> dict[str, object]:
+    s = turn.settings
+    return {
+        "turn_id": turn.turn_id,
+        "cwd": str(s.cwd),
+        "approval_policy": s.approval_policy.value,
+        "sandbox_policy": s.sandbox_policy.model_dump(mode="json"),
+        "model": s.model,
+        "effort": s.reasoning_effort,
+        "summary": s.reasoning_summary or "none",
+    }
+
+
+def _dataclass_dict(obj: object) -> dict[str, object]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)  # type: ignore[call-overload,no-any-return]

@@ -1,0 +1,41 @@
+"""`TurnContext`: the settings one turn runs with (a snapshot; later changes don't leak in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pycodex.protocol.policies import AskForApproval, SandboxPolicy
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Settings that persist across turns; `OverrideTurnContext`/`UserTurn` update them."""
+
+    cwd: Path
+    model: str
+    approval_policy: AskForApproval
+    sandbox_policy: SandboxPolicy
+    reasoning_effort: str | None
+    reasoning_summary: str | None
+    verbosity: str | None
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    sub_id: str
+    turn_id: str
+    settings: SessionSettings
+    # Applies to this turn only (`--output-schema`).
+    output_schema: dict[str, Any] | None
+    context_window: int | None
+
+    @property
+    def cwd(self) -> Path:
+        return self.settings.cwd
+
+    @property
+    def sandbox_mode(self) -> str:
+        mode = self.settings.sandbox_policy.mode
+        return mode.value if mode is not None else "external-sandbox"

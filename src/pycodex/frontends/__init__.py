@@ -1,0 +1,1 @@
+"""Front ends: clients of the engine queue pair."""

@@ -1,0 +1,1 @@
+"""`pycodex exec`: headless runs, human or JSONL output."""

@@ -1,0 +1,1 @@
+"""Tools the model can call: their specs (what the model sees) and their handlers."""

@@ -1,0 +1,72 @@
+"""The contract between the turn loop and tool handlers.
+
+A handler is anything with a `name`, a `spec()` and an async `handle()`; there is no base
+class to inherit. Handlers report problems the model should see (bad arguments, a
+refused command) by raising `RespondToModel`, and problems that must end the turn by
+raising `FatalToolError`; anything else they return as a normal `ToolOutput`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+PayloadKind = Literal["function", "custom", "local_shell"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    call_id: str
+    kind: PayloadKind
+    # function: the JSON arguments string; custom: the raw input; local_shell: JSON of
+    # the action (normalised by the router into the same shape as shell's arguments).
+    payload: str
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    text: str
+    success: bool = True
+
+
+class RespondToModel(Exception):
+    """The call failed in a way the model should hear about and can recover from."""
+
+
+class FatalToolError(Exception):
+    """The call cannot be answered at all; the turn ends with this error."""
+
+
+@dataclass
+class ToolContext:
+    """What a handler may use: the turn's settings and a way to emit events."""
+
+    turn_id: str
+    cwd: Path
+    approval_policy: str
+    sandbox_mode: str
+    command_env: Mapping[str, str]
+    emit: Callable[[Any], None]
+    # A user-visible warning that is not an error of the turn (shown, not sent to the model).
+    emit_warning: Callable[[str], None]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def resolve_path(self, path: str | None) -> Path:
+        """`path` against the turn cwd (absolute paths are kept)."""
+        if not path:
+            return self.cwd
+        return (self.cwd / path).resolve() if not Path(path).is_absolute() else Path(path)
+
+
+class ToolHandler(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def spec(self) -> dict[str, Any]:
+        """The tool definition sent to the model (Responses API shape)."""
+        ...
+
+    async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput: ...

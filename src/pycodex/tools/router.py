@@ -1,0 +1,74 @@
+"""`ToolRouter`: which tools the model is offered, and which handler answers a call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from pycodex.protocol.models import (
+    ContentItem,
+    CustomToolCallItem,
+    CustomToolCallOutputItem,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    LocalShellCallItem,
+    ResponseItem,
+)
+from pycodex.tools.base import (
+    FatalToolError,
+    RespondToModel,
+    ToolCall,
+    ToolContext,
+    ToolHandler,
+    ToolOutput,
+)
+
+ToolResponse = FunctionCallOutputItem | CustomToolCallOutputItem
+
+
+class ToolRouter:
+    def __init__(self, handlers: Iterable[ToolHandler]) -> None:
+        self._handlers: dict[str, ToolHandler] = {h.name: h for h in handlers}
+
+    def specs(self) -> list[dict[str, object]]:
+        return [h.spec() for h in self._handlers.values()]
+
+    @staticmethod
+    def to_call(item: ResponseItem) -> ToolCall | None:
+        """The tool call an output item asks for, or None when it is not a call."""
+        if isinstance(item, FunctionCallItem):
+            name = f"{item.namespace}__{item.name}" if item.namespace else item.name
+            return ToolCall(name=name, call_id=item.call_id, kind="function", payload=item.arguments)
+        if isinstance(item, CustomToolCallItem):
+            return ToolCall(name=item.name, call_id=item.call_id, kind="custom", payload=item.input)
+        if isinstance(item, LocalShellCallItem):
+            call_id = item.call_id or item.id
+            if not call_id:
+                raise RespondToModel("LocalShellCall without call_id or id")
+            return ToolCall(
+                name="shell",
+                call_id=call_id,
+                kind="local_shell",
+                payload=json.dumps(item.action.model_dump(exclude_none=True)),
+            )
+        return None
+
+    async def dispatch(self, call: ToolCall, ctx: ToolContext) -> ToolResponse:
+        """Run the call; every outcome except a fatal one becomes an output item."""
+        handler = self._handlers.get(call.name)
+        if handler is None:
+            return response_for(call, ToolOutput(text=f"unsupported call: {call.name}", success=False))
+        try:
+            output = await handler.handle(call, ctx)
+        except RespondToModel as exc:
+            output = ToolOutput(text=str(exc), success=False)
+        except FatalToolError:
+            raise
+        return response_for(call, output)
+
+
+def response_for(call: ToolCall, output: ToolOutput) -> ToolResponse:
+    text: str | list[ContentItem] = output.text
+    if call.kind == "custom":
+        return CustomToolCallOutputItem(call_id=call.call_id, output=text)
+    return FunctionCallOutputItem(call_id=call.call_id, output=text)
