@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from pycodex.protocol.events import PlanUpdateEvent
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 
 PLAN_TOOL_SPEC: dict[str, Any] = {
@@ -70,7 +71,5 @@ class PlanHandler:
             raise RespondToModel(
                 f"failed to parse function arguments: {where}: {first['msg']}"
             ) from exc
-        from pycodex.protocol.events import PlanUpdateEvent
-
         ctx.emit(PlanUpdateEvent.model_validate(args.model_dump(exclude_none=True)))
         return ToolOutput(text="Plan updated")

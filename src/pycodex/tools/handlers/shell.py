@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from pycodex.process.spawn import ExecRequest, ExecResult, SpawnError, run_command
-from pycodex.protocol._wire import RustDuration
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
     ExecCommandEndEvent,
     ExecCommandOutputDeltaEvent,
     ExecOutputStream,
 )
+from pycodex.protocol.events import RustDuration
 from pycodex.protocol.models import LocalShellExecAction
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.output_format import format_exec_output

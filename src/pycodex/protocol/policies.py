@@ -1,0 +1,272 @@
+"""Sandbox and approval policies, and the small enums that travel with a turn's settings.
+
+Enumerations are ``StrEnum`` rather than ``Literal``: config and CLI code need the list of
+valid values at runtime (click choices, error messages naming the allowed values),
+``SandboxMode("bogus")`` fails with a ``ValueError`` naming the value, and members *are*
+``str`` so they compare equal to, and serialize as, the exact wire strings.
+
+Wire shape: the core/rollout form is kebab-case with snake_case fields, e.g.
+``{"type": "read-only"}`` (0.163 rollout ``turn_context.sandbox_policy``) and
+``{"type": "workspace-write", "writable_roots": [], "network_access": false,
+"exclude_tmpdir_env_var": false, "exclude_slash_tmp": false}``. The app-server v2 API uses a
+camelCase rendering (``{"type": "workspaceWrite", "writableRoots": [], "networkAccess":
+false, ...}``, ``{"type": "readOnly", "networkAccess": false}``); convert with
+:meth:`SandboxPolicy.to_app_server` / :meth:`SandboxPolicy.from_app_server`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, GetCoreSchemaHandler, TypeAdapter, model_validator
+from pydantic_core import CoreSchema
+
+from pycodex.protocol._wire import WireModel, _is_false
+
+_union_ready = False
+
+
+class SandboxMode(StrEnum):
+    """The user-facing choice (`--sandbox`, `sandbox_mode` in config.toml)."""
+
+    READ_ONLY = "read-only"
+    WORKSPACE_WRITE = "workspace-write"
+    DANGER_FULL_ACCESS = "danger-full-access"
+
+
+class AskForApproval(StrEnum):
+    UNTRUSTED = "untrusted"
+    ON_FAILURE = "on-failure"
+    ON_REQUEST = "on-request"
+    NEVER = "never"
+
+
+class ReviewDecision(StrEnum):
+    """A user's answer to an approval request (core protocol; snake_case on the wire).
+
+    App-server v2 speaks ``accept`` / ``acceptForSession`` / ``decline`` / ``cancel``
+    instead; the app-server front end translates.
+    """
+
+    APPROVED = "approved"
+    APPROVED_FOR_SESSION = "approved_for_session"
+    DENIED = "denied"
+    ABORT = "abort"
+
+
+class ReasoningEffort(StrEnum):
+    NONE = "none"
+    MINIMAL = "minimal"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    XHIGH = "xhigh"
+
+
+class ReasoningSummary(StrEnum):
+    AUTO = "auto"
+    CONCISE = "concise"
+    DETAILED = "detailed"
+    NONE = "none"
+
+
+class Verbosity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class NetworkAccess(StrEnum):
+    RESTRICTED = "restricted"
+    ENABLED = "enabled"
+
+
+class SandboxPolicy(WireModel):
+    """Base of the sandbox policy variants; usable directly as a pydantic field type.
+
+    ``policy: SandboxPolicy`` in a model validates to the right variant by ``type``
+    (see ``__get_pydantic_core_schema__``), and ``isinstance(p, SandboxPolicy)`` holds for
+    every variant.
+    """
+
+    type: str
+    _V2_TYPE: ClassVar[str] = ""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        # The abstract base stands for the tagged union of its variants once they exist
+        # (while the class itself is being built, the variants are not defined yet).
+        if cls.__name__ == "SandboxPolicy" and _union_ready:
+            return handler.generate_schema(_SandboxPolicyUnion)
+        return handler(source)
+
+    @model_validator(mode="after")
+    def _only_variants(self) -> SandboxPolicy:
+        if type(self).__name__ == "SandboxPolicy":
+            raise ValueError("SandboxPolicy is abstract: use SandboxPolicy.parse() or a variant")
+        return self
+
+    # --- constructors ------------------------------------------------------------------
+
+    @staticmethod
+    def parse(data: Any) -> SandboxPolicy:
+        """Validate the core/rollout wire form; raises ``pydantic.ValidationError``."""
+        policy: SandboxPolicy = _adapter.validate_python(data)
+        return policy
+
+    @staticmethod
+    def from_mode(
+        mode: SandboxMode | str,
+        *,
+        writable_roots: Iterable[str] = (),
+        network_access: bool = False,
+        exclude_tmpdir_env_var: bool = False,
+        exclude_slash_tmp: bool = False,
+    ) -> SandboxPolicy:
+        """The policy for a ``sandbox_mode``; the workspace-write knobs apply only to it."""
+        match SandboxMode(mode):
+            case SandboxMode.READ_ONLY:
+                return ReadOnlyPolicy()
+            case SandboxMode.WORKSPACE_WRITE:
+                return WorkspaceWritePolicy(
+                    writable_roots=list(writable_roots),
+                    network_access=network_access,
+                    exclude_tmpdir_env_var=exclude_tmpdir_env_var,
+                    exclude_slash_tmp=exclude_slash_tmp,
+                )
+            case SandboxMode.DANGER_FULL_ACCESS:
+                return DangerFullAccessPolicy()
+
+    @staticmethod
+    def from_app_server(data: dict[str, Any]) -> SandboxPolicy:
+        """Parse the app-server v2 camelCase form (``{"type": "workspaceWrite", ...}``)."""
+        v2_to_core = {cls._V2_TYPE: cls for cls in _VARIANTS}
+        kind = data.get("type")
+        variant = v2_to_core.get(kind) if isinstance(kind, str) else None
+        if variant is None:
+            raise ValueError(f"unknown app-server sandbox policy type {kind!r}")
+        fields: dict[str, Any] = {}
+        for key, value in data.items():
+            if key != "type":
+                fields[_camel_to_snake(key)] = value
+        return variant.model_validate(fields)
+
+    # --- queries -----------------------------------------------------------------------
+
+    @property
+    def mode(self) -> SandboxMode | None:
+        """The matching ``SandboxMode``; None for ``external-sandbox``."""
+        return None
+
+    def has_full_disk_write_access(self) -> bool:
+        raise NotImplementedError
+
+    def has_full_network_access(self) -> bool:
+        raise NotImplementedError
+
+    def to_app_server(self) -> dict[str, Any]:
+        """The app-server v2 camelCase rendering of this policy."""
+        data = self.model_dump(mode="json")
+        out: dict[str, Any] = {"type": self._V2_TYPE}
+        for key, value in data.items():
+            if key != "type":
+                out[_snake_to_camel(key)] = value
+        return out
+
+
+class ReadOnlyPolicy(SandboxPolicy):
+    type: Literal["read-only"] = "read-only"
+    # Newer Codex versions may carry it; 0.163's core form omits it when false.
+    network_access: bool = Field(default=False, exclude_if=_is_false)
+    _V2_TYPE: ClassVar[str] = "readOnly"
+
+    @property
+    def mode(self) -> SandboxMode:
+        return SandboxMode.READ_ONLY
+
+    def has_full_disk_write_access(self) -> bool:
+        return False
+
+    def has_full_network_access(self) -> bool:
+        return self.network_access
+
+    def to_app_server(self) -> dict[str, Any]:
+        # v2 always spells out networkAccess for readOnly (thread/start response).
+        return {"type": self._V2_TYPE, "networkAccess": self.network_access}
+
+
+class WorkspaceWritePolicy(SandboxPolicy):
+    type: Literal["workspace-write"] = "workspace-write"
+    writable_roots: list[str] = Field(default_factory=list)
+    network_access: bool = False
+    exclude_tmpdir_env_var: bool = False
+    exclude_slash_tmp: bool = False
+    _V2_TYPE: ClassVar[str] = "workspaceWrite"
+
+    @property
+    def mode(self) -> SandboxMode:
+        return SandboxMode.WORKSPACE_WRITE
+
+    def has_full_disk_write_access(self) -> bool:
+        return False
+
+    def has_full_network_access(self) -> bool:
+        return self.network_access
+
+
+class DangerFullAccessPolicy(SandboxPolicy):
+    type: Literal["danger-full-access"] = "danger-full-access"
+    _V2_TYPE: ClassVar[str] = "dangerFullAccess"
+
+    @property
+    def mode(self) -> SandboxMode:
+        return SandboxMode.DANGER_FULL_ACCESS
+
+    def has_full_disk_write_access(self) -> bool:
+        return True
+
+    def has_full_network_access(self) -> bool:
+        return True
+
+
+class ExternalSandboxPolicy(SandboxPolicy):
+    """Codex runs inside a sandbox someone else set up: full disk, chosen network."""
+
+    type: Literal["external-sandbox"] = "external-sandbox"
+    network_access: NetworkAccess = NetworkAccess.RESTRICTED
+    _V2_TYPE: ClassVar[str] = "externalSandbox"
+
+    def has_full_disk_write_access(self) -> bool:
+        return True
+
+    def has_full_network_access(self) -> bool:
+        return self.network_access is NetworkAccess.ENABLED
+
+
+_VARIANTS: tuple[type[SandboxPolicy], ...] = (
+    ReadOnlyPolicy,
+    WorkspaceWritePolicy,
+    DangerFullAccessPolicy,
+    ExternalSandboxPolicy,
+)
+_SandboxPolicyUnion = Annotated[
+    ReadOnlyPolicy | WorkspaceWritePolicy | DangerFullAccessPolicy | ExternalSandboxPolicy,
+    Field(discriminator="type"),
+]
+_union_ready = True
+_adapter: TypeAdapter[SandboxPolicy] = TypeAdapter(_SandboxPolicyUnion)
+
+SANDBOX_POLICY_VARIANTS = _VARIANTS
+
+
+def _snake_to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _camel_to_snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
