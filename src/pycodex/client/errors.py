@@ -1,0 +1,187 @@
+"""Errors raised by :class:`pycodex.client.ModelClient`.
+
+Every error is a :class:`ModelClientError` whose ``str()`` is one line fit for the user.
+``retryable`` tells the client's retry loop whether a new request may help; ``delay_s`` is a
+server-suggested wait (Retry-After, "try again in 3s"), honoured instead of the backoff.
+
+Tree::
+
+    ModelClientError
+      MissingApiKey          no key in the provider's env var (and none given)
+      Unauthorized           HTTP 401/403
+      ContextWindowExceeded  the input is too long for the model
+      UsageLimitReached      plan usage limit hit (carries rate limits / reset time)
+      UsageNotIncluded       the plan does not include this usage
+      QuotaExceeded          insufficient_quota (billing)
+      ApiError               any other non-retryable HTTP status (status + raw body)
+      TransientHttpError     HTTP 429/5xx (retryable)
+      RetryLimitReached      retries exhausted; wraps the last error
+      ConnectionFailed       could not reach the provider (retryable until the bound)
+      StreamIdleTimeout      no byte from the provider for too long (retryable)
+      StreamDisconnected     the stream ended before completion (retryable)
+      InvalidResponse        the provider sent something that is not the wire format
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from pycodex.client.events import RateLimitSnapshot
+
+_EXCERPT = 300
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """Collapse whitespace so a body or message fits on one line; optionally truncate."""
+    flat = " ".join(text.split())
+    if limit is not None and len(flat) > limit:
+        return flat[: limit - 1] + "…"
+    return flat
+
+
+class ModelClientError(Exception):
+    retryable: bool = False
+
+    def __init__(self, message: str, *, delay_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.delay_s = delay_s
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MissingApiKey(ModelClientError):
+    def __init__(self, env_key: str, instructions: str | None = None) -> None:
+        message = f"Missing environment variable: `{env_key}`."
+        if instructions:
+            message += f" {one_line(instructions)}"
+        if "pycodex login" not in message:
+            message += " Set it, or run `pycodex login` to store credentials."
+        super().__init__(message)
+        self.env_key = env_key
+        self.instructions = instructions
+
+
+class Unauthorized(ModelClientError):
+    def __init__(self, status: int, body: str) -> None:
+        detail = f": {one_line(body, _EXCERPT)}" if body.strip() else ""
+        super().__init__(
+            f"unauthorized (HTTP {status}){detail} — check your API key or run `pycodex login`"
+        )
+        self.status = status
+        self.body = body
+
+
+class ContextWindowExceeded(ModelClientError):
+    def __init__(self, detail: str | None = None) -> None:
+        message = "Your input exceeds the context window of this model."
+        if detail:
+            message += f" ({one_line(detail, _EXCERPT)})"
+        super().__init__(message)
+
+
+class UsageLimitReached(ModelClientError):
+    def __init__(
+        self,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        resets_at: int | None = None,
+        plan_type: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        message = "You've hit your usage limit."
+        if resets_at is not None:
+            when = _dt.datetime.fromtimestamp(resets_at, _dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            message += f" Try again at {when}."
+        elif detail:
+            message += f" {one_line(detail, _EXCERPT)}"
+        super().__init__(message)
+        self.rate_limits = rate_limits
+        self.resets_at = resets_at
+        self.plan_type = plan_type
+
+
+class UsageNotIncluded(ModelClientError):
+    def __init__(self) -> None:
+        super().__init__("This usage is not included in your plan.")
+
+
+class QuotaExceeded(ModelClientError):
+    def __init__(self, detail: str | None = None) -> None:
+        message = "Quota exceeded. Check your plan and billing details."
+        if detail:
+            message += f" ({one_line(detail, _EXCERPT)})"
+        super().__init__(message)
+
+
+def _status_text(status: int, reason: str) -> str:
+    return f"{status} {reason}".strip()
+
+
+class ApiError(ModelClientError):
+    """A non-retryable HTTP status. The raw body is shown: it usually says what is wrong."""
+
+    def __init__(self, status: int, body: str, reason: str = "") -> None:
+        detail = one_line(body, 2000) or "(empty body)"
+        super().__init__(f"unexpected status {_status_text(status, reason)}: {detail}")
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
+class TransientHttpError(ModelClientError):
+    retryable = True
+
+    def __init__(self, status: int, body: str, reason: str = "", *, delay_s: float | None = None) -> None:
+        detail = one_line(body, _EXCERPT)
+        text = _status_text(status, reason)
+        super().__init__(f"{text}: {detail}" if detail else text, delay_s=delay_s)
+        self.status = status
+        self.reason = reason
+        self.body = body
+
+
+class RetryLimitReached(ModelClientError):
+    def __init__(self, last_error: ModelClientError, attempts: int) -> None:
+        if isinstance(last_error, TransientHttpError):
+            message = f"exceeded retry limit, last status: {last_error.message}"
+        else:
+            message = f"exceeded retry limit, last error: {last_error.message}"
+        super().__init__(f"{message} ({attempts} attempts)")
+        self.last_error = last_error
+        self.attempts = attempts
+
+
+class ConnectionFailed(ModelClientError):
+    retryable = True
+
+    def __init__(self, url: str, reason: str, attempts: int | None = None) -> None:
+        message = f"could not connect to {url}: {one_line(reason, _EXCERPT) or 'connection failed'}"
+        if attempts is not None:
+            message += f" (gave up after {attempts} attempts)"
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
+        self.attempts = attempts
+
+
+class StreamIdleTimeout(ModelClientError):
+    retryable = True
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"idle timeout: no data from the model provider for {timeout_s:g}s")
+        self.timeout_s = timeout_s
+
+
+class StreamDisconnected(ModelClientError):
+    retryable = True
+
+    def __init__(self, detail: str, *, delay_s: float | None = None) -> None:
+        super().__init__(f"stream disconnected before completion: {one_line(detail, _EXCERPT)}", delay_s=delay_s)
+        self.detail = detail
+
+
+class InvalidResponse(ModelClientError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"invalid response from the model provider: {one_line(detail, _EXCERPT)}")
