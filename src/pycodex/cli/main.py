@@ -18,13 +18,20 @@ from pycodex import CODEX_COMPAT_VERSION, __version__
 
 # name -> (module, attribute, one-line help shown in `pycodex --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
+    "exec": ("pycodex.cli.exec_cmd", "exec_command", "Run pycodex non-interactively [alias: e]"),
     "apply_patch": (
         "pycodex.cli.apply_patch_cmd",
         "apply_patch_command",
         "Apply a patch in the apply_patch format (argument or stdin)",
     ),
+    "login": ("pycodex.cli.login_cmd", "login_command", "Manage login"),
+    "logout": (
+        "pycodex.cli.login_cmd",
+        "logout_command",
+        "Remove stored authentication credentials",
+    ),
 }
-_ALIASES = {"applypatch": "apply_patch"}
+_ALIASES = {"e": "exec", "applypatch": "apply_patch"}
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,73 @@
+"""Flags shared by commands that load a config (exec, sandbox, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SANDBOX_MODES = ["read-only", "workspace-write", "danger-full-access"]
+
+
+def config_options(func: F) -> F:
+    """Decorate a command with -c/-p/-m/-s/-C/... (collected into **config_flags)."""
+    options = [
+        click.option("-c", "--config", "config_overrides", multiple=True, metavar="key=value",
+                     help="Override a config value (dotted key; value parsed as TOML, else a string)."),
+        click.option("--enable", "enable", multiple=True, metavar="FEATURE",
+                     help="Enable a feature (= -c features.FEATURE=true)."),
+        click.option("--disable", "disable", multiple=True, metavar="FEATURE",
+                     help="Disable a feature (= -c features.FEATURE=false)."),
+        click.option("--strict-config", is_flag=True,
+                     help="Fail on config keys this version does not know."),
+        click.option("-m", "--model", help="Model to use."),
+        click.option("--oss", is_flag=True, help="Use the local open-source provider (Ollama)."),
+        click.option("--local-provider", hidden=True, help="Accepted for compatibility."),
+        click.option("-p", "--profile", help="Config profile to layer on top of config.toml."),
+        click.option("-s", "--sandbox", "sandbox_mode", type=click.Choice(_SANDBOX_MODES),
+                     help="Sandbox policy for model-run commands."),
+        click.option("--full-auto", is_flag=True,
+                     help="Low-friction mode: workspace-write sandbox, approval on-request."),
+        click.option("--dangerously-bypass-approvals-and-sandbox", "--yolo", "bypass", is_flag=True,
+                     help="Run commands without sandbox or approvals. Only inside an external sandbox."),
+        click.option("-C", "--cd", "cwd", type=click.Path(path_type=Path),
+                     help="Working directory for the session."),
+        click.option("--add-dir", "add_dirs", multiple=True, type=click.Path(path_type=Path),
+                     help="Extra writable directory (repeatable)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def overrides_from(flags: Mapping[str, Any], *, default_approval: str | None = None) -> Any:
+    """ConfigOverrides from the flags of `config_options` (imported lazily: pydantic)."""
+    from pycodex.config.config import ConfigOverrides
+
+    if flags.get("bypass") and flags.get("full_auto"):
+        raise click.UsageError(
+            "--full-auto and --dangerously-bypass-approvals-and-sandbox cannot be used together"
+        )
+    sandbox = flags.get("sandbox_mode")
+    approval = default_approval
+    if flags.get("full_auto"):
+        sandbox, approval = "workspace-write", "on-request"
+    if flags.get("bypass"):
+        sandbox, approval = "danger-full-access", "never"
+    return ConfigOverrides(
+        model=flags.get("model"),
+        profile=flags.get("profile"),
+        cwd=flags.get("cwd"),
+        approval_policy=approval,
+        sandbox_mode=sandbox,
+        oss=bool(flags.get("oss")),
+        add_dirs=list(flags.get("add_dirs") or ()),
+        enable=list(flags.get("enable") or ()),
+        disable=list(flags.get("disable") or ()),
+        strict=bool(flags.get("strict_config")),
+        config_overrides=list(flags.get("config_overrides") or ()),
+    )

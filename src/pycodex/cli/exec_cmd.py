@@ -1,0 +1,74 @@
+"""`pycodex exec` (alias `e`): flags only; the work happens in `frontends.exec.run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pycodex.cli.common import config_options, overrides_from
+
+
+@click.command(
+    "exec",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.argument("prompt", required=False)
+@config_options
+@click.option("-i", "--image", "images", multiple=True, type=click.Path(path_type=Path),
+              help="Attach an image to the prompt (repeatable).")
+@click.option("--json", "--experimental-json", "json_mode", is_flag=True,
+              help="Print events to stdout as JSONL (schema: pycodex exec --print-json-schema).")
+@click.option("-o", "--output-last-message", type=click.Path(path_type=Path),
+              help="Write the agent's last message to this file.")
+@click.option("--output-schema", type=click.Path(path_type=Path),
+              help="JSON Schema file the final answer must follow.")
+@click.option("--color", type=click.Choice(["always", "never", "auto"]), default="auto",
+              show_default=True, help="Colour in human output.")
+@click.option("--skip-git-repo-check", is_flag=True,
+              help="Allow running outside a git repository or trusted directory.")
+@click.option("--ephemeral", is_flag=True, help="Do not record the session on disk.")
+@click.option("--print-json-schema", is_flag=True, hidden=True,
+              help="Print the JSON Schema of the --json stream and exit.")
+def exec_command(
+    prompt: str | None,
+    images: tuple[Path, ...],
+    json_mode: bool,
+    output_last_message: Path | None,
+    output_schema: Path | None,
+    color: str,
+    skip_git_repo_check: bool,
+    ephemeral: bool,
+    print_json_schema: bool,
+    **config_flags: object,
+) -> None:
+    """Run pycodex non-interactively: one task, then exit.
+
+    The prompt comes from PROMPT, or from stdin when PROMPT is `-` or absent; with both,
+    stdin is appended to the prompt as a <stdin> block. Progress goes to stderr and the
+    final message to stdout; --json prints machine-readable events instead.
+
+    By default commands run with approval `never` in a `read-only` sandbox.
+    """
+    if print_json_schema:
+        from importlib import resources
+
+        click.echo((resources.files("pycodex.frontends.exec") / "exec_events.schema.json").read_text())
+        return
+    from pycodex.frontends.exec.run import ExecArgs, run_exec
+
+    overrides = overrides_from(config_flags, default_approval="never")
+    overrides.ephemeral = ephemeral
+    code = run_exec(
+        ExecArgs(
+            prompt=prompt,
+            overrides=overrides,
+            images=list(images),
+            json=json_mode,
+            output_last_message=output_last_message,
+            output_schema=output_schema,
+            color=color,
+            skip_git_repo_check=skip_git_repo_check,
+        )
+    )
+    raise SystemExit(code)

@@ -1,0 +1,277 @@
+"""`pycodex exec`: run one turn headlessly and report it (human text or JSONL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from pycodex.config.config import Config, ConfigOverrides, load_config
+from pycodex.config.errors import ConfigError
+from pycodex.context.instructions import InstructionsError, find_repo_root
+from pycodex.core.codex import InternalAgentDied
+from pycodex.core.thread_manager import (
+    CodexThread,
+    ThreadManager,
+    ThreadOptions,
+    sandbox_policy_for,
+)
+from pycodex.protocol.events import (
+    ErrorEvent,
+    EventMsg,
+    ShutdownCompleteEvent,
+    TaskCompleteEvent,
+    TurnAbortedEvent,
+)
+from pycodex.protocol.ops import InterruptOp, ShutdownOp, UserTurnOp
+from pycodex.protocol.policies import AskForApproval, ReasoningEffort, ReasoningSummary
+from pycodex.protocol.user_input import LocalImageInput, TextInput, UserInput
+
+from .human import HumanRenderer, Style
+from .jsonl import JsonlProcessor
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class ExecUsageError(Exception):
+    """Bad input detected before any model request; exits 1 with the message."""
+
+
+@dataclass
+class ExecArgs:
+    prompt: str | None
+    overrides: ConfigOverrides
+    images: list[Path] = field(default_factory=list)
+    json: bool = False
+    output_last_message: Path | None = None
+    output_schema: Path | None = None
+    color: str = "auto"
+    skip_git_repo_check: bool = False
+
+
+def read_prompt(prompt: str | None, stdin: TextIO, err: TextIO) -> str:
+    """The prompt from the argument, stdin, or both (stdin appended as a `<stdin>` block)."""
+    if prompt is None or prompt == "-":
+        if prompt is None and stdin.isatty():
+            raise ExecUsageError("No prompt provided. Pass one as an argument or pipe it on stdin.")
+        print("Reading prompt from stdin...", file=err, flush=True)
+        text = stdin.read()
+        if not text.strip():
+            raise ExecUsageError("No prompt provided via stdin.")
+        return text
+    if not stdin.isatty():
+        print("Reading additional input from stdin...", file=err, flush=True)
+        extra = stdin.read()
+        if extra.strip():
+            return f"{prompt}\n\n<stdin>\n{extra.rstrip(chr(10))}\n</stdin>"
+    return prompt
+
+
+def read_output_schema(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExecUsageError(f"Failed to read output schema file {path}: {exc.strerror}") from exc
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExecUsageError(
+            f"Output schema file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not isinstance(schema, dict):
+        raise ExecUsageError(f"Output schema file {path} must contain a JSON object")
+    return schema
+
+
+def write_last_message(path: Path, text: str) -> None:
+    """Atomically, so a reader never sees half a message."""
+    path = path if path.is_absolute() else Path.cwd() / path
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _use_color(mode: str, stream: TextIO) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _header(config: Config) -> dict[str, str]:
+    return {
+        "workdir": str(config.cwd),
+        "model": config.model,
+        "provider": config.model_provider_id,
+        "approval": config.approval_policy,
+        "sandbox": config.sandbox_mode,
+        "reasoning effort": config.model_reasoning_effort or "none",
+        "reasoning summaries": config.model_reasoning_summary or "none",
+    }
+
+
+def run_exec(args: ExecArgs, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        config = load_config(args.overrides)
+        if not args.skip_git_repo_check and not config.project_trusted and find_repo_root(config.cwd) is None:
+            raise ExecUsageError(
+                "Not inside a trusted directory and --skip-git-repo-check was not specified."
+            )
+        schema = read_output_schema(args.output_schema) if args.output_schema else None
+        for image in args.images:
+            if not image.is_file():
+                raise ExecUsageError(f"image not found: {image}")
+        prompt = read_prompt(args.prompt, stdin, err)
+    except (ConfigError, ExecUsageError, InstructionsError) as exc:
+        print(f"Error: {exc}", file=err)
+        return EXIT_FAILED
+    items: list[UserInput] = [LocalImageInput(path=str(p.resolve())) for p in args.images]
+    items.append(TextInput(text=prompt))
+    return asyncio.run(_drive(config, args, items, schema, out, err))
+
+
+async def _drive(
+    config: Config,
+    args: ExecArgs,
+    items: list[UserInput],
+    schema: dict[str, Any] | None,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    jsonl = JsonlProcessor() if args.json else None
+    human = None if args.json else HumanRenderer(
+        err=err,
+        style=Style(_use_color(args.color, err)),
+        header=_header(config),
+        prompt=items[-1].text if isinstance(items[-1], TextInput) else "",
+        show_reasoning=not config.hide_agent_reasoning,
+    )
+
+    def emit_json(obj: dict[str, Any]) -> None:
+        out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.flush()
+
+    def show(msg: EventMsg) -> None:
+        if jsonl is not None:
+            for obj in jsonl.process(msg):
+                emit_json(obj)
+        elif human is not None:
+            human.process(msg)
+
+    manager = ThreadManager(ThreadOptions(originator="pycodex_exec", source="exec"))
+    try:
+        thread = await manager.start_thread(config)
+    except OSError as exc:
+        print(f"Error: failed to start session: {exc}", file=err)
+        return EXIT_FAILED
+
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[str]] = set()
+
+    def on_sigint() -> None:
+        if interrupted.is_set():
+            os._exit(EXIT_INTERRUPTED)  # second Ctrl-C: the user means it
+        interrupted.set()
+        pending.add(loop.create_task(thread.submit(InterruptOp())))
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        first = await thread.next_event()
+        show(first.msg)
+        for warning in config.warnings:
+            if jsonl is not None:
+                emit_json(jsonl.warning(warning))
+            else:
+                print(f"warning: {warning}", file=err)
+        await thread.submit(_user_turn(config, items, schema))
+        outcome = await _pump_turn(thread, show)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+        await _shutdown(thread, show)
+
+    if outcome == "aborted" or interrupted.is_set():
+        return EXIT_INTERRUPTED
+    error = jsonl.turn_error if jsonl is not None else (human.turn_error if human else None)
+    last = jsonl.last_agent_message if jsonl is not None else (human.last_agent_message if human else None)
+    if error is not None:
+        return EXIT_FAILED
+    if args.output_last_message is not None and last is not None:
+        try:
+            write_last_message(args.output_last_message, last)
+        except OSError as exc:
+            print(f"Error: failed to write {args.output_last_message}: {exc.strerror}", file=err)
+            return EXIT_FAILED
+    if human is not None and last is not None:
+        out.write(last + "\n")
+        out.flush()
+    return EXIT_OK
+
+
+def _user_turn(config: Config, items: list[UserInput], schema: dict[str, Any] | None) -> UserTurnOp:
+    return UserTurnOp(
+        items=items,
+        cwd=str(config.cwd),
+        approval_policy=AskForApproval(config.approval_policy),
+        sandbox_policy=sandbox_policy_for(config),
+        model=config.model,
+        effort=_enum_or_none(ReasoningEffort, config.model_reasoning_effort),
+        summary=_enum_or_none(ReasoningSummary, config.model_reasoning_summary) or ReasoningSummary.NONE,
+        final_output_json_schema=schema,
+    )
+
+
+_E = TypeVar("_E", ReasoningEffort, ReasoningSummary)
+
+
+def _enum_or_none(enum: type[_E], value: str | None) -> _E | None:
+    # Unknown efforts are passed through to the provider by the client's own settings;
+    # the op only carries values the protocol knows.
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+async def _pump_turn(thread: CodexThread, show: Any) -> str:
+    """Forward events until the turn ends: "completed" or "aborted"."""
+    while True:
+        event = await thread.next_event()
+        show(event.msg)
+        if isinstance(event.msg, TaskCompleteEvent):
+            return "completed"
+        if isinstance(event.msg, TurnAbortedEvent):
+            return "aborted"
+
+
+async def _shutdown(thread: CodexThread, show: Any) -> None:
+    """Shut the engine down cleanly: rollout flushed, client closed, processes reaped."""
+    try:
+        await thread.submit(ShutdownOp())
+        while True:
+            event = await thread.next_event()
+            if isinstance(event.msg, ShutdownCompleteEvent):
+                return
+            if isinstance(event.msg, ErrorEvent):
+                show(event.msg)
+    except InternalAgentDied:
+        return
