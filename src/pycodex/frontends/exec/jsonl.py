@@ -74,6 +74,7 @@ class JsonlProcessor:
         return {"type": "item.completed", "item": {"id": self._new_id(), "type": "error", "message": message}}
 
     def process(self, msg: EventMsg) -> list[JsonObj]:
+        item: JsonObj
         if isinstance(msg, SessionConfiguredEvent):
             return [{"type": "thread.started", "thread_id": msg.session_id, "schema_version": SCHEMA_VERSION}]
         if isinstance(msg, TaskStartedEvent):
