@@ -100,7 +100,7 @@ class JsonlProcessor:
             self._by_call[msg.call_id] = item
             return [{"type": "item.started", "item": dict(item)}]
         if isinstance(msg, ExecCommandEndEvent):
-            item = self._by_call.pop(msg.call_id, None) or {
+            item = self._by_call.pop(msg.call_id, {}) or {
                 "id": self._new_id(), "type": "command_execution", "command": command_string(msg.command),
             }
             item.update(
@@ -119,7 +119,7 @@ class JsonlProcessor:
             self._by_call[msg.call_id] = item
             return [{"type": "item.started", "item": dict(item)}]
         if isinstance(msg, PatchApplyEndEvent):
-            item = self._by_call.pop(msg.call_id, None) or {
+            item = self._by_call.pop(msg.call_id, {}) or {
                 "id": self._new_id(), "type": "file_change", "changes": _changes(msg.changes),
             }
             item["status"] = "completed" if msg.success else "failed"
@@ -138,7 +138,7 @@ class JsonlProcessor:
             self._by_call[msg.call_id] = item
             return [{"type": "item.started", "item": dict(item)}]
         if isinstance(msg, McpToolCallEndEvent):
-            item = self._by_call.pop(msg.call_id, None) or {
+            item = self._by_call.pop(msg.call_id, {}) or {
                 "id": self._new_id(), "type": "mcp_tool_call",
                 "server": msg.invocation.server, "tool": msg.invocation.tool,
                 "arguments": msg.invocation.arguments,
