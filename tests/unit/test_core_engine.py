@@ -1,0 +1,182 @@
+"""The engine through its queue pair: submit ops, read events, check what the model got."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pycodex.config.config import ConfigOverrides, load_config
+from pycodex.core.codex import InternalAgentDied
+from pycodex.core.thread_manager import CodexThread, ThreadManager, ThreadOptions
+from pycodex.protocol.events import (
+    ErrorEvent,
+    EventMsg,
+    ExecCommandBeginEvent,
+    SessionConfiguredEvent,
+    ShutdownCompleteEvent,
+    TaskCompleteEvent,
+    TurnAbortedEvent,
+)
+from pycodex.protocol.ops import InterruptOp, UserInputOp
+from pycodex.protocol.user_input import TextInput
+from tests.support.mock_model import MockModelServer, function_call, message, response
+
+Events = list[EventMsg]
+
+
+@pytest.fixture
+async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[CodexThread]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "{mock_model.url}"\n'
+        'env_key = "MOCK_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
+    )
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    (ws / "AGENTS.md").write_text("Always say please.")
+    env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
+           "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
+    config = load_config(
+        ConfigOverrides(cwd=ws, sandbox_mode="danger-full-access", approval_policy="never"), env=env
+    )
+    t = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
+    first = await t.next_event()
+    assert isinstance(first.msg, SessionConfiguredEvent) and first.id == ""
+    yield t
+    await t.shutdown()
+
+
+async def submit_text(thread: CodexThread, text: str) -> str:
+    return await thread.submit(UserInputOp(items=[TextInput(text=text)]))
+
+
+async def until(thread: CodexThread, kind: type[Any], timeout: float = 10) -> Events:
+    seen: Events = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await thread.next_event()
+            seen.append(event.msg)
+            if isinstance(event.msg, kind):
+                return seen
+
+
+def shell(cmd: str, call_id: str) -> Any:
+    return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
+
+
+def outputs(body: dict[str, Any]) -> dict[str, str]:
+    return {i["call_id"]: i["output"] for i in body["input"] if i["type"] == "function_call_output"}
+
+
+async def test_first_request_layout(thread: CodexThread, mock_model: MockModelServer) -> None:
+    mock_model.enqueue(response(message("hi")))
+    sub = await submit_text(thread, "hello")
+    assert sub == "0"
+    events = await until(thread, TaskCompleteEvent)
+    assert events[-1].last_agent_message == "hi"  # type: ignore[union-attr]
+    body = mock_model.requests[0].body
+    roles = [(i["type"], i.get("role")) for i in body["input"]]
+    assert roles == [("message", "developer"), ("message", "user"), ("message", "user")]
+    context_parts = [p["text"] for p in body["input"][1]["content"]]
+    assert "Always say please." in context_parts[0] and "<INSTRUCTIONS>" in context_parts[0]
+    assert context_parts[-1].startswith("<environment_context>")
+    assert body["input"][2]["content"] == [{"type": "input_text", "text": "hello"}]
+    assert [t["name"] for t in body["tools"]][:2] == ["shell", "update_plan"]
+    assert body["prompt_cache_key"] == thread.thread_id
+
+
+async def test_unknown_tool_is_answered_not_fatal(thread: CodexThread, mock_model: MockModelServer) -> None:
+    mock_model.enqueue(response(function_call("nope", {}, call_id="c1")), response(message("ok")))
+    await submit_text(thread, "go")
+    events = await until(thread, TaskCompleteEvent)
+    assert not any(isinstance(e, ErrorEvent) for e in events)
+    assert outputs(mock_model.requests[1].body) == {"c1": "unsupported call: nope"}
+
+
+async def test_parallel_calls_run_concurrently_and_answer_in_call_order(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(
+        response(shell("sleep 0.6; echo first", "a"), shell("sleep 0.3; echo second", "b")),
+        response(message("done")),
+    )
+    start = time.monotonic()
+    await submit_text(thread, "go")
+    await until(thread, TaskCompleteEvent)
+    assert time.monotonic() - start < 1.5, "the two 0.6 s + 0.3 s commands ran one after the other"
+    inputs = mock_model.requests[1].body["input"]
+    answered = [i["call_id"] for i in inputs if i["type"] == "function_call_output"]
+    assert answered == ["a", "b"]
+    got = outputs(mock_model.requests[1].body)
+    assert got["a"].endswith("first\n") and got["b"].endswith("second\n")
+
+
+async def test_interrupt_kills_the_command_and_answers_the_dangling_call(
+    thread: CodexThread, mock_model: MockModelServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pid"
+    mock_model.enqueue(response(shell(f"echo $$ > {marker}; sleep 60", "c1")))
+    await submit_text(thread, "start something slow")
+    await until(thread, ExecCommandBeginEvent)
+    while not marker.exists() or not marker.read_text().strip():
+        await asyncio.sleep(0.02)
+    pid = int(marker.read_text())
+    await thread.submit(InterruptOp())
+    events = await until(thread, TurnAbortedEvent)
+    assert events[-1].reason.value == "interrupted"  # type: ignore[union-attr]
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    # The next turn's history carries an output for the interrupted call, or the API
+    # would reject every later request of the thread.
+    mock_model.enqueue(response(message("fine")))
+    await submit_text(thread, "next")
+    await until(thread, TaskCompleteEvent)
+    assert outputs(mock_model.requests[1].body) == {"c1": "aborted by user"}
+
+
+async def test_input_during_a_turn_goes_out_with_the_next_request(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(response(shell("sleep 0.5", "c1")), response(message("done")))
+    await submit_text(thread, "first")
+    await until(thread, ExecCommandBeginEvent)
+    await submit_text(thread, "also this")
+    await until(thread, TaskCompleteEvent)
+    assert len(mock_model.requests) == 2
+    last_user = [i for i in mock_model.requests[1].body["input"] if i.get("role") == "user"][-1]
+    assert last_user["content"][0]["text"] == "also this"
+
+
+async def test_model_error_ends_the_turn_with_an_error_event(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    from tests.support.mock_model import http_error
+
+    mock_model.enqueue(http_error(400))
+    await submit_text(thread, "go")
+    events = await until(thread, TaskCompleteEvent)
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert len(errors) == 1 and "400" in errors[0].message
+
+
+async def test_shutdown_flushes_the_rollout_and_stops(thread: CodexThread, mock_model: MockModelServer) -> None:
+    mock_model.enqueue(response(message("hi")))
+    await submit_text(thread, "hello")
+    await until(thread, TaskCompleteEvent)
+    await thread.shutdown()
+    events = await until(thread, ShutdownCompleteEvent)
+    assert isinstance(events[-1], ShutdownCompleteEvent)
+    with pytest.raises(InternalAgentDied):
+        await thread.next_event()
+    assert thread.rollout_path is not None
+    kinds = [json.loads(line)["type"] for line in thread.rollout_path.read_text().splitlines()]
+    assert kinds[0] == "session_meta" and "turn_context" in kinds and kinds.count("response_item") >= 4
