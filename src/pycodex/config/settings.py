@@ -1,0 +1,103 @@
+"""Resolved (defaults applied) sub-settings of `Config`.
+
+These are what the engine consumes; the `*Toml` models in `schema` are what users write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pycodex.config.schema import (
+    HistoryPersistence,
+    HistoryToml,
+    ShellEnvironmentInherit,
+    ShellEnvironmentPolicyToml,
+    ToolsToml,
+)
+
+
+@dataclass(frozen=True)
+class ShellEnvironmentPolicy:
+    """How the environment of spawned commands is built (applied by `process/`):
+    start from `inherit`, drop *KEY*/*SECRET*/*TOKEN* names unless
+    `ignore_default_excludes`, drop `exclude` globs, add `set`, keep only `include_only`
+    globs when given. Globs are matched case-insensitively."""
+
+    inherit: ShellEnvironmentInherit = "all"
+    # Codex now defaults this to true (secrets leak into commands); pycodex keeps the
+    # original, safer default of filtering them out.
+    ignore_default_excludes: bool = False
+    exclude: tuple[str, ...] = ()
+    include_only: tuple[str, ...] = ()
+    set: dict[str, str] = field(default_factory=dict)
+    use_profile: bool = False
+
+    @classmethod
+    def from_toml(cls, toml: ShellEnvironmentPolicyToml | None) -> ShellEnvironmentPolicy:
+        if toml is None:
+            return cls()
+        return cls(
+            inherit=toml.inherit or "all",
+            ignore_default_excludes=bool(toml.ignore_default_excludes),
+            exclude=tuple(toml.exclude or ()),
+            include_only=tuple(toml.include_only or ()),
+            set=dict(toml.set or {}),
+            use_profile=bool(toml.experimental_use_profile),
+        )
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """`$PYCODEX_HOME/history.jsonl` (prompt history, like a shell's)."""
+
+    persistence: HistoryPersistence = "save-all"
+    max_bytes: int | None = None
+
+    @classmethod
+    def from_toml(cls, toml: HistoryToml | None) -> HistorySettings:
+        if toml is None:
+            return cls()
+        return cls(persistence=toml.persistence or "save-all", max_bytes=toml.max_bytes)
+
+
+@dataclass(frozen=True)
+class ToolsSettings:
+    web_search: bool = False
+    view_image: bool = True
+    update_plan: bool = True
+
+    @classmethod
+    def from_toml(cls, toml: ToolsToml | None) -> ToolsSettings:
+        if toml is None:
+            return cls()
+        web_search = toml.web_search
+        return cls(
+            # A `[tools.web_search]` table configures the tool, so it also enables it.
+            web_search=web_search if isinstance(web_search, bool) else web_search is not None,
+            view_image=True if toml.view_image is None else toml.view_image,
+            update_plan=(
+                True
+                if toml.update_plan is None or toml.update_plan.enabled is None
+                else toml.update_plan.enabled
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class SandboxWorkspaceWrite:
+    """Extra knobs for `sandbox_mode = "workspace-write"`."""
+
+    writable_roots: tuple[Path, ...] = ()
+    network_access: bool = False
+    exclude_tmpdir_env_var: bool = False
+    exclude_slash_tmp: bool = False
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """One layer that contributed to the effective config (for `pycodex config`)."""
+
+    kind: str  # "user" | "profile" | "project" | "cli" | "flags"
+    source: str  # file path, or "-c/--config override" / "command-line flags"
+    path: Path | None = None
