@@ -8,6 +8,8 @@ import click
 
 from pycodex.cli.common import config_options, overrides_from
 
+_CYBER_PROGRAMS = ["standard", "daybreak_blue", "daybreak_red"]
+
 
 @click.command(
     "exec",
@@ -28,6 +30,11 @@ from pycodex.cli.common import config_options, overrides_from
 @click.option("--skip-git-repo-check", is_flag=True,
               help="Allow running outside a git repository or trusted directory.")
 @click.option("--ephemeral", is_flag=True, help="Do not record the session on disk.")
+# Passed by the official SDKs; accepted so they can drive pycodex, not acted on yet.
+@click.option("--thread-source", metavar="SOURCE",
+              help="Source classification for the new thread (accepted; not recorded yet).")
+@click.option("--cyber-access-program", type=click.Choice(_CYBER_PROGRAMS),
+              help="Cyber access program for this turn (OpenAI provider only; accepted, not sent yet).")
 @click.option("--print-json-schema", is_flag=True, hidden=True,
               help="Print the JSON Schema of the --json stream and exit.")
 def exec_command(
@@ -39,6 +46,8 @@ def exec_command(
     color: str,
     skip_git_repo_check: bool,
     ephemeral: bool,
+    thread_source: str | None,
+    cyber_access_program: str | None,
     print_json_schema: bool,
     **config_flags: object,
 ) -> None:

@@ -173,7 +173,9 @@ async def _drive(
         elif human is not None:
             human.process(msg)
 
-    manager = ThreadManager(ThreadOptions(originator="pycodex_exec", source="exec"))
+    # SDKs name themselves this way (the TypeScript SDK sends `codex_sdk_ts`).
+    originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "pycodex_exec"
+    manager = ThreadManager(ThreadOptions(originator=originator, source="exec"))
     try:
         thread = await manager.start_thread(config)
     except OSError as exc:
