@@ -25,7 +25,7 @@ DEFAULT_OSS_BASE_URL = "http://localhost:11434/v1"
 
 
 class ModelProviderInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     base_url: str | None = None

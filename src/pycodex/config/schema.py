@@ -43,7 +43,7 @@ VERBOSITIES: tuple[str, ...] = ("low", "medium", "high")
 class _Table(BaseModel):
     # `forbid` is how unknown keys are detected; the loader turns those errors into
     # warnings (or errors with --strict-config) and strips the keys.
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SandboxWorkspaceWriteToml(_Table):

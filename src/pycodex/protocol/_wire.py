@@ -33,7 +33,7 @@ OmitFalse: TypeAlias = Annotated[bool, Field(exclude_if=_is_false)]
 class WireModel(BaseModel):
     """Lenient base: data written by a newer Codex must still load and survive a rewrite."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object for this model, with Codex's field-by-field null handling."""
@@ -43,7 +43,7 @@ class WireModel(BaseModel):
 class StrictWireModel(WireModel):
     """For inputs pycodex builds itself: a misspelled key is a bug, not forward compatibility."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class RustDuration(WireModel):

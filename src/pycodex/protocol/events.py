@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from pycodex.protocol._wire import OmitNone, RustDuration, WireModel
 from pycodex.protocol.event_payloads import (
@@ -547,7 +547,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
     cls.model_fields["type"].default for cls in EVENT_VARIANTS
 )
 
-SessionConfiguredEvent.model_rebuild()
+# Forward refs (EventMsg inside SessionConfiguredEvent) resolve lazily on first use: the
+# models are built with defer_build, so an eager rebuild here would cost ~50 ms at import.
 
 
 class Event(WireModel):
@@ -557,7 +558,7 @@ class Event(WireModel):
     msg: EventMsg
 
 
-_event_adapter: TypeAdapter[EventMsg] = TypeAdapter(EventMsg)
+_event_adapter: TypeAdapter[EventMsg] = TypeAdapter(EventMsg, config=ConfigDict(defer_build=True))
 
 
 def parse_event_msg(data: Any) -> EventMsg:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 from pycodex.protocol._wire import OmitNone
 from pycodex.protocol._wire import WireModel as _Wire
@@ -220,7 +220,7 @@ _KNOWN_TYPES = frozenset(
         "tool_search_output", "compaction", "compaction_summary",
     }
 )
-_known_adapter: TypeAdapter[Any] = TypeAdapter(_KnownItem)
+_known_adapter: TypeAdapter[Any] = TypeAdapter(_KnownItem, config=ConfigDict(defer_build=True))
 
 
 def _item_tag(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from pycodex.protocol._wire import OmitNone, StrictWireModel
 from pycodex.protocol.policies import (
@@ -195,7 +195,7 @@ class Submission(StrictWireModel):
     op: Op
 
 
-_op_adapter: TypeAdapter[Op] = TypeAdapter(Op)
+_op_adapter: TypeAdapter[Op] = TypeAdapter(Op, config=ConfigDict(defer_build=True))
 
 
 def parse_op(data: Any) -> Op:

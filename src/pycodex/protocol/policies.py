@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, GetCoreSchemaHandler, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, TypeAdapter, model_validator
 from pydantic_core import CoreSchema
 
 from pycodex.protocol._wire import WireModel, _is_false
@@ -90,6 +90,10 @@ class SandboxPolicy(WireModel):
     (see ``__get_pydantic_core_schema__``), and ``isinstance(p, SandboxPolicy)`` holds for
     every variant.
     """
+
+    # Built eagerly: the base must get its own (abstract) schema before the union of its
+    # variants exists, which a deferred build would not see.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=False)
 
     type: str
     _V2_TYPE: ClassVar[str] = ""
@@ -258,7 +262,7 @@ _SandboxPolicyUnion = Annotated[
     Field(discriminator="type"),
 ]
 _union_ready = True
-_adapter: TypeAdapter[SandboxPolicy] = TypeAdapter(_SandboxPolicyUnion)
+_adapter: TypeAdapter[SandboxPolicy] = TypeAdapter(_SandboxPolicyUnion, config=ConfigDict(defer_build=True))
 
 SANDBOX_POLICY_VARIANTS = _VARIANTS
 
