@@ -1,0 +1,48 @@
+"""Fixtures for end-to-end tests of the installed CLI (see tests/support/exec_cli.py).
+
+* `harness` — an isolated world: git workspace with a committed `existing.txt`, a
+  `PYCODEX_HOME` whose config.toml selects the mock provider (retries 0; raise them per
+  test with `-c model_providers.mock.request_max_retries=N`), a scrubbed environment.
+* `run_exec(*args, stdin=None, timeout=...)` — `harness.run`: runs `pycodex exec ARGS` in
+  the workspace and returns `Result(rc, stdout, stderr, events)`, `--json` lines
+  schema-validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.exec_cli import ExecHarness, Result
+from tests.support.mock_model import MockModelServer
+
+
+@pytest.fixture
+def harness(tmp_path: Path, mock_model: MockModelServer) -> Iterator[ExecHarness]:
+    h = ExecHarness(tmp_path, mock_model)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+@pytest.fixture
+def workspace(harness: ExecHarness) -> Path:
+    return harness.workspace
+
+
+@pytest.fixture
+def pycodex_home(harness: ExecHarness) -> Path:
+    return harness.home
+
+
+@pytest.fixture
+def exec_env(harness: ExecHarness) -> dict[str, str]:
+    return harness.env
+
+
+@pytest.fixture
+def run_exec(harness: ExecHarness) -> Callable[..., Result]:
+    return harness.run
