@@ -102,8 +102,8 @@ def test_response_failed_fails_the_turn(harness: ExecHarness, mock_model: MockMo
         ("error", None),
         ("turn.failed", None),
     ]
-    # Codex says exactly this; pycodex wraps it as "exceeded retry limit, last error: …".
-    assert "stream disconnected before completion: mock response.failed" in r.last["error"]["message"]
+    # With retries disabled the message is Codex's, word for word.
+    assert r.last["error"]["message"] == "stream disconnected before completion: mock response.failed"
     assert r.of_type("error")[0]["message"] == r.last["error"]["message"]
     assert len(mock_model.model_requests()) == 1
 

@@ -85,7 +85,7 @@ async def test_500_until_limit_is_retry_limit_reached(mock_model: MockModelServe
     assert info.value.attempts == 4
     assert [type(e) for e in seen] == [StreamRetry]
     msg = str(info.value)
-    assert msg.startswith("exceeded retry limit, last status: 500 Internal Server Error: ")
+    assert msg.startswith("exceeded retry limit after 4 attempts, last status: 500 Internal Server Error: ")
     assert "mock HTTP 500" in msg and "\n" not in msg
     assert isinstance(info.value.last_error, TransientHttpError)
 

@@ -144,11 +144,14 @@ class TransientHttpError(ModelClientError):
 
 class RetryLimitReached(ModelClientError):
     def __init__(self, last_error: ModelClientError, attempts: int) -> None:
-        if isinstance(last_error, TransientHttpError):
-            message = f"exceeded retry limit, last status: {last_error.message}"
+        if attempts <= 1:
+            # Retries were disabled: there was no "retry limit" from the user's view.
+            message = last_error.message
+        elif isinstance(last_error, TransientHttpError):
+            message = f"exceeded retry limit after {attempts} attempts, last status: {last_error.message}"
         else:
-            message = f"exceeded retry limit, last error: {last_error.message}"
-        super().__init__(f"{message} ({attempts} attempts)")
+            message = f"exceeded retry limit after {attempts} attempts, last error: {last_error.message}"
+        super().__init__(message)
         self.last_error = last_error
         self.attempts = attempts
 

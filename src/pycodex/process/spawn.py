@@ -30,6 +30,16 @@ READ_CHUNK = 64 * 1024
 
 OutputCallback = Callable[[str, bytes], None]  # (stream name "stdout"|"stderr", chunk)
 
+# Process groups started here and not yet cleaned up, so an emergency exit (a second
+# Ctrl-C) can still take every command down with it.
+_LIVE_GROUPS: set[int] = set()
+
+
+def kill_all_process_groups() -> None:
+    """SIGKILL every command group still running. For exits that skip normal cleanup."""
+    for pgid in list(_LIVE_GROUPS):
+        _kill_group(pgid)
+
 
 @dataclass(frozen=True)
 class ExecRequest:
@@ -85,6 +95,8 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
     except OSError as exc:
         raise SpawnError(f"failed to start {request.argv[0]}: {exc.strerror}") from exc
 
+    _LIVE_GROUPS.add(proc.pid)
+
     async def pump(stream: asyncio.StreamReader | None, name: str, buf: HeadTailBuffer) -> None:
         if stream is None:
             return
@@ -118,6 +130,7 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
             with contextlib.suppress(ProcessLookupError):
                 await asyncio.shield(wait_for_exit(proc))
         _kill_group(proc.pid)
+        _LIVE_GROUPS.discard(proc.pid)
         for task in readers:
             task.cancel()
         for task in readers:

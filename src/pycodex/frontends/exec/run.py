@@ -23,19 +23,24 @@ from pycodex.core.thread_manager import (
     ThreadOptions,
     sandbox_policy_for,
 )
+from pycodex.process.spawn import kill_all_process_groups
 from pycodex.protocol.events import (
     ErrorEvent,
     EventMsg,
     ShutdownCompleteEvent,
     TaskCompleteEvent,
     TurnAbortedEvent,
+    WarningEvent,
 )
 from pycodex.protocol.ops import InterruptOp, ShutdownOp, UserTurnOp
 from pycodex.protocol.policies import AskForApproval, ReasoningEffort, ReasoningSummary
 from pycodex.protocol.user_input import LocalImageInput, TextInput, UserInput
 
+from .approvals import auto_deny
 from .human import HumanRenderer, Style
 from .jsonl import JsonlProcessor
+from .resume import SessionLookupError, open_thread, resolve_session
+from .target import SessionTarget
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,6 +61,9 @@ class ExecArgs:
     output_schema: Path | None = None
     color: str = "auto"
     skip_git_repo_check: bool = False
+    # `exec resume|fork`: the recorded thread to continue (None: a new thread).
+    session: SessionTarget | None = None
+    session_path: Path | None = None
 
 
 def read_prompt(prompt: str | None, stdin: TextIO, err: TextIO) -> str:
@@ -136,8 +144,10 @@ def run_exec(args: ExecArgs, *, stdin: TextIO = sys.stdin, out: TextIO = sys.std
         for image in args.images:
             if not image.is_file():
                 raise ExecUsageError(f"image not found: {image}")
+        if args.session is not None:
+            args.session_path = resolve_session(config, args.session)
         prompt = read_prompt(args.prompt, stdin, err)
-    except (ConfigError, ExecUsageError, InstructionsError) as exc:
+    except (ConfigError, ExecUsageError, InstructionsError, SessionLookupError) as exc:
         print(f"Error: {exc}", file=err)
         return EXIT_FAILED
     items: list[UserInput] = [LocalImageInput(path=str(p.resolve())) for p in args.images]
@@ -177,7 +187,7 @@ async def _drive(
     originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "pycodex_exec"
     manager = ThreadManager(ThreadOptions(originator=originator, source="exec"))
     try:
-        thread = await manager.start_thread(config)
+        thread = await open_thread(manager, config, args.session, args.session_path)
     except OSError as exc:
         print(f"Error: failed to start session: {exc}", file=err)
         return EXIT_FAILED
@@ -188,7 +198,10 @@ async def _drive(
 
     def on_sigint() -> None:
         if interrupted.is_set():
-            os._exit(EXIT_INTERRUPTED)  # second Ctrl-C: the user means it
+            # Second Ctrl-C: the user means it. Skip the graceful path, not the cleanup
+            # of the commands we started.
+            kill_all_process_groups()
+            os._exit(EXIT_INTERRUPTED)
         interrupted.set()
         pending.add(loop.create_task(thread.submit(InterruptOp())))
 
@@ -210,6 +223,8 @@ async def _drive(
         await _shutdown(thread, show)
 
     if outcome == "aborted" or interrupted.is_set():
+        if human is not None:
+            print("Interrupted.", file=err, flush=True)
         return EXIT_INTERRUPTED
     error = jsonl.turn_error if jsonl is not None else (human.turn_error if human else None)
     last = jsonl.last_agent_message if jsonl is not None else (human.last_agent_message if human else None)
@@ -259,6 +274,11 @@ async def _pump_turn(thread: CodexThread, show: Any) -> str:
     while True:
         event = await thread.next_event()
         show(event.msg)
+        denial = auto_deny(event.msg)
+        if denial is not None:
+            answer, warning = denial
+            show(WarningEvent(message=warning))
+            await thread.submit(answer)
         if isinstance(event.msg, TaskCompleteEvent):
             return "completed"
         if isinstance(event.msg, TurnAbortedEvent):
