@@ -1,0 +1,141 @@
+"""Approval requests in the engine: waiters, the session cache, the exec policy.
+
+Flow of one request (SAFE-03): the tool asks its turn's broker; the broker registers a
+waiter under the call id *before* emitting `ExecApprovalRequest` /
+`ApplyPatchApprovalRequest`, so an answer that arrives at once always finds it; the
+submission loop resolves it from `ExecApproval` / `PatchApproval` ops. A waiter dropped
+by an interrupt never resolves: the waiting tool is cancelled with its turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pycodex.protocol.event_payloads import (
+    ApplyPatchApprovalRequestEvent,
+    ExecApprovalRequestEvent,
+)
+from pycodex.protocol.events import EventMsg, WarningEvent
+from pycodex.protocol.items import FileChange, ParsedCommand
+from pycodex.protocol.policies import ReviewDecision
+from pycodex.safety.approval import ApprovalStore
+from pycodex.safety.exec_policy import Evaluation, ExecPolicyManager
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, EventMsg], None]
+
+
+@dataclass
+class _Waiter:
+    turn_id: str
+    future: asyncio.Future[ReviewDecision]
+
+
+class SessionApprovals:
+    """Per-session approval state: pending waiters, the session cache, the rules."""
+
+    def __init__(self, home: Path, emit: Emit) -> None:
+        self.store = ApprovalStore()
+        self.exec_policy = ExecPolicyManager(home)
+        self._emit = emit
+        self._pending: dict[str, _Waiter] = {}
+        self._policy_warned = False
+
+    def broker(self, sub_id: str, turn_id: str) -> TurnApprovals:
+        if not self._policy_warned:
+            self._policy_warned = True
+            _ = self.exec_policy.policy  # load now, so problems are reported once, up front
+            for warning in self.exec_policy.warnings:
+                self._emit(sub_id, WarningEvent(message=warning))
+        return TurnApprovals(self, sub_id, turn_id)
+
+    def emit(self, sub_id: str, msg: EventMsg) -> None:
+        self._emit(sub_id, msg)
+
+    # --- waiters ---------------------------------------------------------------------------
+
+    def register(self, approval_id: str, turn_id: str) -> asyncio.Future[ReviewDecision]:
+        if approval_id in self._pending:
+            log.warning("Overwriting existing pending approval for %s", approval_id)
+        future: asyncio.Future[ReviewDecision] = asyncio.get_running_loop().create_future()
+        self._pending[approval_id] = _Waiter(turn_id, future)
+        return future
+
+    def unregister(self, approval_id: str, future: asyncio.Future[ReviewDecision]) -> None:
+        waiter = self._pending.get(approval_id)
+        if waiter is not None and waiter.future is future:
+            del self._pending[approval_id]
+
+    def resolve(self, approval_id: str, decision: ReviewDecision) -> bool:
+        """Answer a pending request; False (and a log line) when none is pending."""
+        waiter = self._pending.pop(approval_id, None)
+        if waiter is None or waiter.future.done():
+            log.warning("No pending approval found for %s", approval_id)
+            return False
+        waiter.future.set_result(decision)
+        return True
+
+    def pending_ids(self) -> list[str]:
+        return list(self._pending)
+
+
+class TurnApprovals:
+    """The `ApprovalBroker` one turn's tools use."""
+
+    def __init__(self, session: SessionApprovals, sub_id: str, turn_id: str) -> None:
+        self._session = session
+        self._sub_id = sub_id
+        self._turn_id = turn_id
+
+    @property
+    def store(self) -> ApprovalStore:
+        return self._session.store
+
+    def evaluate(self, argv: Sequence[str]) -> Evaluation:
+        return self._session.exec_policy.evaluate(argv)
+
+    async def _wait(self, approval_id: str, event: EventMsg) -> ReviewDecision:
+        future = self._session.register(approval_id, self._turn_id)
+        try:
+            # Registered first: an answer submitted the moment this event is seen finds it.
+            self._session.emit(self._sub_id, event)
+            return await future
+        finally:
+            self._session.unregister(approval_id, future)
+
+    async def ask_exec(
+        self, *, call_id: str, argv: Sequence[str], cwd: Path, reason: str | None
+    ) -> ReviewDecision:
+        command = list(argv)
+        event = ExecApprovalRequestEvent(
+            call_id=call_id,
+            turn_id=self._turn_id,
+            command=command,
+            cwd=str(cwd),
+            reason=reason,
+            parsed_cmd=[ParsedCommand(type="unknown", cmd=shlex.join(command))],
+        )
+        return await self._wait(call_id, event)
+
+    async def ask_patch(
+        self,
+        *,
+        call_id: str,
+        changes: dict[str, FileChange],
+        reason: str | None,
+        grant_root: Path | None = None,
+    ) -> ReviewDecision:
+        event = ApplyPatchApprovalRequestEvent(
+            call_id=call_id,
+            turn_id=self._turn_id,
+            changes=changes,
+            reason=reason,
+            grant_root=str(grant_root) if grant_root is not None else None,
+        )
+        return await self._wait(call_id, event)

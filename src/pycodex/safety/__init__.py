@@ -1,0 +1,1 @@
+"""Approval decisions, known-safe commands, command parsing and the exec policy (rules)."""
