@@ -7,12 +7,14 @@ from pathlib import Path
 import click
 
 from pycodex.cli.common import config_options, overrides_from
+from pycodex.cli.exec_sessions import ExecCommand, session_target
 
 _CYBER_PROGRAMS = ["standard", "daybreak_blue", "daybreak_red"]
 
 
 @click.command(
     "exec",
+    cls=ExecCommand,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.argument("prompt", required=False)
@@ -78,6 +80,7 @@ def exec_command(
             output_schema=output_schema,
             color=color,
             skip_git_repo_check=skip_git_repo_check,
+            session=session_target(),
         )
     )
     raise SystemExit(code)

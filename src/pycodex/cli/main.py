@@ -25,10 +25,31 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Apply a patch in the apply_patch format (argument or stdin)",
     ),
     "login": ("pycodex.cli.login_cmd", "login_command", "Manage login"),
+    "sandbox": (
+        "pycodex.cli.sandbox_cmd",
+        "sandbox_command",
+        "Run a command in the sandbox; `sandbox doctor` checks sandbox support",
+    ),
     "logout": (
         "pycodex.cli.login_cmd",
         "logout_command",
         "Remove stored authentication credentials",
+    ),
+    "threads": (
+        "pycodex.cli.threads_cmd",
+        "threads_command",
+        "List, name, archive and delete recorded threads; rebuild the index",
+    ),
+    "archive": ("pycodex.cli.threads_cmd", "archive_command", "Archive a saved session by id or name"),
+    "unarchive": (
+        "pycodex.cli.threads_cmd",
+        "unarchive_command",
+        "Unarchive a saved session by id or name",
+    ),
+    "delete": (
+        "pycodex.cli.threads_cmd",
+        "delete_command",
+        "Permanently delete a saved session by id or name",
     ),
 }
 _ALIASES = {"e": "exec", "applypatch": "apply_patch"}

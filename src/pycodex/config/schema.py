@@ -67,6 +67,13 @@ class HistoryToml(_Table):
     max_bytes: int | None = Field(default=None, ge=0)
 
 
+class RolloutToml(_Table):
+    """pycodex-only: how session records are stored."""
+
+    # Tool outputs larger than this are stored head + tail in the rollout (0 = no cap).
+    max_item_bytes: int | None = Field(default=None, ge=0)
+
+
 class UpdatePlanToolToml(_Table):
     enabled: bool | None = None
 
@@ -128,6 +135,7 @@ class _ConfigFields(_Table):
     shell_environment_policy: ShellEnvironmentPolicyToml | None = None
     notify: list[str] | None = None
     history: HistoryToml | None = None
+    rollout: RolloutToml | None = None
     tools: ToolsToml | None = None
     features: dict[str, bool] | None = None
     model_instructions_file: str | None = None

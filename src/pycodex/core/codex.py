@@ -20,16 +20,23 @@ from pycodex.protocol.events import (
     TurnAbortReason,
 )
 from pycodex.protocol.ops import (
+    AddToHistoryOp,
+    ExecApprovalOp,
+    GetHistoryEntryRequestOp,
     InterruptOp,
     Op,
     OverrideTurnContextOp,
+    PatchApprovalOp,
     ShutdownOp,
     Submission,
+    ThreadRollbackOp,
     UserInputOp,
     UserTurnOp,
 )
-from pycodex.protocol.policies import ReasoningEffort
+from pycodex.protocol.policies import ReasoningEffort, ReviewDecision
+from pycodex.rollout.history_file import PromptHistory
 
+from . import thread_ops
 from .session import ActiveTurn, Session
 from .turn import run_task, user_input_to_item
 from .turn_context import SessionSettings, TurnContext
@@ -42,8 +49,9 @@ class InternalAgentDied(Exception):
 
 
 class Codex:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, prompt_history: PromptHistory | None = None) -> None:
         self.session = session
+        self.prompt_history = prompt_history
         self._ids = itertools.count()
         self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
         self._loop = asyncio.create_task(self._submission_loop(), name="codex-submission-loop")
@@ -99,6 +107,14 @@ class Codex:
                     self._user_input(sub.id, op)
                 elif isinstance(op, OverrideTurnContextOp):
                     sess.settings = _apply_override(sess.settings, op)
+                elif isinstance(op, ExecApprovalOp | PatchApprovalOp):
+                    await self._on_approval(op)
+                elif isinstance(op, ThreadRollbackOp):
+                    await thread_ops.rollback(sess, sub.id, op)
+                elif isinstance(op, AddToHistoryOp):
+                    await thread_ops.add_to_history(self.prompt_history, sess, sub.id, op)
+                elif isinstance(op, GetHistoryEntryRequestOp):
+                    await thread_ops.get_history_entry(self.prompt_history, sess, sub.id, op)
                 else:
                     sess.emit(
                         sub.id,
@@ -135,6 +151,12 @@ class Codex:
         task = asyncio.create_task(run_task(sess, turn, list(op.items)), name=f"turn-{sub_id}")
         sess.active = ActiveTurn(sub_id=sub_id, task=task)
         task.add_done_callback(self._turn_finished)
+
+    async def _on_approval(self, op: ExecApprovalOp | PatchApprovalOp) -> None:
+        found = self.session.approvals.resolve(op.id, op.decision)
+        if found and op.decision is ReviewDecision.ABORT:
+            # `abort` ends the whole turn (SAFE-02), like an interrupt.
+            await self._abort_active(TurnAbortReason.INTERRUPTED)
 
     def _turn_finished(self, task: asyncio.Task[None]) -> None:
         sess = self.session

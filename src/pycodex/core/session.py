@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pycodex.client.client import ModelClient
+from pycodex.config.home import pycodex_home
 from pycodex.context.environment import (
     EnvironmentContext,
     local_timezone_name,
@@ -30,14 +31,16 @@ from pycodex.protocol.models import (
     developer_message,
     item_to_wire,
 )
-from pycodex.protocol.policies import WorkspaceWritePolicy
+from pycodex.protocol.policies import AskForApproval, WorkspaceWritePolicy
 from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage, TokenUsageInfo
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder
 from pycodex.tools.base import ToolContext
+from pycodex.tools.handlers.apply_patch import ApplyPatchHandler, apply_patch_tool_kind
 from pycodex.tools.handlers.plan import PlanHandler
 from pycodex.tools.handlers.shell import ShellHandler
 from pycodex.tools.router import ToolRouter
 
+from .approvals import SessionApprovals
 from .turn_context import SessionSettings, TurnContext
 
 # Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
@@ -107,6 +110,7 @@ class Session:
         self.rate_limits: RateLimitSnapshot | None = None
         self.last_environment: EnvironmentContext | None = None
         self._turn_counter = 0
+        self.approvals = SessionApprovals(pycodex_home(services.base_env), self.emit)
 
     # --- events and records ---------------------------------------------------------
 
@@ -193,8 +197,28 @@ class Session:
         self._turn_counter += 1
         return uuid7()
 
-    def tool_router(self) -> ToolRouter:
-        return ToolRouter([ShellHandler(), PlanHandler()])
+    def tool_router(self, turn: TurnContext | None = None) -> ToolRouter:
+        model = turn.settings.model if turn is not None else self.settings.model
+        return ToolRouter(
+            [
+                ShellHandler(escalation=_offers_escalation(turn.settings if turn else self.settings)),
+                PlanHandler(),
+                ApplyPatchHandler(apply_patch_tool_kind(model)),
+            ]
+        )
+
+    def writable_roots_for(self, settings: SessionSettings) -> tuple[Path, ...]:
+        """Where `workspace-write` lets tools write besides the cwd (as Codex's sandbox)."""
+        policy = settings.sandbox_policy
+        if not isinstance(policy, WorkspaceWritePolicy):
+            return ()
+        roots: list[Path] = [*self.writable_roots, *(Path(r) for r in policy.writable_roots)]
+        if not policy.exclude_slash_tmp and os.path.isdir("/tmp"):
+            roots.append(Path("/tmp"))
+        tmpdir = self.services.base_env.get("TMPDIR")
+        if not policy.exclude_tmpdir_env_var and tmpdir and os.path.isabs(tmpdir):
+            roots.append(Path(tmpdir))
+        return tuple(dict.fromkeys(roots))
 
     def tool_context(self, turn: TurnContext) -> ToolContext:
         from pycodex.protocol.events import WarningEvent
@@ -213,7 +237,15 @@ class Session:
             command_env=build_command_env(self.services.env_policy, self.services.base_env),
             emit=emit,
             emit_warning=warn,
+            writable_roots=self.writable_roots_for(turn.settings),
+            sandbox_policy=turn.settings.sandbox_policy,
+            approvals=self.approvals.broker(turn.sub_id, turn.turn_id),
         )
+
+
+def _offers_escalation(settings: SessionSettings) -> bool:
+    # The model may ask to leave the sandbox only when someone will be asked (on-request).
+    return settings.approval_policy is AskForApproval.ON_REQUEST
 
 
 def default_base_env() -> Mapping[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 
@@ -21,11 +23,25 @@ from pycodex.ids import uuid7
 from pycodex.protocol.events import Event, SessionConfiguredEvent
 from pycodex.protocol.ops import Op
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
+from pycodex.rollout.bounds import DEFAULT_MAX_ITEM_BYTES
 from pycodex.rollout.git_info import collect_git_info
+from pycodex.rollout.history_file import PromptHistory
+from pycodex.rollout.index import ThreadIndexer
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder, rollout_path_for, utc_timestamp
 
 from .codex import Codex
 from .model_info import effective_context_window
+from .resume import (
+    LoadedThread,
+    ThreadNotFoundError,
+    cut_before_nth_last_turn,
+    find_rollout,
+    history_from_records,
+    initial_messages,
+    last_token_info,
+    load_thread,
+    restore_session,
+)
 from .session import Session, SessionServices
 from .turn_context import SessionSettings
 
@@ -84,11 +100,43 @@ class ThreadManager:
 
     async def start_thread(self, config: Config) -> CodexThread:
         """A new thread; its `SessionConfigured` event is the first one queued."""
+        return await self._spawn(config, uuid7(), None)
+
+    async def resume_thread(self, config: Config, target: str | Path) -> CodexThread:
+        """Continue a recorded thread (by id, name or rollout path): same id, same file.
+
+        Raises `ThreadNotFoundError` when there is no such thread.
+        """
+        path = Path(target) if isinstance(target, Path) else find_rollout(config.pycodex_home, target)
+        if path is None:
+            raise ThreadNotFoundError(f"no rollout found for thread id {target}")
+        loaded = await asyncio.to_thread(load_thread, path)
+        return await self._spawn(config, loaded.thread_id, _Initial(loaded, fork=False))
+
+    async def fork_thread(
+        self, config: Config, thread_id: str | Path, nth_user_message: int | None = None
+    ) -> CodexThread:
+        """A new thread starting from a copy of another's history (by id, name or rollout
+        path): all of it, or what came before its `nth_user_message`-th last user message
+        (1 = without the last turn)."""
+        path = thread_id if isinstance(thread_id, Path) else find_rollout(config.pycodex_home, thread_id)
+        if path is None:
+            raise ThreadNotFoundError(f"no rollout found for thread id {thread_id}")
+        loaded = await asyncio.to_thread(load_thread, path)
+        loaded.records = cut_before_nth_last_turn(loaded.records, nth_user_message)
+        loaded.history = history_from_records(loaded.records)
+        loaded.token_info = last_token_info(loaded.records) or (
+            loaded.token_info if nth_user_message is None else None
+        )
+        return await self._spawn(config, uuid7(), _Initial(loaded, fork=True))
+
+    async def _spawn(self, config: Config, thread_id: str, initial: _Initial | None) -> CodexThread:
         opts = self.options
         env = opts.env if opts.env is not None else os.environ
-        thread_id = uuid7()
-        base_instructions = config.base_instructions or load_base_instructions(
-            config.model_instructions_file
+        loaded = initial.loaded if initial is not None else None
+        # A thread keeps the base instructions it started with, whatever the model now.
+        base_instructions = (loaded.base_instructions if loaded is not None else None) or (
+            config.base_instructions or load_base_instructions(config.model_instructions_file)
         )
         user_instructions = load_user_instructions(
             home=config.pycodex_home, cwd=config.cwd, max_bytes=config.project_doc_max_bytes
@@ -113,24 +161,43 @@ class ThreadManager:
             transport=opts.transport,
             env=env,
         )
+        rollout_toml = config.config_toml.rollout
+        max_item_bytes = (
+            rollout_toml.max_item_bytes
+            if rollout_toml is not None and rollout_toml.max_item_bytes is not None
+            else DEFAULT_MAX_ITEM_BYTES
+        )
         recorder: RolloutRecorder | None = None
-        if not config.ephemeral:
+        resumed = initial is not None and not initial.fork
+        if not config.ephemeral and resumed and loaded is not None:
+            recorder = RolloutRecorder(
+                loaded.path,
+                next_ordinal=loaded.file.next_ordinal,
+                indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=loaded.row_builder()),
+                max_item_bytes=max_item_bytes,
+            )
+        elif not config.ephemeral:
             path = rollout_path_for(config.pycodex_home, thread_id, dt.datetime.now())
-            recorder = RolloutRecorder(path)
+            recorder = RolloutRecorder(
+                path,
+                indexer=ThreadIndexer(config.pycodex_home, path),
+                max_item_bytes=max_item_bytes,
+            )
             git = await collect_git_info(config.cwd)
-            recorder.record([
-                RolloutLine("session_meta", {
-                    "id": thread_id,
-                    "timestamp": utc_timestamp(),
-                    "cwd": str(config.cwd),
-                    "originator": opts.originator,
-                    "cli_version": __version__,
-                    "source": opts.source,
-                    "model_provider": config.model_provider_id,
-                    "base_instructions": {"text": base_instructions},
-                    "git": git,
-                })
-            ])
+            meta: dict[str, Any] = {
+                "id": thread_id,
+                "timestamp": utc_timestamp(),
+                "cwd": str(config.cwd),
+                "originator": opts.originator,
+                "cli_version": __version__,
+                "source": opts.source,
+                "model_provider": config.model_provider_id,
+                "base_instructions": {"text": base_instructions},
+                "git": git,
+            }
+            if loaded is not None:
+                meta["forked_from_id"] = loaded.thread_id
+            recorder.record([RolloutLine("session_meta", meta)])
         settings = SessionSettings(
             cwd=config.cwd,
             model=config.model,
@@ -156,24 +223,44 @@ class ThreadManager:
             writable_roots=config.writable_roots,
             context_window=effective_context_window(config.model, config.model_context_window),
         )
+        prompt_history = PromptHistory(
+            config.pycodex_home, config.history.persistence, config.history.max_bytes
+        )
+        history_meta = await asyncio.to_thread(prompt_history.metadata)
         session.emit(
             "",
             SessionConfiguredEvent(
                 session_id=thread_id,
+                forked_from_id=loaded.thread_id if initial is not None and initial.fork and loaded else None,
                 model=config.model,
                 model_provider_id=config.model_provider_id,
                 approval_policy=settings.approval_policy,
                 sandbox_policy=settings.sandbox_policy,
                 cwd=str(config.cwd),
                 reasoning_effort=None,
-                history_log_id=0,
-                history_entry_count=0,
+                history_log_id=history_meta.log_id,
+                history_entry_count=history_meta.entry_count,
+                initial_messages=initial_messages(loaded.records) if loaded is not None else None,
                 rollout_path=str(recorder.path) if recorder is not None else None,
             ),
         )
-        session.record_items(session.initial_context())
+        if loaded is None:
+            session.record_items(session.initial_context())
+        else:
+            restore_session(session, loaded, copy_records=initial is not None and initial.fork)
         if recorder is not None:
-            recorder.flush()
-        thread = CodexThread(Codex(session), recorder.path if recorder is not None else None)
+            await asyncio.to_thread(recorder.flush)
+        thread = CodexThread(
+            Codex(session, prompt_history=prompt_history),
+            recorder.path if recorder is not None else None,
+        )
         self._threads[thread_id] = thread
         return thread
+
+
+@dataclass(frozen=True)
+class _Initial:
+    """Where a thread's history comes from when it is not new."""
+
+    loaded: LoadedThread
+    fork: bool

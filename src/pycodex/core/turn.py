@@ -43,6 +43,7 @@ from pycodex.protocol.events import (
     TokenCountEvent,
     TurnAbortedEvent,
     TurnAbortReason,
+    TurnDiffEvent,
     UserMessageEvent,
     WebSearchBeginEvent,
     WebSearchEndEvent,
@@ -69,6 +70,7 @@ from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
 from .session import Session
 from .turn_context import TurnContext
+from .turn_diff import TurnDiffTracker
 
 ABORTED_OUTPUT = "aborted by user"
 
@@ -138,7 +140,8 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
             turn_id=turn.turn_id, started_at=int(started), model_context_window=turn.context_window
         ),
     )
-    router = sess.tool_router()
+    router = sess.tool_router(turn)
+    turn_diff = TurnDiffTracker(turn.cwd)
     last_agent_message: str | None = None
     try:
         env_update = sess.environment_update(turn.settings)
@@ -151,10 +154,10 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
             if active is not None and active.pending_input:
                 pending, active.pending_input = active.pending_input, []
                 sess.record_items(pending)
-            result = await run_sampling_request(sess, turn, router)
+            result = await run_sampling_request(sess, turn, router, turn_diff)
             if result.last_agent_message is not None:
                 last_agent_message = result.last_agent_message
-            if not result.needs_follow_up:
+            if not result.needs_follow_up and not _has_pending_input(sess):
                 break
     except asyncio.CancelledError:
         _answer_dangling_calls(sess)
@@ -163,6 +166,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         raise
     except ModelClientError as exc:
         sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
+    _release_turn(sess)
     sess.emit(
         turn.sub_id,
         TaskCompleteEvent(
@@ -174,6 +178,23 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         ),
     )
     await sess.flush()
+
+
+def _has_pending_input(sess: Session) -> bool:
+    """User input that arrived during the last request: it gets a request of its own."""
+    active = sess.active
+    return active is not None and bool(active.pending_input)
+
+
+def _release_turn(sess: Session) -> None:
+    """Stop taking mid-turn input before announcing the end of the task.
+
+    A client that sends its next message as soon as it sees TaskComplete must start a
+    new turn, not be queued into this one while it still flushes (and be lost).
+    """
+    active = sess.active
+    if active is not None and active.task is asyncio.current_task():
+        sess.active = None
 
 
 def _answer_dangling_calls(sess: Session) -> None:
@@ -200,8 +221,14 @@ def _answer_dangling_calls(sess: Session) -> None:
         sess.record_items(missing)
 
 
-async def run_sampling_request(sess: Session, turn: TurnContext, router: ToolRouter) -> SamplingResult:
-    """One model request (with the client's retries) and the tool calls it asked for."""
+async def run_sampling_request(
+    sess: Session, turn: TurnContext, router: ToolRouter, turn_diff: TurnDiffTracker | None = None
+) -> SamplingResult:
+    """One model request (with the client's retries) and the tool calls it asked for.
+
+    With a `turn_diff` tracker, patches record into it and a `TurnDiff` event follows the
+    tool outputs whenever the task's diff changed.
+    """
     settings = turn.settings
     prompt = Prompt(
         input=list(sess.history),
@@ -251,6 +278,7 @@ async def run_sampling_request(sess: Session, turn: TurnContext, router: ToolRou
     if not state.calls:
         return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
     ctx = sess.tool_context(turn)
+    ctx.turn_diff = turn_diff
 
     async def answer(call: ToolCall) -> ToolResponse:
         if call.call_id in state.immediate:
@@ -259,6 +287,10 @@ async def run_sampling_request(sess: Session, turn: TurnContext, router: ToolRou
 
     outputs = await asyncio.gather(*(answer(call) for call in state.calls))
     sess.record_items(list(outputs))
+    if turn_diff is not None and turn_diff.touched:
+        diff = await asyncio.to_thread(turn_diff.take_changed_diff)
+        if diff is not None:
+            sess.emit(turn.sub_id, TurnDiffEvent(unified_diff=diff))
     return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
 
 

@@ -6,7 +6,12 @@ background thread so the agent loop never waits on the disk; `flush()` waits unt
 line recorded so far is written and fsync'ed (turn end, shutdown).
 
 Each line goes out in a single `write()` of the complete line, so a crash can at worst
-leave one truncated last line, which readers skip.
+leave one truncated last line, which readers skip and which the next recorder opening the
+file cuts off before it appends (otherwise its first line would be glued to the fragment).
+
+Oversized tool outputs are stored cut (`rollout.bounds`), and an optional
+`ThreadIndexer` keeps the thread's row in the SQLite index current: it is fed every line
+from the writer thread and commits whenever the queue runs dry and at every flush.
 """
 
 from __future__ import annotations
@@ -19,7 +24,13 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .bounds import DEFAULT_MAX_ITEM_BYTES, bound_response_item
+from .reader import valid_length
+
+if TYPE_CHECKING:
+    from .index import ThreadIndexer
 
 SESSIONS_DIR = "sessions"
 
@@ -47,29 +58,51 @@ class RolloutRecorder:
 
     _STOP = object()
 
-    def __init__(self, path: Path, *, next_ordinal: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        next_ordinal: int = 0,
+        indexer: ThreadIndexer | None = None,
+        max_item_bytes: int | None = DEFAULT_MAX_ITEM_BYTES,
+    ) -> None:
         self.path = path
         self._ordinal = next_ordinal
         self._queue: queue.Queue[Any] = queue.Queue()
         self._error: OSError | None = None
+        self._indexer = indexer
+        self._max_item_bytes = max_item_bytes
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND: concurrent appends (a resumed thread in two processes) never interleave
         # inside a line.
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self.repaired_bytes = self._repair_tail()
         self._thread = threading.Thread(target=self._run, name="rollout-writer", daemon=True)
         self._thread.start()
 
     def record(self, lines: Iterable[RolloutLine]) -> None:
         """Queue lines for writing; returns at once."""
         for line in lines:
-            obj = {
-                "timestamp": utc_timestamp(),
-                "ordinal": self._ordinal,
-                "type": line.type,
-                "payload": line.payload,
-            }
+            payload = line.payload
+            if line.type == "response_item":
+                payload = bound_response_item(payload, self._max_item_bytes)
+            ts = utc_timestamp()
+            obj = {"timestamp": ts, "ordinal": self._ordinal, "type": line.type, "payload": payload}
             self._ordinal += 1
-            self._queue.put((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
+            data = (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+            self._queue.put((data, line.type, payload, ts) if self._indexer is not None else data)
+
+    @property
+    def next_ordinal(self) -> int:
+        return self._ordinal
+
+    def _repair_tail(self) -> int:
+        """Cut a partial last line left by a crash; returns the bytes removed."""
+        size, valid = valid_length(self._fd)
+        if valid < size:
+            os.ftruncate(self._fd, valid)
+            return size - valid
+        return 0
 
     def flush(self) -> None:
         """Block until everything recorded so far is on disk. Raises the writer's error."""
@@ -95,18 +128,30 @@ class RolloutRecorder:
             entry = self._queue.get()
             if entry is self._STOP:
                 self._sync()
+                if self._indexer is not None:
+                    self._indexer.close()
                 return
             if isinstance(entry, threading.Event):
                 self._sync()
+                if self._indexer is not None:
+                    self._indexer.commit()
                 entry.set()
                 continue
+            data = entry
+            if isinstance(entry, tuple):
+                data, kind, payload, ts = entry
             if self._error is None:
                 try:
-                    view = memoryview(entry)
+                    view = memoryview(data)
                     while view:
                         view = view[os.write(self._fd, view) :]
                 except OSError as exc:  # disk full, file removed...: report at flush
                     self._error = exc
+            if self._indexer is not None and self._error is None:
+                if isinstance(entry, tuple):
+                    self._indexer.observe(kind, payload, ts)
+                if self._queue.empty():
+                    self._indexer.commit()
 
     def _sync(self) -> None:
         if self._error is None:

@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from pycodex.core.turn_diff import TurnDiffTracker
+    from pycodex.protocol.policies import SandboxPolicy
+    from pycodex.tools.approvals import ApprovalBroker
 
 PayloadKind = Literal["function", "custom", "local_shell"]
 
@@ -53,6 +58,14 @@ class ToolContext:
     # A user-visible warning that is not an error of the turn (shown, not sent to the model).
     emit_warning: Callable[[str], None]
     extra: dict[str, Any] = field(default_factory=dict)
+    # Where `workspace-write` lets tools write besides `cwd` (extra roots, temp dirs).
+    writable_roots: tuple[Path, ...] = ()
+    # The task's record of patched files (None outside a task, e.g. in unit tests).
+    turn_diff: TurnDiffTracker | None = None
+    # The turn's full sandbox policy (None: derive it from `sandbox_mode`).
+    sandbox_policy: SandboxPolicy | None = None
+    # How tools ask the user (None outside an engine: asking then means "denied").
+    approvals: ApprovalBroker | None = None
 
     def resolve_path(self, path: str | None) -> Path:
         """`path` against the turn cwd (absolute paths are kept)."""

@@ -1,18 +1,20 @@
 """The `shell` tool: run an argv as a real subprocess and report the result.
 
-Until the sandbox lands, a command runs only when the user chose both
-`approval_policy = never` and `sandbox = danger-full-access`; otherwise the model is told
-plainly that the command was not run and why. Pretending to sandbox would be worse than
-refusing.
+Whether and how a command runs (sandboxed, after asking the user, not at all) is decided
+by `pycodex.tools.orchestrator` from the approval policy, the sandbox policy, the user's
+rules and the model's escalation request. A command that is really a patch (`apply_patch <<'EOF' ... EOF`) is not run at
+all: it goes to the apply_patch tool's in-process path and policy.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pycodex.apply_patch.invocation import maybe_parse_apply_patch_invocation
 from pycodex.process.spawn import ExecRequest, ExecResult, SpawnError, run_command
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
@@ -23,6 +25,8 @@ from pycodex.protocol.event_payloads import (
 from pycodex.protocol.events import RustDuration
 from pycodex.protocol.models import LocalShellExecAction
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
+from pycodex.tools.handlers.apply_patch import run_apply_patch
+from pycodex.tools.orchestrator import ExecPlan, run_with_approvals
 from pycodex.tools.output_format import format_exec_output
 
 # Longer than Codex's 10 s: test suites and builds routinely need more, and a model that
@@ -65,16 +69,34 @@ SHELL_TOOL_SPEC: dict[str, Any] = {
 }
 
 
-def commands_allowed(ctx: ToolContext) -> str | None:
-    """None when commands may run; otherwise the reason they may not."""
-    if ctx.approval_policy == "never" and ctx.sandbox_mode == "danger-full-access":
-        return None
-    return (
-        "command not run: this version of pycodex cannot enforce the "
-        f"`{ctx.sandbox_mode}` sandbox or the `{ctx.approval_policy}` approval policy yet, "
-        "so it runs commands only with sandbox `danger-full-access` and approval `never` "
-        "(e.g. `pycodex exec --dangerously-bypass-approvals-and-sandbox`). Tell the user "
-        "which command you wanted to run instead."
+# Offered only under `on-request`, the one policy where the user can grant them.
+ESCALATION_PROPERTIES: dict[str, Any] = {
+    "with_escalated_permissions": {
+        "type": "boolean",
+        "description": (
+            "Run the command without the sandbox (e.g. it needs the network or to write "
+            "outside the workspace). The user is asked first; give a `justification`."
+        ),
+    },
+    "sandbox_permissions": {
+        "type": "string",
+        "enum": ["use_default", "require_escalated"],
+        "description": "`require_escalated` is the same as `with_escalated_permissions: true`.",
+    },
+}
+
+
+def shell_tool_spec(escalation: bool) -> dict[str, Any]:
+    if not escalation:
+        return SHELL_TOOL_SPEC
+    spec = json.loads(json.dumps(SHELL_TOOL_SPEC))
+    spec["parameters"]["properties"].update(ESCALATION_PROPERTIES)
+    return spec  # type: ignore[no-any-return]
+
+
+def escalation_requested(args: dict[str, Any]) -> bool:
+    return args.get("with_escalated_permissions") is True or (
+        args.get("sandbox_permissions") == "require_escalated"
     )
 
 
@@ -119,11 +141,19 @@ def _timeout_ms(args: dict[str, Any]) -> int:
     return min(int(value), MAX_TIMEOUT_MS)
 
 
+def _join_lexically(base: Path, path: str | None) -> Path:
+    """`path` (from a `cd DIR &&` prefix) against `base`, `..` folded without touching disk."""
+    return Path(os.path.normpath(base / path)) if path else base
+
+
 class ShellHandler:
     name = "shell"
 
+    def __init__(self, escalation: bool = False) -> None:
+        self.escalation = escalation
+
     def spec(self) -> dict[str, Any]:
-        return SHELL_TOOL_SPEC
+        return shell_tool_spec(self.escalation)
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
         args = parse_shell_arguments(call)
@@ -131,17 +161,53 @@ class ShellHandler:
         timeout_ms = _timeout_ms(args)
         workdir = args.get("workdir")
         cwd = ctx.resolve_path(workdir if isinstance(workdir, str) else None)
-        refusal = commands_allowed(ctx)
-        if refusal is not None:
-            ctx.emit_warning(f"refused to run `{shlex.join(argv)}`: sandboxing is not available yet")
-            raise RespondToModel(refusal)
-        return await run_shell_command(call.call_id, argv, cwd, timeout_ms, ctx)
+        invocation = maybe_parse_apply_patch_invocation(argv)
+        if invocation is not None:
+            # A patch sent through the shell: applied in process, under the patch policy.
+            patch_cwd = _join_lexically(cwd, invocation.workdir)
+            return await run_apply_patch(call.call_id, invocation.patch, patch_cwd, ctx)
+        justification = args.get("justification")
+        plan = ExecPlan(
+            call_id=call.call_id,
+            argv=argv,
+            cwd=cwd,
+            escalation_requested=escalation_requested(args),
+            justification=justification if isinstance(justification, str) else None,
+        )
+
+        async def runner(
+            spawn_argv: list[str], env: Mapping[str, str]
+        ) -> tuple[ToolOutput, ExecResult]:
+            return await run_shell_command_result(
+                call.call_id, argv, cwd, timeout_ms, ctx, spawn_argv=spawn_argv, env=env
+            )
+
+        return await run_with_approvals(plan, ctx, runner)
 
 
 async def run_shell_command(
     call_id: str, argv: list[str], cwd: Path, timeout_ms: int, ctx: ToolContext
 ) -> ToolOutput:
     """Run `argv` with begin/delta/end events around it; the result as the model sees it."""
+    output, _ = await run_shell_command_result(call_id, argv, cwd, timeout_ms, ctx)
+    return output
+
+
+async def run_shell_command_result(
+    call_id: str,
+    argv: list[str],
+    cwd: Path,
+    timeout_ms: int,
+    ctx: ToolContext,
+    *,
+    spawn_argv: list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[ToolOutput, ExecResult]:
+    """Like `run_shell_command`, also returning the raw result.
+
+    `spawn_argv`/`env` are what actually runs (e.g. the command wrapped for the sandbox);
+    events and the model still see `argv`.
+    """
     ctx.emit(
         ExecCommandBeginEvent(call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=str(cwd))
     )
@@ -155,7 +221,12 @@ async def run_shell_command(
 
     try:
         result = await run_command(
-            ExecRequest(argv=argv, cwd=cwd, env=ctx.command_env, timeout_s=timeout_ms / 1000),
+            ExecRequest(
+                argv=spawn_argv if spawn_argv is not None else argv,
+                cwd=cwd,
+                env=env if env is not None else ctx.command_env,
+                timeout_s=timeout_ms / 1000,
+            ),
             on_output,
         )
     except SpawnError as exc:
@@ -178,4 +249,4 @@ async def run_shell_command(
             formatted_output=formatted,
         )
     )
-    return ToolOutput(text=formatted, success=result.exit_code == 0)
+    return ToolOutput(text=formatted, success=result.exit_code == 0), result

@@ -1,0 +1,298 @@
+"""Resume, fork, rollback and prompt history through the engine's queue pair.
+
+The yardstick: a thread that was stopped and resumed (or forked, or rolled back) sends the
+model exactly the `input` an uninterrupted thread would have sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pycodex.config.config import Config, ConfigOverrides, load_config
+from pycodex.core.resume import ThreadNotFoundError
+from pycodex.core.thread_manager import CodexThread, ThreadManager, ThreadOptions
+from pycodex.protocol.events import (
+    ErrorEvent,
+    EventMsg,
+    GetHistoryEntryResponseEvent,
+    SessionConfiguredEvent,
+    TaskCompleteEvent,
+    ThreadRolledBackEvent,
+    TokenCountEvent,
+    UserMessageEvent,
+)
+from pycodex.protocol.ops import (
+    AddToHistoryOp,
+    GetHistoryEntryRequestOp,
+    ThreadRollbackOp,
+    UserInputOp,
+)
+from pycodex.protocol.user_input import TextInput
+from pycodex.rollout.index import ThreadIndex
+from pycodex.rollout.reader import read_rollout
+from tests.support.mock_model import MockModelServer, function_call, hang, message, response
+
+
+class World:
+    def __init__(self, tmp_path: Path, mock: MockModelServer, extra_config: str = "") -> None:
+        self.mock = mock
+        self.home = tmp_path / "home"
+        self.home.mkdir()
+        (self.home / "config.toml").write_text(
+            f'model_provider = "mock"\n{extra_config}\n[model_providers.mock]\nname = "mock"\n'
+            f'base_url = "{mock.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
+            "stream_max_retries = 0\n"
+        )
+        self.ws = tmp_path / "ws"
+        self.ws.mkdir()
+        subprocess.run(["git", "init", "-q", str(self.ws)], check=True)
+        (self.ws / "AGENTS.md").write_text("Always say please.")
+        self.env = {"PYCODEX_HOME": str(self.home), "HOME": str(tmp_path), "MOCK_KEY": "x",
+                    "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
+        self.manager = ThreadManager(ThreadOptions(env=self.env))
+
+    def config(self) -> Config:
+        return load_config(
+            ConfigOverrides(cwd=self.ws, sandbox_mode="danger-full-access", approval_policy="never"),
+            env=self.env,
+        )
+
+    async def start(self) -> tuple[CodexThread, SessionConfiguredEvent]:
+        return await self._first(await self.manager.start_thread(self.config()))
+
+    async def resume(self, target: str | Path) -> tuple[CodexThread, SessionConfiguredEvent]:
+        return await self._first(await self.manager.resume_thread(self.config(), target))
+
+    async def fork(self, thread_id: str, n: int | None = None) -> tuple[CodexThread, SessionConfiguredEvent]:
+        return await self._first(await self.manager.fork_thread(self.config(), thread_id, n))
+
+    @staticmethod
+    async def _first(thread: CodexThread) -> tuple[CodexThread, SessionConfiguredEvent]:
+        first = await thread.next_event()
+        assert isinstance(first.msg, SessionConfiguredEvent)
+        return thread, first.msg
+
+
+async def turn(thread: CodexThread, text: str) -> list[EventMsg]:
+    await thread.submit(UserInputOp(items=[TextInput(text=text)]))
+    return await until(thread, TaskCompleteEvent)
+
+
+async def until(thread: CodexThread, kind: type[Any], timeout: float = 10) -> list[EventMsg]:
+    seen: list[EventMsg] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await thread.next_event()
+            seen.append(event.msg)
+            if isinstance(event.msg, kind):
+                return seen
+
+
+def shell(cmd: str, call_id: str) -> Any:
+    return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
+
+
+def normalized_input(body: dict[str, Any]) -> str:
+    """The request input, without what legitimately differs between two runs."""
+    text = json.dumps(body["input"], sort_keys=True)
+    return re.sub(r"Wall time: [0-9.]+ seconds", "Wall time: X seconds", text)
+
+
+def script_tool_turn(mock: MockModelServer) -> None:
+    mock.enqueue(
+        response(shell("echo hello-from-tool", "call_a")),
+        response(message("ran it")),
+    )
+
+
+@pytest.fixture
+def world(tmp_path: Path, mock_model: MockModelServer) -> World:
+    return World(tmp_path, mock_model)
+
+
+async def test_resume_after_a_tool_turn_sends_what_an_uninterrupted_thread_sends(world: World) -> None:
+    mock = world.mock
+    # Uninterrupted: tool turn, then a second turn.
+    script_tool_turn(mock)
+    mock.enqueue(response(message("second answer")))
+    live, _ = await world.start()
+    await turn(live, "use a tool")
+    await turn(live, "and now?")
+    await live.shutdown()
+    expected = normalized_input(mock.requests[2].body)
+
+    # Stopped after the tool turn, resumed by id, then the same second turn.
+    script_tool_turn(mock)
+    mock.enqueue(response(message("second answer")))
+    first, configured = await world.start()
+    await turn(first, "use a tool")
+    await first.shutdown()
+    resumed, conf2 = await world.resume(configured.session_id)
+    assert conf2.session_id == configured.session_id
+    assert conf2.rollout_path == configured.rollout_path
+    repaint = conf2.initial_messages or []
+    assert any(isinstance(m, UserMessageEvent) and m.message == "use a tool" for m in repaint)
+    events = await turn(resumed, "and now?")
+    await resumed.shutdown()
+    assert normalized_input(mock.requests[5].body) == expected
+    # Usage stays cumulative across the resume: three requests of 110 tokens.
+    counts = [e for e in events if isinstance(e, TokenCountEvent) and e.info is not None]
+    assert counts[-1].info is not None and counts[-1].info.total_token_usage.total_tokens == 330
+
+    # Same file, ordinals continue without a gap.
+    assert configured.rollout_path is not None
+    ordinals = [r.ordinal for r in read_rollout(Path(configured.rollout_path)).records]
+    assert ordinals == list(range(len(ordinals)))
+
+
+async def test_fork_copies_history_and_records_its_parent(world: World) -> None:
+    mock = world.mock
+    script_tool_turn(mock)
+    mock.enqueue(response(message("second answer")))
+    source, conf = await world.start()
+    await turn(source, "use a tool")
+    await source.shutdown()
+    forked, fconf = await world.fork(conf.session_id)
+    assert fconf.session_id != conf.session_id
+    assert fconf.forked_from_id == conf.session_id
+    await turn(forked, "and now?")
+    await forked.shutdown()
+    # The fork's request equals what the source itself would have sent.
+    mock.enqueue(response(message("second answer")))
+    again, _ = await world.resume(conf.session_id)
+    await turn(again, "and now?")
+    await again.shutdown()
+    assert normalized_input(mock.requests[2].body) == normalized_input(mock.requests[3].body)
+    # A full, self-contained copy with the parent in its header and in the index.
+    assert fconf.rollout_path is not None and fconf.rollout_path != conf.rollout_path
+    fork_file = read_rollout(Path(fconf.rollout_path))
+    assert fork_file.meta is not None and fork_file.meta["forked_from_id"] == conf.session_id
+    assert sum(r.type == "response_item" for r in fork_file.records) > 4
+    with ThreadIndex(world.home) as index:
+        row = index.get(fconf.session_id)
+    assert row is not None and row.forked_from == conf.session_id and row.title == "use a tool"
+
+
+async def test_fork_before_the_last_user_message(world: World) -> None:
+    mock = world.mock
+    mock.enqueue(response(message("one")), response(message("two")), response(message("two again")))
+    source, conf = await world.start()
+    await turn(source, "first")
+    await turn(source, "second")
+    await source.shutdown()
+    forked, _ = await world.fork(conf.session_id, 1)
+    await turn(forked, "second")
+    await forked.shutdown()
+    assert normalized_input(mock.requests[2].body) == normalized_input(mock.requests[1].body)
+
+
+async def test_rollback_drops_turns_live_and_on_resume(world: World) -> None:
+    mock = world.mock
+    mock.enqueue(response(message("one")), response(message("two")), response(message("after")))
+    thread, conf = await world.start()
+    await turn(thread, "first")
+    await turn(thread, "second")
+    await thread.submit(ThreadRollbackOp(num_turns=1))
+    rolled = await until(thread, ThreadRolledBackEvent)
+    assert isinstance(rolled[-1], ThreadRolledBackEvent) and rolled[-1].num_turns == 1
+    await turn(thread, "replacement")
+    await thread.shutdown()
+    live_input = mock.requests[2].body["input"]
+    texts = json.dumps(live_input)
+    assert "first" in texts and "second" not in texts and "replacement" in texts
+    # The marker is appended (nothing rewritten) and replayed on resume.
+    assert conf.rollout_path is not None
+    records = read_rollout(Path(conf.rollout_path)).records
+    assert any(r.payload.get("type") == "thread_rolled_back" for r in records)
+    assert any(r.payload.get("message") == "second" for r in records)
+    mock.enqueue(response(message("x")))
+    resumed, _ = await world.resume(conf.session_id)
+    await turn(resumed, "next")
+    await resumed.shutdown()
+    replayed = mock.requests[3].body["input"]
+    assert replayed[: len(live_input)] == live_input
+    assert "second" not in json.dumps(replayed)
+
+
+async def test_rollback_of_more_turns_than_exist_keeps_the_initial_context(world: World) -> None:
+    mock = world.mock
+    mock.enqueue(response(message("one")), response(message("after")))
+    thread, _ = await world.start()
+    await turn(thread, "first")
+    await thread.submit(ThreadRollbackOp(num_turns=5))
+    await until(thread, ThreadRolledBackEvent)
+    await turn(thread, "fresh")
+    await thread.shutdown()
+    body = mock.requests[1].body["input"]
+    first_body = mock.requests[0].body["input"]
+    assert body[:-1] == first_body[:-1]  # initial context kept, "first" and its answer gone
+    assert "fresh" in json.dumps(body[-1]) and "first" not in json.dumps(body)
+
+
+async def test_rollback_while_a_turn_runs_is_rejected(world: World) -> None:
+    world.mock.enqueue(hang())
+    thread, _ = await world.start()
+    await thread.submit(UserInputOp(items=[TextInput(text="slow")]))
+    await asyncio.sleep(0.2)
+    await thread.submit(ThreadRollbackOp(num_turns=1))
+    seen = await until(thread, ErrorEvent)
+    error = seen[-1]
+    assert isinstance(error, ErrorEvent) and error.codex_error_info == "thread_rollback_failed"
+    await thread.shutdown()
+
+
+async def test_resume_unknown_thread_is_an_error(world: World) -> None:
+    with pytest.raises(ThreadNotFoundError):
+        await world.manager.resume_thread(world.config(), "01a1fee1-0000-7000-8000-000000000000")
+
+
+async def test_prompt_history_ops(world: World) -> None:
+    thread, conf = await world.start()
+    assert (conf.history_log_id, conf.history_entry_count) == (0, 0)
+    await thread.submit(AddToHistoryOp(text="remember me"))
+    await thread.submit(AddToHistoryOp(text="and me"))
+    path = world.home / "history.jsonl"
+    async with asyncio.timeout(5):
+        while not path.exists() or path.read_text().count("\n") < 2:
+            await asyncio.sleep(0.01)
+    log_id = path.stat().st_ino
+    await thread.submit(GetHistoryEntryRequestOp(offset=1, log_id=log_id))
+    seen = await until(thread, GetHistoryEntryResponseEvent)
+    reply = seen[-1]
+    assert isinstance(reply, GetHistoryEntryResponseEvent)
+    assert reply.entry is not None and reply.entry.text == "and me"
+    assert reply.entry.conversation_id == conf.session_id
+    await thread.submit(GetHistoryEntryRequestOp(offset=1, log_id=log_id + 1))
+    stale = (await until(thread, GetHistoryEntryResponseEvent))[-1]
+    assert isinstance(stale, GetHistoryEntryResponseEvent) and stale.entry is None
+    await thread.shutdown()
+    _, conf2 = await world.start()
+    assert (conf2.history_log_id, conf2.history_entry_count) == (log_id, 2)
+
+
+async def test_huge_tool_output_is_stored_cut_but_seen_whole(tmp_path: Path, mock_model: MockModelServer) -> None:
+    world = World(tmp_path, mock_model, "[rollout]\nmax_item_bytes = 4096\n")
+    mock_model.enqueue(
+        response(shell("head -c 50000 /dev/zero | tr '\\0' 'x'", "call_big")),
+        response(message("done")),
+    )
+    thread, conf = await world.start()
+    await turn(thread, "big")
+    await thread.shutdown()
+    sent = [i for i in mock_model.requests[1].body["input"] if i["type"] == "function_call_output"]
+    assert len(json.dumps(sent)) > 4096  # the model saw what the tool layer gave it
+    assert conf.rollout_path is not None
+    stored = [
+        r.payload for r in read_rollout(Path(conf.rollout_path)).records
+        if r.payload.get("type") == "function_call_output"
+    ]
+    assert len(stored) == 1 and len(stored[0]["output"]) < 4096 + 200
+    assert "bytes omitted from the stored rollout" in stored[0]["output"]
