@@ -25,8 +25,8 @@ from pycodex.protocol.events import (
     TaskCompleteEvent,
     TurnAbortedEvent,
 )
-from pycodex.protocol.ops import InterruptOp, UserInputOp
-from pycodex.protocol.user_input import TextInput
+from pycodex.protocol.ops import InterruptOp
+from tests.support.engine import shell, submit_text, until
 from tests.support.mock_model import MockModelServer, function_call, message, response
 
 Events = list[EventMsg]
@@ -56,22 +56,9 @@ async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[C
     await t.shutdown()
 
 
-async def submit_text(thread: CodexThread, text: str) -> str:
-    return await thread.submit(UserInputOp(items=[TextInput(text=text)]))
 
 
-async def until(thread: CodexThread, kind: type[Any], timeout: float = 10) -> Events:
-    seen: Events = []
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await thread.next_event()
-            seen.append(event.msg)
-            if isinstance(event.msg, kind):
-                return seen
 
-
-def shell(cmd: str, call_id: str) -> Any:
-    return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
 
 
 def outputs(body: dict[str, Any]) -> dict[str, str]:

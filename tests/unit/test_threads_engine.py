@@ -38,7 +38,8 @@ from pycodex.protocol.ops import (
 from pycodex.protocol.user_input import TextInput
 from pycodex.rollout.index import ThreadIndex
 from pycodex.rollout.reader import read_rollout
-from tests.support.mock_model import MockModelServer, function_call, hang, message, response
+from tests.support.engine import shell, until
+from tests.support.mock_model import MockModelServer, hang, message, response
 
 
 class World:
@@ -86,18 +87,8 @@ async def turn(thread: CodexThread, text: str) -> list[EventMsg]:
     return await until(thread, TaskCompleteEvent)
 
 
-async def until(thread: CodexThread, kind: type[Any], timeout: float = 10) -> list[EventMsg]:
-    seen: list[EventMsg] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            event = await thread.next_event()
-            seen.append(event.msg)
-            if isinstance(event.msg, kind):
-                return seen
 
 
-def shell(cmd: str, call_id: str) -> Any:
-    return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
 
 
 def normalized_input(body: dict[str, Any]) -> str:
