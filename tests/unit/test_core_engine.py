@@ -167,3 +167,18 @@ async def test_shutdown_flushes_the_rollout_and_stops(thread: CodexThread, mock_
     assert thread.rollout_path is not None
     kinds = [json.loads(line)["type"] for line in thread.rollout_path.read_text().splitlines()]
     assert kinds[0] == "session_meta" and "turn_context" in kinds and kinds.count("response_item") >= 4
+
+
+async def test_reasoning_models_request_encrypted_reasoning_by_default(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    # With store=false, reasoning items are only replayable if requested encrypted, and
+    # that needs a `reasoning` block even when the user configured no effort.
+    mock_model.enqueue(response(message("hi")))
+    await submit_text(thread, "hello")
+    await until(thread, TaskCompleteEvent)
+    body = mock_model.requests[0].body
+    assert body["model"] == "gpt-5.5"
+    assert body["reasoning"] == {"effort": "medium"}
+    assert body["include"] == ["reasoning.encrypted_content"]
+    assert body["store"] is False

@@ -10,25 +10,37 @@ class ModelInfo:
     context_window: int | None
     # Share of the window usable before the model's output runs out of room.
     effective_window_percent: int = 95
+    # Reasoning models always reason. With `store: false` their reasoning items can only be
+    # sent back if the request asked for them encrypted, which needs a `reasoning` block;
+    # so they get a default effort (Codex's: medium) when the user set none.
+    default_reasoning_effort: str | None = None
 
 
+_REASONING = "medium"
 _FAMILIES: tuple[tuple[str, ModelInfo], ...] = (
-    ("gpt-6", ModelInfo(272_000)),
-    ("gpt-5", ModelInfo(272_000)),
-    ("codex-", ModelInfo(272_000)),
+    ("gpt-6", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
+    ("gpt-5", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
+    ("codex-", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
     ("gpt-4.1", ModelInfo(1_047_576)),
     ("gpt-4o", ModelInfo(128_000)),
-    ("o3", ModelInfo(200_000)),
-    ("o4-mini", ModelInfo(200_000)),
+    ("o3", ModelInfo(200_000, default_reasoning_effort=_REASONING)),
+    ("o4-mini", ModelInfo(200_000, default_reasoning_effort=_REASONING)),
     ("gpt-oss", ModelInfo(128_000)),
 )
 
 
 def model_info(slug: str) -> ModelInfo:
+    # Providers such as OpenRouter prefix the vendor: "openai/gpt-5.5".
+    name = slug.rsplit("/", 1)[-1]
     for prefix, info in _FAMILIES:
-        if slug.startswith(prefix):
+        if name.startswith(prefix):
             return info
     return ModelInfo(None)
+
+
+def effective_reasoning_effort(slug: str, configured: str | None) -> str | None:
+    """The effort to request: the user's, else the model family's default."""
+    return configured if configured is not None else model_info(slug).default_reasoning_effort
 
 
 def effective_context_window(slug: str, configured: int | None) -> int | None:

@@ -68,6 +68,7 @@ from pycodex.rollout.recorder import RolloutLine
 from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
 from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
+from .model_info import effective_reasoning_effort
 from .session import Session
 from .turn_context import TurnContext
 from .turn_diff import TurnDiffTracker
@@ -237,7 +238,7 @@ async def run_sampling_request(
         output_schema=turn.output_schema,
         settings=ModelSettings(
             model=settings.model,
-            reasoning_effort=settings.reasoning_effort,
+            reasoning_effort=effective_reasoning_effort(settings.model, settings.reasoning_effort),
             reasoning_summary=settings.reasoning_summary,
             verbosity=settings.verbosity,
         ),

@@ -17,6 +17,7 @@ from pycodex.config.config import Config, ConfigOverrides, load_config
 from pycodex.config.errors import ConfigError
 from pycodex.context.instructions import InstructionsError, find_repo_root
 from pycodex.core.codex import InternalAgentDied
+from pycodex.core.model_info import effective_reasoning_effort
 from pycodex.core.thread_manager import (
     CodexThread,
     ThreadManager,
@@ -128,7 +129,9 @@ def _header(config: Config) -> dict[str, str]:
         "provider": config.model_provider_id,
         "approval": config.approval_policy,
         "sandbox": config.sandbox_mode,
-        "reasoning effort": config.model_reasoning_effort or "none",
+        # What is actually requested (Codex prints `none` here while sending `medium`).
+        "reasoning effort": effective_reasoning_effort(config.model, config.model_reasoning_effort)
+        or "none",
         "reasoning summaries": config.model_reasoning_summary or "none",
     }
 
