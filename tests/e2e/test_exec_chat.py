@@ -45,7 +45,7 @@ def test_chat_provider_tool_call_then_answer(harness: ExecHarness) -> None:
     assert first.headers["authorization"] == "Bearer x"
     assert first.body["stream"] is True
     assert first.body["model"] == "gpt-5.5"
-    assert {t["function"]["name"] for t in first.body["tools"]} >= {"shell", "update_plan"}
+    assert {t["function"]["name"] for t in first.body["tools"]} >= {"exec_command", "write_stdin", "update_plan"}
     assert first.body["messages"][0]["role"] == "system"
     assert first.body["messages"][-1] == {"role": "user", "content": "[[shell]] chat"}
     assistant, tool = second.body["messages"][-2:]

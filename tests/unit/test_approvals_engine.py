@@ -87,6 +87,9 @@ async def make_thread(
             "request_max_retries = 0\nstream_max_retries = 0\n"
             # Keep the temp dirs out of the writable roots: "outside" must really be outside.
             "[sandbox_workspace_write]\nexclude_slash_tmp = true\nexclude_tmpdir_env_var = true\n"
+            # These tests are about the `shell` tool's schema and flow (exec_command's
+            # approvals: tests/unit/test_unified_exec_engine.py).
+            '[tools]\nshell_type = "shell"\n'
         )
         env = {"PYCODEX_HOME": str(home), "HOME": str(world["tmp"]), "MOCK_KEY": "x",
                "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}

@@ -29,6 +29,7 @@ SandboxMode = Literal["read-only", "workspace-write", "danger-full-access"]
 HistoryPersistence = Literal["save-all", "none"]
 ShellEnvironmentInherit = Literal["all", "core", "none"]
 TrustLevel = Literal["trusted", "untrusted"]
+ShellType = Literal["shell", "unified_exec", "local_shell"]
 FileOpener = Literal["vscode", "vscode-insiders", "windsurf", "cursor", "none"]
 
 APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
@@ -84,6 +85,8 @@ class ToolsToml(_Table):
     view_image: bool | None = None
     update_plan: UpdatePlanToolToml | None = None
     experimental_request_user_input: dict[str, Any] | None = None
+    # pycodex: force the shell tool offered to the model (default: by model family).
+    shell_type: ShellType | None = None
 
 
 class McpServerToml(_Table):

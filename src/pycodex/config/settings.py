@@ -66,6 +66,8 @@ class ToolsSettings:
     web_search: bool = False
     view_image: bool = True
     update_plan: bool = True
+    # "shell" | "unified_exec" | "local_shell"; None: chosen by model family.
+    shell_type: str | None = None
 
     @classmethod
     def from_toml(cls, toml: ToolsToml | None) -> ToolsSettings:
@@ -81,6 +83,7 @@ class ToolsSettings:
                 if toml.update_plan is None or toml.update_plan.enabled is None
                 else toml.update_plan.enabled
             ),
+            shell_type=toml.shell_type,
         )
 
 

@@ -27,6 +27,7 @@ from pycodex.protocol.ops import (
     Op,
     OverrideTurnContextOp,
     PatchApprovalOp,
+    RunUserShellCommandOp,
     ShutdownOp,
     Submission,
     ThreadRollbackOp,
@@ -54,6 +55,9 @@ class Codex:
         self.prompt_history = prompt_history
         self._ids = itertools.count()
         self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
+        # Running `!cmd`s: never the active turn, so user input meanwhile still starts
+        # (or joins) a model turn; Interrupt stops them too.
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._loop = asyncio.create_task(self._submission_loop(), name="codex-submission-loop")
         self._closed = False
 
@@ -98,11 +102,15 @@ class Codex:
                 op = sub.op
                 if isinstance(op, ShutdownOp):
                     await self._abort_active(TurnAbortReason.INTERRUPTED)
+                    await self._cancel_side_tasks()
                     await self._close_services()
                     sess.emit(sub.id, ShutdownCompleteEvent())
                     return
                 if isinstance(op, InterruptOp):
                     await self._abort_active(TurnAbortReason.INTERRUPTED)
+                    await self._cancel_side_tasks()
+                elif isinstance(op, RunUserShellCommandOp):
+                    self._user_shell(sub.id, op)
                 elif isinstance(op, UserInputOp | UserTurnOp):
                     self._user_input(sub.id, op)
                 elif isinstance(op, OverrideTurnContextOp):
@@ -122,6 +130,7 @@ class Codex:
                     )
         finally:
             await self._abort_active(TurnAbortReason.INTERRUPTED)
+            await self._cancel_side_tasks()
             await self._close_services()
 
     def _user_input(self, sub_id: str, op: UserInputOp | UserTurnOp) -> None:
@@ -152,6 +161,41 @@ class Codex:
         sess.active = ActiveTurn(sub_id=sub_id, task=task)
         task.add_done_callback(self._turn_finished)
 
+    def _user_shell(self, sub_id: str, op: RunUserShellCommandOp) -> None:
+        """`!cmd`: reported as a task of its own when no turn runs; alongside the running
+        turn otherwise (its record then joins that turn's next request)."""
+        from .user_shell import run_user_shell_command
+
+        sess = self.session
+        turn = TurnContext(
+            sub_id=sub_id,
+            turn_id=sess.new_turn_id(),
+            settings=sess.settings,
+            output_schema=None,
+            context_window=sess.context_window,
+        )
+        active = sess.active
+        standalone = active is None or active.task.done()
+        task = asyncio.create_task(
+            run_user_shell_command(sess, turn, op.command, standalone=standalone),
+            name=f"turn-{sub_id}",
+        )
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_task_finished)
+
+    def _side_task_finished(self, task: asyncio.Task[None]) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.session.emit(task.get_name().removeprefix("turn-"), ErrorEvent(message=f"internal error: {exc!r}"))
+
+    async def _cancel_side_tasks(self) -> None:
+        tasks = list(self._side_tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def _on_approval(self, op: ExecApprovalOp | PatchApprovalOp) -> None:
         found = self.session.approvals.resolve(op.id, op.decision)
         if found and op.decision is ReviewDecision.ABORT:
@@ -180,6 +224,7 @@ class Codex:
         if self._closed:
             return
         self._closed = True
+        await self.session.shell.close()  # every process session dies with the thread
         services = self.session.services
         await services.client.aclose()
         if services.recorder is not None:

@@ -23,6 +23,7 @@ from pycodex.context.environment import (
 )
 from pycodex.context.instructions import format_user_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
+from pycodex.process.runtime import ShellRuntime
 from pycodex.protocol.events import Event, EventMsg
 from pycodex.protocol.models import (
     InputText,
@@ -34,10 +35,16 @@ from pycodex.protocol.models import (
 from pycodex.protocol.policies import AskForApproval, WorkspaceWritePolicy
 from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage, TokenUsageInfo
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder
-from pycodex.tools.base import ToolContext
+from pycodex.tools.base import ToolContext, ToolHandler
 from pycodex.tools.handlers.apply_patch import ApplyPatchHandler, apply_patch_tool_kind
 from pycodex.tools.handlers.plan import PlanHandler
 from pycodex.tools.handlers.shell import ShellHandler
+from pycodex.tools.handlers.unified_exec import (
+    ExecCommandHandler,
+    LocalShellHandler,
+    WriteStdinHandler,
+    shell_tool_type,
+)
 from pycodex.tools.router import ToolRouter
 
 from .approvals import SessionApprovals
@@ -80,6 +87,11 @@ class SessionServices:
     env_policy: EnvPolicy
     base_env: Mapping[str, str]
     show_raw_agent_reasoning: bool = False
+    # `tools.shell_type` (None: by model family), the `unified_exec` and `shell_snapshot`
+    # features.
+    shell_type: str | None = None
+    unified_exec: bool = True
+    shell_snapshot: bool = True
 
 
 class Session:
@@ -111,11 +123,22 @@ class Session:
         self.last_environment: EnvironmentContext | None = None
         self._turn_counter = 0
         self.approvals = SessionApprovals(pycodex_home(services.base_env), self.emit)
+        # Process sessions (exec_command), the user's shell and its login snapshot.
+        self.shell = ShellRuntime(
+            thread_id=thread_id,
+            env_policy=services.env_policy,
+            base_env=services.base_env,
+            home=pycodex_home(services.base_env),
+            snapshots=services.shell_snapshot,
+        )
 
     # --- events and records ---------------------------------------------------------
 
     def emit(self, sub_id: str, msg: EventMsg) -> None:
-        self.events.put_nowait(Event(id=sub_id, msg=msg))
+        # `msg` is already a validated EventMsg model, so validating the wrapper again only
+        # re-checks its type, yet `Event(...)` first builds the validator of the whole
+        # EventMsg union (~20 ms, on every process's first event): construct it directly.
+        self.events.put_nowait(Event.model_construct(id=sub_id, msg=msg))
         if msg.type in PERSISTED_EVENTS:
             self.persist([RolloutLine("event_msg", msg.model_dump(mode="json"))])
 
@@ -198,13 +221,23 @@ class Session:
         return uuid7()
 
     def tool_router(self, turn: TurnContext | None = None) -> ToolRouter:
-        model = turn.settings.model if turn is not None else self.settings.model
+        settings = turn.settings if turn is not None else self.settings
+        model = settings.model
+        shell = ShellHandler(escalation=_offers_escalation(settings))
+        unified: list[ToolHandler] = [ExecCommandHandler(self.shell), WriteStdinHandler(self.shell)]
+        kind = shell_tool_type(model, self.services.shell_type, self.services.unified_exec)
+        offered: list[ToolHandler]
+        hidden: list[ToolHandler]
+        if kind == "unified_exec":
+            offered, hidden = [*unified], [shell]
+        elif kind == "local_shell":
+            offered, hidden = [LocalShellHandler(escalation=shell.escalation)], unified
+        else:
+            offered, hidden = [shell], unified
+        # Every shell tool stays callable: a model may use one it was offered earlier.
         return ToolRouter(
-            [
-                ShellHandler(escalation=_offers_escalation(turn.settings if turn else self.settings)),
-                PlanHandler(),
-                ApplyPatchHandler(apply_patch_tool_kind(model)),
-            ]
+            [*offered, PlanHandler(), ApplyPatchHandler(apply_patch_tool_kind(model))],
+            hidden=hidden,
         )
 
     def writable_roots_for(self, settings: SessionSettings) -> tuple[Path, ...]:

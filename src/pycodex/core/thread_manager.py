@@ -216,6 +216,9 @@ class ThreadManager:
                 env_policy=config.shell_environment_policy,
                 base_env=env,
                 show_raw_agent_reasoning=config.show_raw_agent_reasoning,
+                shell_type=config.tools.shell_type,
+                unified_exec=config.feature_enabled("unified_exec"),
+                shell_snapshot=config.feature_enabled("shell_snapshot"),
             ),
             base_instructions=base_instructions,
             user_instructions=user_instructions,
@@ -229,7 +232,10 @@ class ThreadManager:
         history_meta = await asyncio.to_thread(prompt_history.metadata)
         session.emit(
             "",
-            SessionConfiguredEvent(
+            # Every value below is already typed, and validating them would first build the
+            # validator of `initial_messages`' whole EventMsg union (~60 ms of a text-only
+            # `exec`). A consumer that dumps the event builds its serializer then.
+            SessionConfiguredEvent.model_construct(
                 session_id=thread_id,
                 forked_from_id=loaded.thread_id if initial is not None and initial.fork and loaded else None,
                 model=config.model,

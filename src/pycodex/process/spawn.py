@@ -59,6 +59,9 @@ class ExecResult:
     duration_s: float
     timed_out: bool
     output_bytes: int  # everything the command printed, kept or not
+    # A process session (`exec_command`) that was still running when the call returned:
+    # no exit status yet, so nothing to judge (e.g. sandbox denial) from.
+    still_running: bool = False
 
 
 class SpawnError(Exception):

@@ -37,13 +37,11 @@ from pycodex.safety.approval import (
     decide_patch,
 )
 from pycodex.safety.exec_policy import Evaluation
-from pycodex.sandbox.denial import (
-    SETUP_FAILURE_PREFIX,
-    is_likely_sandbox_denied,
-    is_sandbox_setup_failure,
-)
-from pycodex.sandbox.launcher import SandboxUnavailable, prepare_command
 from pycodex.tools.base import RespondToModel, ToolContext, ToolOutput
+
+# `pycodex.sandbox` (backends, capability probes, ctypes) is imported only when a command
+# really runs sandboxed: a text-only turn, or a turn whose commands run unsandboxed
+# (danger-full-access, approved escalation), never needs it (startup is a feature).
 
 ABORTED_MESSAGE = "aborted by user"
 NO_ONE_TO_ASK = "it needs the user's approval, and no one can be asked here"
@@ -102,6 +100,9 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
     if not sandboxed:
         output, _ = await runner(plan.argv, ctx.command_env)
         return output
+    from pycodex.sandbox.denial import is_likely_sandbox_denied, is_sandbox_setup_failure
+    from pycodex.sandbox.launcher import SandboxUnavailable, prepare_command
+
     try:
         prepared = prepare_command(plan.argv, policy=sandbox_policy, cwd=plan.cwd, env=ctx.command_env)
     except SandboxUnavailable as exc:
@@ -111,7 +112,7 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
     for warning in prepared.warnings:
         ctx.emit_warning(warning)
     output, result = await runner(prepared.argv, prepared.env)
-    if result.exit_code == 0 or result.timed_out:
+    if result.exit_code == 0 or result.timed_out or result.still_running:
         return output
     setup_failed = is_sandbox_setup_failure(result.exit_code, result.aggregated)
     if not retry or broker is None:
@@ -157,6 +158,8 @@ def _remember(plan: ExecPlan, ctx: ToolContext, decision: ReviewDecision) -> Non
 
 
 def _setup_failure_line(output: str) -> str:
+    from pycodex.sandbox.denial import SETUP_FAILURE_PREFIX
+
     for line in output.splitlines():
         if SETUP_FAILURE_PREFIX in line:
             return line.split(SETUP_FAILURE_PREFIX, 1)[1].strip() or "the sandbox failed to start"

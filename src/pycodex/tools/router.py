@@ -27,11 +27,18 @@ ToolResponse = FunctionCallOutputItem | CustomToolCallOutputItem
 
 
 class ToolRouter:
-    def __init__(self, handlers: Iterable[ToolHandler]) -> None:
+    """`handlers` are offered to the model; `hidden` ones are not, but calls to them are
+    still answered (e.g. `shell` for a model offered `exec_command`, or a history written
+    under another model)."""
+
+    def __init__(self, handlers: Iterable[ToolHandler], hidden: Iterable[ToolHandler] = ()) -> None:
         self._handlers: dict[str, ToolHandler] = {h.name: h for h in handlers}
+        self._offered = list(self._handlers)
+        for handler in hidden:
+            self._handlers.setdefault(handler.name, handler)
 
     def specs(self) -> list[dict[str, object]]:
-        return [h.spec() for h in self._handlers.values()]
+        return [self._handlers[name].spec() for name in self._offered]
 
     @staticmethod
     def to_call(item: ResponseItem) -> ToolCall | None:

@@ -7,12 +7,16 @@ ids. `turn.completed.usage` is the thread's cumulative usage, as in Codex.
 from __future__ import annotations
 
 import shlex
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pycodex.process.truncation import HeadTailBuffer
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
     ExecCommandEndEvent,
+    ExecCommandOutputDeltaEvent,
     McpToolCallBeginEvent,
     McpToolCallEndEvent,
     PatchApplyBeginEvent,
@@ -36,6 +40,10 @@ from pycodex.protocol.items import FileChange
 from pycodex.protocol.tokens import TokenUsage
 
 SCHEMA_VERSION = 1
+# A running command's item is updated at most this often, and carries at most this much
+# of its output (head + tail).
+UPDATE_INTERVAL_S = 1.0
+LIVE_OUTPUT_BYTES = 64 * 1024
 JsonObj = dict[str, Any]
 
 
@@ -62,6 +70,13 @@ class JsonlProcessor:
     _by_call: dict[str, JsonObj] = field(default_factory=dict)
     _todo: JsonObj | None = None
     _usage: TokenUsage | None = None
+    # Live output of running commands (call_id -> bounded head+tail buffer) and when each
+    # item was last shown, for `item.updated`.
+    _live: dict[str, HeadTailBuffer] = field(default_factory=dict)
+    _shown_at: dict[str, float] = field(default_factory=dict)
+    # Commands completed at turn end while still running: their late end is not news.
+    _settled: set[str] = field(default_factory=set)
+    clock: Callable[[], float] = time.monotonic
     turn_error: str | None = None
     last_agent_message: str | None = None
 
@@ -98,8 +113,17 @@ class JsonlProcessor:
                 "status": "in_progress",
             }
             self._by_call[msg.call_id] = item
+            self._live[msg.call_id] = HeadTailBuffer(LIVE_OUTPUT_BYTES // 2, LIVE_OUTPUT_BYTES // 2)
+            self._shown_at[msg.call_id] = self.clock()
             return [{"type": "item.started", "item": dict(item)}]
+        if isinstance(msg, ExecCommandOutputDeltaEvent):
+            return self._command_output(msg)
         if isinstance(msg, ExecCommandEndEvent):
+            self._live.pop(msg.call_id, None)
+            self._shown_at.pop(msg.call_id, None)
+            if msg.call_id in self._settled:
+                self._settled.discard(msg.call_id)
+                return []
             item = self._by_call.pop(msg.call_id, {}) or {
                 "id": self._new_id(), "type": "command_execution", "command": command_string(msg.command),
             }
@@ -174,7 +198,7 @@ class JsonlProcessor:
         if isinstance(msg, WarningEvent):
             return [self.warning(msg.message)]
         if isinstance(msg, TaskCompleteEvent):
-            out: list[JsonObj] = []
+            out: list[JsonObj] = self._settle_running_commands()
             if self._todo is not None:
                 out.append({"type": "item.completed", "item": dict(self._todo)})
                 self._todo = None
@@ -184,6 +208,43 @@ class JsonlProcessor:
                 out.append({"type": "turn.completed", "usage": usage_json(self._usage)})
             return out
         return []
+
+
+    def _command_output(self, msg: ExecCommandOutputDeltaEvent) -> list[JsonObj]:
+        """`item.updated` with the output so far, for commands that run a while (none for
+        quick ones: their stream stays started → completed, as in Codex)."""
+        live = self._live.get(msg.call_id)
+        item = self._by_call.get(msg.call_id)
+        if live is None or item is None:
+            return []
+        live.write(msg.data())
+        now = self.clock()
+        if now - self._shown_at.get(msg.call_id, now) < UPDATE_INTERVAL_S:
+            return []
+        self._shown_at[msg.call_id] = now
+        item["aggregated_output"] = live.render()
+        return [{"type": "item.updated", "item": dict(item)}]
+
+    def _settle_running_commands(self) -> list[JsonObj]:
+        """Complete the items of commands still running when the turn ends.
+
+        Codex leaves their `item.started` dangling. Here each gets an `item.completed`
+        whose `status` stays `in_progress` and `exit_code` null: the turn is over, the
+        process was still running (exec kills it on exit); `aggregated_output` holds what
+        it printed so far. A client always sees every item it was shown start complete.
+        """
+        out: list[JsonObj] = []
+        for call_id, item in list(self._by_call.items()):
+            if item.get("type") != "command_execution":
+                continue
+            live = self._live.pop(call_id, None)
+            if live is not None:
+                item["aggregated_output"] = live.render()
+            self._by_call.pop(call_id)
+            self._shown_at.pop(call_id, None)
+            self._settled.add(call_id)
+            out.append({"type": "item.completed", "item": item})
+        return out
 
 
 def _changes(changes: dict[str, FileChange]) -> list[JsonObj]:

@@ -23,6 +23,7 @@ from pycodex.protocol.event_payloads import (
     ExecOutputStream,
 )
 from pycodex.protocol.events import RustDuration
+from pycodex.protocol.items import ExecCommandSource
 from pycodex.protocol.models import LocalShellExecAction
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.handlers.apply_patch import run_apply_patch
@@ -197,11 +198,12 @@ async def run_shell_command_result(
     call_id: str,
     argv: list[str],
     cwd: Path,
-    timeout_ms: int,
+    timeout_ms: int | None,
     ctx: ToolContext,
     *,
     spawn_argv: list[str] | None = None,
     env: Mapping[str, str] | None = None,
+    source: ExecCommandSource = ExecCommandSource.AGENT,
 ) -> tuple[ToolOutput, ExecResult]:
     """Like `run_shell_command`, also returning the raw result.
 
@@ -209,7 +211,9 @@ async def run_shell_command_result(
     events and the model still see `argv`.
     """
     ctx.emit(
-        ExecCommandBeginEvent(call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=str(cwd))
+        ExecCommandBeginEvent(
+            call_id=call_id, turn_id=ctx.turn_id, command=argv, cwd=str(cwd), source=source
+        )
     )
 
     def on_output(stream: str, chunk: bytes) -> None:
@@ -225,7 +229,7 @@ async def run_shell_command_result(
                 argv=spawn_argv if spawn_argv is not None else argv,
                 cwd=cwd,
                 env=env if env is not None else ctx.command_env,
-                timeout_s=timeout_ms / 1000,
+                timeout_s=timeout_ms / 1000 if timeout_ms is not None else None,
             ),
             on_output,
         )
@@ -241,6 +245,7 @@ async def run_shell_command_result(
             turn_id=ctx.turn_id,
             command=argv,
             cwd=str(cwd),
+            source=source,
             stdout=result.stdout,
             stderr=result.stderr,
             aggregated_output=result.aggregated,
