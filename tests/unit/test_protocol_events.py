@@ -215,6 +215,23 @@ def test_event_round_trips(kind: str) -> None:
     assert wrapped.model_dump(mode="json") == {"id": "sub-1", "msg": wire}
 
 
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_constructing_from_typed_values_equals_validating(kind: str) -> None:
+    """The engine builds `Event` and `SessionConfiguredEvent` with `model_construct` (their
+    validators cost the whole EventMsg union at startup); from typed values that must give
+    exactly what validation gives — no validator may transform these models' fields."""
+    event = parse_event_msg(_wire(kind))
+    wrapped = Event(id="sub-1", msg=event)
+    constructed = Event.model_construct(id="sub-1", msg=event)
+    assert constructed == wrapped and constructed.model_fields_set == wrapped.model_fields_set
+    assert constructed.model_dump(mode="json") == wrapped.model_dump(mode="json")
+    if isinstance(event, SessionConfiguredEvent):
+        fields = {name: getattr(event, name) for name in event.model_fields_set}
+        again = SessionConfiguredEvent.model_construct(**fields)
+        assert again == SessionConfiguredEvent(**fields)
+        assert event_msg_to_wire(again) == event_msg_to_wire(event)
+
+
 def test_events_built_in_code_serialize_like_codex() -> None:
     assert event_msg_to_wire(TaskCompleteEvent(turn_id="t", last_agent_message=None)) == {
         "type": "task_complete",

@@ -48,6 +48,7 @@ from pycodex.client.responses import RequestSettings
 from pycodex.client.retry import BASE_DELAY_S, backoff_delay, parse_retry_after, parse_try_again_in
 from pycodex.client.sse import SseDecoder, SseEvent
 from pycodex.config.providers import ModelProviderInfo
+from pycodex.tls import take_default_ssl_context
 
 ApiKeyResolver = Callable[[], "str | Awaitable[str | None] | None"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -222,9 +223,13 @@ class ModelClient:
     def _client(self) -> httpx2.AsyncClient:
         if self._http is None:
             idle = self.provider.effective_stream_idle_timeout_s()
+            # The same context httpx2 would build (verify=True), when `pycodex exec`
+            # had it built in the background at startup (`pycodex.tls`).
+            context = take_default_ssl_context() if self._transport is None else None
             self._http = httpx2.AsyncClient(
                 transport=self._transport,
                 timeout=httpx2.Timeout(idle, connect=min(idle, _CONNECT_TIMEOUT_S)),
+                verify=context if context is not None else True,
             )
         return self._http
 

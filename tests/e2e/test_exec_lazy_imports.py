@@ -1,0 +1,75 @@
+"""`pycodex exec` imports a subsystem only when the turn needs it (startup is a feature).
+
+A text-only turn makes no safety decision and runs no command, so neither tree-sitter nor
+any sandbox backend is imported; a command that runs unsandboxed (full access) does not
+load the sandbox either. Checked through `python -X importtime`, which lists every module
+the process imports, as in tests/unit/test_startup_imports.py; no timing is asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.exec_cli import ExecHarness, parse_jsonl, shell_call
+from tests.support.mock_model import MockModelServer, message, response
+from tests.unit.test_startup_imports import imported_modules
+
+pytestmark = pytest.mark.e2e
+
+LAZY = ("tree_sitter", "tree_sitter_bash", "pycodex.sandbox")
+
+
+def run_importtime(harness: ExecHarness, *args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pycodex", "exec", "--json", *args],
+        cwd=harness.workspace,
+        env=harness.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    events = parse_jsonl(result.stdout)
+    assert events[-1]["type"] == "turn.completed", result.stdout
+    modules = imported_modules(result.stderr)
+    # The parse found the engine, so a missing module below means "not imported".
+    assert {"pycodex.core.session", "httpx2"} <= modules
+    return modules
+
+
+def loaded(modules: set[str], *prefixes: str) -> list[str]:
+    return sorted(m for m in modules for p in prefixes if m == p or m.startswith(p + "."))
+
+
+def test_text_only_turn_imports_no_safety_parser_or_sandbox(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(response(message("Just text, no tools.")))
+    modules = run_importtime(harness, "[[text]] just answer")
+    assert loaded(modules, *LAZY) == []
+
+
+def test_unsandboxed_command_does_not_import_the_sandbox(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(
+        response(shell_call("echo hello-from-tool")), response(message("All done."))
+    )
+    modules = run_importtime(harness, "-s", "danger-full-access", "[[shell]] run echo")
+    assert loaded(modules, "pycodex.sandbox") == []
+
+
+def test_sandboxed_command_imports_the_sandbox(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    """The checks above are not vacuous: a sandboxed command does load the launcher
+    (whether or not a sandbox can be set up on this machine)."""
+    mock_model.enqueue(
+        response(shell_call("echo hello-from-tool")), response(message("All done."))
+    )
+    modules = run_importtime(harness, "-s", "read-only", "[[shell]] run echo")
+    assert "pycodex.sandbox.launcher" in modules
