@@ -129,6 +129,7 @@ def test_output_schema_request_shape(harness: ExecHarness) -> None:
         "schema": SCHEMA,
         "name": "codex_output_schema",
     }
+    assert req.body["text"]["verbosity"] == "low"  # gpt-5.5's catalog default, next to format
     assert out.read_text(encoding="utf-8") == '{"answer": "42", "ok": true}'
 
 
@@ -138,7 +139,20 @@ def test_no_output_schema_means_no_text_format(harness: ExecHarness) -> None:
     r = harness.run("--json", "hi")
 
     assert r.rc == 0, r.stderr
-    assert "format" not in harness.mock.model_requests()[0].body.get("text", {})
+    # As reference/requests/exec_shell.request1.shape.json: only gpt-5.5's default verbosity.
+    assert harness.mock.model_requests()[0].body["text"] == {"verbosity": "low"}
+
+
+def test_configured_verbosity_wins_and_unknown_models_get_none(harness: ExecHarness) -> None:
+    harness.mock.enqueue(response(message("ok")), response(message("ok")))
+
+    first = harness.run("--json", "-c", "model_verbosity=high", "hi")
+    second = harness.run("--json", "-m", "my-local-model", "hi")
+
+    assert first.rc == 0 and second.rc == 0, first.stderr + second.stderr
+    a, b = harness.mock.model_requests()
+    assert a.body["text"] == {"verbosity": "high"}
+    assert "text" not in b.body
 
 
 def test_output_schema_missing_file(harness: ExecHarness) -> None:
@@ -202,6 +216,7 @@ def test_human_mode_shell_transcript(harness: ExecHarness, mock_model: MockModel
     assert after[i_exec + 1] == f"bash -c 'echo hello-from-tool' in {ws}"
     assert re.fullmatch(r" succeeded in \d+ms:", after[i_exec + 2])
     assert after[i_exec + 3] == "hello-from-tool"
+    assert after[i_exec + 4] == ""  # Codex: output verbatim, then a line break
     i_codex = after.index("codex")
     assert after[i_codex + 1] == "All done."
     i_tokens = after.index("tokens used")

@@ -14,9 +14,30 @@ class ModelInfo:
     # sent back if the request asked for them encrypted, which needs a `reasoning` block;
     # so they get a default effort (Codex's: medium) when the user set none.
     default_reasoning_effort: str | None = None
+    # Sent as `text.verbosity` when the user set none. Only models known to accept the
+    # parameter have one: for others the field could be rejected.
+    default_verbosity: str | None = None
 
 
 _REASONING = "medium"
+# Models of Codex's bundled catalog (`codex debug models`, 0.163): for these exact slugs
+# Codex sends the catalog's defaults, and so do we, so a request matches Codex's.
+_CATALOG: dict[str, ModelInfo] = {
+    slug: ModelInfo(window, default_reasoning_effort=effort, default_verbosity=verbosity)
+    for slug, window, effort, verbosity in (
+        ("gpt-6-astra", 272_000, "low", "low"),
+        ("gpt-6.1-sol", 272_000, "low", "low"),
+        ("gpt-6-sol", 272_000, "medium", "low"),
+        ("gpt-6-luna", 272_000, "medium", "low"),
+        ("gpt-5.6-sol", 272_000, "low", "low"),
+        ("gpt-5.6-terra", 272_000, "medium", "low"),
+        ("gpt-5.6-luna", 272_000, "medium", "low"),
+        ("gpt-5.5", 272_000, "medium", "low"),
+        ("gpt-daybreak-blue-latest", 272_000, "low", "low"),
+        ("gpt-daybreak-red-latest", 372_000, "medium", "high"),
+        ("codex-auto-review", 272_000, "medium", "low"),
+    )
+}
 _FAMILIES: tuple[tuple[str, ModelInfo], ...] = (
     ("gpt-6", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
     ("gpt-5", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
@@ -32,6 +53,8 @@ _FAMILIES: tuple[tuple[str, ModelInfo], ...] = (
 def model_info(slug: str) -> ModelInfo:
     # Providers such as OpenRouter prefix the vendor: "openai/gpt-5.5".
     name = slug.rsplit("/", 1)[-1]
+    if name in _CATALOG:
+        return _CATALOG[name]
     for prefix, info in _FAMILIES:
         if name.startswith(prefix):
             return info
@@ -41,6 +64,11 @@ def model_info(slug: str) -> ModelInfo:
 def effective_reasoning_effort(slug: str, configured: str | None) -> str | None:
     """The effort to request: the user's, else the model family's default."""
     return configured if configured is not None else model_info(slug).default_reasoning_effort
+
+
+def effective_verbosity(slug: str, configured: str | None) -> str | None:
+    """The `text.verbosity` to request: the user's, else the catalog default of the model."""
+    return configured if configured is not None else model_info(slug).default_verbosity
 
 
 def effective_context_window(slug: str, configured: int | None) -> int | None:

@@ -68,7 +68,7 @@ from pycodex.rollout.recorder import RolloutLine
 from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
 from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
-from .model_info import effective_reasoning_effort
+from .model_info import effective_reasoning_effort, effective_verbosity
 from .session import Session
 from .turn_context import TurnContext
 from .turn_diff import TurnDiffTracker
@@ -242,7 +242,7 @@ async def run_sampling_request(
             model=settings.model,
             reasoning_effort=effective_reasoning_effort(settings.model, settings.reasoning_effort),
             reasoning_summary=settings.reasoning_summary,
-            verbosity=settings.verbosity,
+            verbosity=effective_verbosity(settings.model, settings.verbosity),
         ),
     )
     sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])

@@ -115,7 +115,10 @@ class HumanRenderer:
                 hidden = len(lines) - MAX_OUTPUT_LINES
                 lines = [*lines[: MAX_OUTPUT_LINES // 2], f"... ({hidden} lines hidden)", *lines[-MAX_OUTPUT_LINES // 2 :]]
             if lines:
-                self._print(s.dim("\n".join(lines)))
+                # Like Codex: the output verbatim, then a line break, so output that ends
+                # in a newline is followed by a blank line before the next block.
+                tail = "\n" if msg.aggregated_output.endswith("\n") else ""
+                self._print(s.dim("\n".join(lines)) + tail)
         elif isinstance(msg, PatchApplyBeginEvent):
             self._print(s.magenta(s.bold("apply_patch")))
             for path in sorted(msg.changes):
