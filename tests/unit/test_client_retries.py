@@ -139,8 +139,12 @@ async def test_unauthorized(mock_model: MockModelServer, status: int) -> None:
         async with make_client(mock_model.url, request_max_retries=3) as client:
             await collect(client)
     assert len(mock_model.requests) == 1
-    assert f"HTTP {status}" in str(info.value) and "bad key" in str(info.value)
-    assert "pycodex login" in str(info.value)
+    reason = {401: "Unauthorized", 403: "Forbidden"}[status]
+    # Codex's shape: the provider's error.message (not the JSON) and the URL; then our hint.
+    assert str(info.value) == (
+        f"unexpected status {status} {reason}: bad key, url: {mock_model.url}/responses"
+        " — check your API key or run `pycodex login`"
+    )
 
 
 @pytest.mark.parametrize(
@@ -334,3 +338,37 @@ async def test_consumer_stopping_early_closes_the_response(mock_model: MockModel
         await stream.aclose()  # type: ignore[attr-defined]
     # The server notices the closed connection while writing keepalives.
     mock_model.wait_for_requests(1)
+
+
+@pytest.mark.parametrize(
+    "provider_text, expected",
+    [
+        (
+            "Your input exceeds the context window of this model.",
+            "pycodex ran out of room in the model's context window. Start a new thread or"
+            " clear earlier history before retrying.",
+        ),
+        (
+            "maximum context length is 128000 tokens, you asked for 130000",
+            "pycodex ran out of room in the model's context window. Start a new thread or"
+            " clear earlier history before retrying. (maximum context length is 128000"
+            " tokens, you asked for 130000)",
+        ),
+    ],
+)
+async def test_context_window_message_says_what_to_do_once(
+    mock_model: MockModelServer, provider_text: str, expected: str
+) -> None:
+    mock_model.enqueue(failed(provider_text, code="context_length_exceeded"))
+    with pytest.raises(ContextWindowExceeded) as info:
+        async with make_client(mock_model.url) as client:
+            await collect(client)
+    assert str(info.value) == expected
+
+
+async def test_usage_limit_without_reset_time_says_later(mock_model: MockModelServer) -> None:
+    mock_model.enqueue(http_error(429, {"error": {"type": "usage_limit_reached", "message": "x"}}))
+    with pytest.raises(UsageLimitReached) as info:
+        async with make_client(mock_model.url) as client:
+            await collect(client)
+    assert str(info.value) == "You\u2019ve hit your usage limit. Try again later."

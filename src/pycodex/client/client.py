@@ -56,6 +56,13 @@ Sleep = Callable[[float], Awaitable[None]]
 _CONNECT_TIMEOUT_S = 30.0
 
 
+def _request_url(response: httpx2.Response) -> str | None:
+    try:
+        return str(response.request.url)
+    except RuntimeError:  # a Response built without its request (tests)
+        return None
+
+
 def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientError:
     """Map a non-2xx answer to an error; ``retryable`` says whether to try again."""
     status = response.status_code
@@ -68,7 +75,14 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
             error = parsed["error"]
     kind = {error.get("type"), error.get("code")}
     if status in (401, 403):
-        return Unauthorized(status, text)
+        message = error.get("message")
+        return Unauthorized(
+            status,
+            text,
+            reason=reason,
+            url=_request_url(response),
+            detail=message if isinstance(message, str) else None,
+        )
     if "usage_limit_reached" in kind:
         active = response.headers.get("x-codex-active-limit")
         resets = error.get("resets_at")
@@ -76,7 +90,6 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
             rate_limits=parse_rate_limits(response.headers, limit_id=active),
             resets_at=resets if isinstance(resets, int) else None,
             plan_type=error.get("plan_type") if isinstance(error.get("plan_type"), str) else None,
-            detail=error.get("message"),
         )
     if "usage_not_included" in kind:
         return UsageNotIncluded()

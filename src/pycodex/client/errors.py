@@ -64,19 +64,32 @@ class MissingApiKey(ModelClientError):
 
 
 class Unauthorized(ModelClientError):
-    def __init__(self, status: int, body: str) -> None:
-        detail = f": {one_line(body, _EXCERPT)}" if body.strip() else ""
+    """401/403. Like Codex: the provider's `error.message` (else the body) and the URL, so a
+    key sent to the wrong endpoint is obvious; plus where to fix it."""
+
+    def __init__(self, status: int, body: str, *, reason: str = "", url: str | None = None,
+                 detail: str | None = None) -> None:
+        shown = one_line(detail or body, _EXCERPT) or "(empty body)"
+        where = f", url: {url}" if url else ""
         super().__init__(
-            f"unauthorized (HTTP {status}){detail} — check your API key or run `pycodex login`"
+            f"unexpected status {_status_text(status, reason)}: {shown}{where}"
+            " — check your API key or run `pycodex login`"
         )
         self.status = status
         self.body = body
 
 
+_CONTEXT_WINDOW = (
+    "pycodex ran out of room in the model's context window. "
+    "Start a new thread or clear earlier history before retrying."
+)
+
+
 class ContextWindowExceeded(ModelClientError):
     def __init__(self, detail: str | None = None) -> None:
-        message = "Your input exceeds the context window of this model."
-        if detail:
+        # The provider's wording adds nothing to ours unless it carries figures.
+        message = _CONTEXT_WINDOW
+        if detail and any(ch.isdigit() for ch in detail):
             message += f" ({one_line(detail, _EXCERPT)})"
         super().__init__(message)
 
@@ -88,14 +101,14 @@ class UsageLimitReached(ModelClientError):
         rate_limits: RateLimitSnapshot | None = None,
         resets_at: int | None = None,
         plan_type: str | None = None,
-        detail: str | None = None,
     ) -> None:
-        message = "You've hit your usage limit."
+        # Codex's text (the provider's message is generic: "usage limit reached").
+        message = "You\u2019ve hit your usage limit."
         if resets_at is not None:
             when = _dt.datetime.fromtimestamp(resets_at, _dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             message += f" Try again at {when}."
-        elif detail:
-            message += f" {one_line(detail, _EXCERPT)}"
+        else:
+            message += " Try again later."
         super().__init__(message)
         self.rate_limits = rate_limits
         self.resets_at = resets_at

@@ -133,7 +133,6 @@ def error_from_failure(error: Any) -> ModelClientError:
         return UsageLimitReached(
             resets_at=resets if isinstance(resets, int) else None,
             plan_type=error.get("plan_type"),
-            detail=message or None,
         )
     delay = parse_try_again_in(message) if code == "rate_limit_exceeded" else None
     return StreamDisconnected(message or f"response.failed ({code or 'no error code'})", delay_s=delay)
