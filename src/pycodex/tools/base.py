@@ -8,6 +8,7 @@ raising `FatalToolError`; anything else they return as a normal `ToolOutput`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,17 @@ class ToolOutput:
 
 class RespondToModel(Exception):
     """The call failed in a way the model should hear about and can recover from."""
+
+
+def json_arguments(call: ToolCall) -> dict[str, Any]:
+    """The JSON object of a function call's arguments (an empty payload is `{}`)."""
+    try:
+        raw = json.loads(call.payload or "{}")
+    except json.JSONDecodeError as exc:
+        raise RespondToModel(f"failed to parse function arguments: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RespondToModel("failed to parse function arguments: expected a JSON object")
+    return raw
 
 
 class FatalToolError(Exception):

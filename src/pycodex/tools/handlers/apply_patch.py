@@ -17,7 +17,6 @@ the patch is verified again against the files as they are then.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,7 +35,7 @@ from pycodex.process.spawn import ExecResult
 from pycodex.protocol.event_payloads import PatchApplyBeginEvent, PatchApplyEndEvent
 from pycodex.protocol.items import AddFileChange, DeleteFileChange, UpdateFileChange
 from pycodex.protocol.items import FileChange as ProtocolFileChange
-from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
+from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.orchestrator import approve_patch
 from pycodex.tools.output_format import format_exec_output
 
@@ -141,16 +140,12 @@ class ApplyPatchHandler:
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
         # Answer whichever form the model used, whatever form it was offered.
-        patch_text = call.payload if call.kind == "custom" else _function_input(call.payload)
+        patch_text = call.payload if call.kind == "custom" else _function_input(call)
         return await run_apply_patch(call.call_id, patch_text, ctx.cwd, ctx)
 
 
-def _function_input(payload: str) -> str:
-    try:
-        args = json.loads(payload or "{}")
-    except json.JSONDecodeError as exc:
-        raise RespondToModel(f"failed to parse function arguments: {exc}") from exc
-    value = args.get("input") if isinstance(args, dict) else None
+def _function_input(call: ToolCall) -> str:
+    value = json_arguments(call).get("input")
     if not isinstance(value, str):
         raise RespondToModel("failed to parse function arguments: `input` must be a string")
     return value

@@ -25,7 +25,7 @@ from pycodex.protocol.event_payloads import (
 from pycodex.protocol.events import RustDuration
 from pycodex.protocol.items import ExecCommandSource
 from pycodex.protocol.models import LocalShellExecAction
-from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
+from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.orchestrator import ExecPlan, run_with_approvals
 from pycodex.tools.output_format import format_exec_output
@@ -103,12 +103,7 @@ def escalation_requested(args: dict[str, Any]) -> bool:
 
 def parse_shell_arguments(call: ToolCall) -> dict[str, Any]:
     """The shell arguments of a `shell` function call or a `local_shell_call` action."""
-    try:
-        raw = json.loads(call.payload or "{}")
-    except json.JSONDecodeError as exc:
-        raise RespondToModel(f"failed to parse function arguments: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise RespondToModel("failed to parse function arguments: expected a JSON object")
+    raw = json_arguments(call)
     if call.kind == "local_shell":
         action = LocalShellExecAction.model_validate(raw)
         return {

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -38,7 +37,7 @@ from pycodex.protocol.event_payloads import (
 )
 from pycodex.protocol.events import RustDuration
 from pycodex.protocol.items import ExecCommandSource
-from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
+from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.handlers.shell import ShellHandler, escalation_requested
 from pycodex.tools.orchestrator import ExecPlan, run_with_approvals
@@ -189,15 +188,6 @@ class LocalShellHandler(ShellHandler):
 # --- arguments ---------------------------------------------------------------------------
 
 
-def _arguments(call: ToolCall) -> dict[str, Any]:
-    try:
-        raw = json.loads(call.payload or "{}")
-    except json.JSONDecodeError as exc:
-        raise RespondToModel(f"failed to parse function arguments: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise RespondToModel("failed to parse function arguments: expected a JSON object")
-    return raw
-
 
 def _number(args: dict[str, Any], key: str, default: int) -> int:
     value = args.get(key)
@@ -271,7 +261,7 @@ class ExecCommandHandler:
         return EXEC_COMMAND_SPEC
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
-        args = _arguments(call)
+        args = json_arguments(call)
         cmd = args.get("cmd")
         if not isinstance(cmd, str) or not cmd.strip():
             raise RespondToModel("failed to parse function arguments: `cmd` must be a non-empty string")
@@ -358,7 +348,7 @@ class WriteStdinHandler:
         return WRITE_STDIN_SPEC
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
-        args = _arguments(call)
+        args = json_arguments(call)
         raw_id = args.get("session_id")
         if isinstance(raw_id, str) and raw_id.strip().isdigit():
             raw_id = int(raw_id)
