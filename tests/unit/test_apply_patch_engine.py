@@ -437,3 +437,14 @@ def test_maybe_parse_apply_patch_invocation(
     assert (None if found is None else tuple(found)) == expected
     if found is not None:
         assert parse_patch(found.patch).hunks == (DeleteFile("x"),)
+
+
+def test_change_diff_splits_lines_only_at_newlines(tmp_path: Path) -> None:
+    """A form feed or a Unicode line separator inside a line is content, as for git: the
+    hunk keeps the line whole instead of splitting it (str.splitlines would)."""
+    (tmp_path / "a.txt").write_text("page\x0cbreak\nold\u2028line\nlast\n", encoding="utf-8")
+    patch = parse_patch(
+        envelope("*** Update File: a.txt", "@@", " page\x0cbreak", "-old\u2028line", "+new")
+    )
+    [change] = compute_changes(patch, tmp_path)
+    assert change.unified_diff == "@@ -1,3 +1,3 @@\n page\x0cbreak\n-old\u2028line\n+new\n last\n"

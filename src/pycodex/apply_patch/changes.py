@@ -17,7 +17,7 @@ from typing import Literal
 
 from pycodex.apply_patch.parser import AddFile, DeleteFile, Patch, UpdateChunk, UpdateFile
 from pycodex.apply_patch.seek import LineMatcher
-from pycodex.apply_patch.text import SourceText
+from pycodex.apply_patch.text import SourceText, git_lines
 
 
 class PatchVerificationError(Exception):
@@ -57,17 +57,18 @@ class FileChange:
 
 
 def unified_diff(old: str, new: str, context: int = 1) -> str:
+    """The hunks of a unified diff from `old` to `new`, git-style, without file header."""
     import difflib  # only the agent's diff display needs it; keep CLI startup lean
 
-    a = old.splitlines(keepends=True)
-    b = new.splitlines(keepends=True)
+    a = git_lines(old)
+    b = git_lines(new)
     out: list[str] = []
     for i, line in enumerate(difflib.unified_diff(a, b, n=context, lineterm="")):
         if i < 2:  # the ---/+++ file header
             continue
         if line.startswith("@@"):
             out.append(line + "\n")
-        elif line.endswith(("\n", "\r")):
+        elif line.endswith("\n"):
             out.append(line)
         else:
             out.append(line + "\n\\ No newline at end of file\n")

@@ -36,6 +36,18 @@ def rust_lines(s: str) -> list[str]:
     return [p[:-1] if p.endswith("\r") else p for p in parts]
 
 
+def git_lines(text: str) -> list[str]:
+    """Lines as git's diff sees them, each keeping its `\n`: only `\n` ends a line
+    (`str.splitlines` also splits on form feeds, lone CRs and Unicode separators, which
+    would garble hunks)."""
+    lines = text.split("\n")
+    last = lines.pop()
+    out = [line + "\n" for line in lines]
+    if last:
+        out.append(last)
+    return out
+
+
 # File line breaks: CRLF first so it is one break, then LF, then a lone CR.
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 

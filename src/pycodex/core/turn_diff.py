@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycodex.apply_patch import FileChange
+from pycodex.apply_patch.changes import unified_diff
 
 DEV_NULL = "/dev/null"
 ZERO_OID = "0000000"
@@ -218,36 +219,8 @@ def _with_body(
     if old_text is None or new_text is None:
         return "\n".join([*header, f"Binary files {old_name} and {new_name} differ"]) + "\n"
     lines = [*header, f"--- {old_name}", f"+++ {new_name}"]
-    hunks = _hunks(old_text, new_text)
+    hunks = unified_diff(old_text, new_text, context=CONTEXT_LINES)
     return "\n".join(lines) + "\n" + hunks
-
-
-def _hunks(old: str, new: str) -> str:
-    a = _split_lines(old)
-    b = _split_lines(new)
-    out: list[str] = []
-    diff = difflib.unified_diff(a, b, n=CONTEXT_LINES, lineterm="")
-    for i, line in enumerate(diff):
-        if i < 2:  # difflib's own ---/+++ lines; ours carry the git names
-            continue
-        if line.startswith("@@"):
-            out.append(line + "\n")
-        elif line.endswith("\n"):
-            out.append(line)
-        else:
-            out.append(line + "\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-def _split_lines(text: str) -> list[str]:
-    """Lines as git sees them: only `\\n` ends a line (str.splitlines also splits on
-    form feeds, lone CRs and Unicode separators, which would garble the hunks)."""
-    lines = text.split("\n")
-    last = lines.pop()
-    out = [line + "\n" for line in lines]
-    if last:
-        out.append(last)
-    return out
 
 
 def _similarity(old: bytes | None, new: bytes | None) -> int:
