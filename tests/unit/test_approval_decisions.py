@@ -29,6 +29,7 @@ from pycodex.safety.approval import (
     RunUnsandboxed,
     decide_exec,
     decide_patch,
+    propose_allow_prefix,
 )
 from pycodex.safety.exec_policy import Decision, Evaluation, PrefixRule
 
@@ -111,6 +112,31 @@ def test_exec_policy_rules() -> None:
     # Allow: no question, but still the sandbox.
     assert decide(UNSAFE, A.UNTRUSTED, evaluation=rule(Decision.ALLOW)) == RunSandboxed(True)
     assert decide(UNSAFE, A.UNTRUSTED, FULL, evaluation=rule(Decision.ALLOW)) == RunUnsandboxed()
+    # An allow rule the user added ("approve and remember") also covers escalation.
+    assert decide(UNSAFE, A.ON_REQUEST, escalate=True, evaluation=rule(Decision.ALLOW)) == RunUnsandboxed()
+
+
+@pytest.mark.parametrize(
+    ("argv", "model_prefix", "evaluation", "expected"),
+    [
+        (["bash", "-lc", "git push origin main"], ("git", "push"), None, ["git", "push"]),
+        # Not a prefix of the command: the command itself is proposed.
+        (["bash", "-lc", "git push origin main"], ("npm",), None, ["git", "push", "origin", "main"]),
+        (["touch", "x"], None, None, ["touch", "x"]),
+        # A script of several commands: one rule cannot cover it.
+        (["bash", "-lc", "touch a && rm b"], None, None, None),
+        # A prompt/forbidden rule outranks any allow rule: remembering would not help.
+        (["touch", "x"], ("touch",), rule(Decision.PROMPT), None),
+        (["touch", "x"], None, rule(Decision.FORBIDDEN), None),
+    ],
+)
+def test_proposed_allow_prefix(
+    argv: list[str],
+    model_prefix: tuple[str, ...] | None,
+    evaluation: Evaluation | None,
+    expected: list[str] | None,
+) -> None:
+    assert propose_allow_prefix(argv, model_prefix, evaluation or Evaluation(None)) == expected
 
 
 def test_session_cache() -> None:

@@ -32,7 +32,13 @@ from pycodex.protocol.events import (
     WarningEvent,
 )
 from pycodex.protocol.ops import ExecApprovalOp, InterruptOp, PatchApprovalOp, UserInputOp
-from pycodex.protocol.policies import ReviewDecision, WorkspaceWritePolicy
+from pycodex.protocol.policies import (
+    ApprovedExecPolicyAmendment,
+    ExecPolicyAmendment,
+    ExecReviewAnswer,
+    ReviewDecision,
+    WorkspaceWritePolicy,
+)
 from pycodex.protocol.user_input import TextInput
 from pycodex.safety.approval import EXEC_DECLINED_MESSAGE, PATCH_DECLINED_MESSAGE
 from pycodex.sandbox.launcher import sandbox_status
@@ -121,7 +127,7 @@ async def go(thread: CodexThread, text: str = "go") -> None:
 
 async def run_turn(
     thread: CodexThread,
-    answer: Callable[[EventMsg], ReviewDecision | None] | None = None,
+    answer: Callable[[EventMsg], ExecReviewAnswer | None] | None = None,
     until: type[Any] = TaskCompleteEvent,
     timeout: float = 20,
 ) -> Events:
@@ -136,8 +142,11 @@ async def run_turn(
                 assert answer is not None, f"unexpected approval request: {msg}"
                 decision = answer(msg)
                 if decision is not None:
-                    op_type = ExecApprovalOp if isinstance(msg, ExecApprovalRequestEvent) else PatchApprovalOp
-                    await thread.submit(op_type(id=msg.call_id, decision=decision))
+                    if isinstance(msg, ExecApprovalRequestEvent):
+                        await thread.submit(ExecApprovalOp(id=msg.call_id, decision=decision))
+                    else:
+                        assert isinstance(decision, ReviewDecision)
+                        await thread.submit(PatchApprovalOp(id=msg.call_id, decision=decision))
             if isinstance(msg, until | TurnAbortedEvent):
                 return seen
 
@@ -231,6 +240,63 @@ async def test_approved_for_session_suppresses_the_second_prompt(
     assert (world["ws"] / "log.txt").read_text() == "run\nrun\n"
     got = outputs(mock_model)
     assert got["c2"].startswith("Exit code: 0") and got["c3"] == EXEC_DECLINED_MESSAGE
+
+
+@needs_sandbox
+async def test_approve_and_remember_adds_an_allow_rule_that_outlives_the_session(
+    make_thread: MakeThread, mock_model: MockModelServer, world: dict[str, Path]
+) -> None:
+    t = await make_thread("workspace-write", "untrusted")
+    mock_model.enqueue(
+        response(bash("touch one.txt", "c1", prefix_rule=["touch"])),
+        response(bash("touch two.txt", "c2")),
+        response(message("ok")),
+    )
+    await go(t)
+    asked: list[ExecApprovalRequestEvent] = []
+
+    def remember(msg: EventMsg) -> ExecReviewAnswer:
+        assert isinstance(msg, ExecApprovalRequestEvent)
+        asked.append(msg)
+        assert msg.proposed_execpolicy_amendment is not None
+        return ApprovedExecPolicyAmendment(
+            approved_execpolicy_amendment=ExecPolicyAmendment(
+                proposed_execpolicy_amendment=msg.proposed_execpolicy_amendment
+            )
+        )
+
+    await run_turn(t, remember)
+    # The model's prefix_rule was proposed; approving it ran c1 and covered c2.
+    assert [m.call_id for m in asked] == ["c1"]
+    assert asked[0].proposed_execpolicy_amendment == ["touch"]
+    assert (world["ws"] / "one.txt").exists() and (world["ws"] / "two.txt").exists()
+    rules = world["home"] / "rules" / "default.rules"
+    assert rules.read_text() == 'prefix_rule(pattern=["touch"], decision="allow")\n'
+
+    # A new session reads the rule from disk: not asked either.
+    t2 = await make_thread("workspace-write", "untrusted")
+    mock_model.enqueue(response(bash("touch three.txt", "c3")), response(message("ok")))
+    await go(t2)
+    await run_turn(t2)  # an approval request would fail the turn helper (answer=None)
+    assert (world["ws"] / "three.txt").exists()
+
+
+async def test_approval_proposes_the_command_when_the_model_suggests_no_prefix(
+    make_thread: MakeThread, mock_model: MockModelServer, world: dict[str, Path]
+) -> None:
+    t = await make_thread("workspace-write", "untrusted")
+    mock_model.enqueue(
+        response(bash("touch made.txt", "c1", prefix_rule=["npm", "test"])),  # not a prefix
+        response(bash("touch a && touch b", "c2")),  # a script: no single rule covers it
+        response(message("ok")),
+    )
+    await go(t)
+    events = await run_turn(t, always(ReviewDecision.DENIED))
+    first, second = requests(events)
+    assert isinstance(first, ExecApprovalRequestEvent) and isinstance(second, ExecApprovalRequestEvent)
+    assert first.proposed_execpolicy_amendment == ["touch", "made.txt"]
+    assert second.proposed_execpolicy_amendment is None
+    assert not (world["home"] / "rules").exists()
 
 
 async def test_abort_ends_the_turn_with_turn_aborted(

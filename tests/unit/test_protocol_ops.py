@@ -11,6 +11,7 @@ import pytest
 from pycodex.protocol.ops import (
     OP_TYPES,
     OP_VARIANTS,
+    ExecApprovalOp,
     Op,
     OverrideTurnContextOp,
     Submission,
@@ -19,7 +20,11 @@ from pycodex.protocol.ops import (
     op_to_wire,
     parse_op,
 )
-from pycodex.protocol.policies import ReasoningEffort, WorkspaceWritePolicy
+from pycodex.protocol.policies import (
+    ApprovedExecPolicyAmendment,
+    ReasoningEffort,
+    WorkspaceWritePolicy,
+)
 from pycodex.protocol.user_input import ImageInput, LocalImageInput, TextInput
 
 WS = {
@@ -162,3 +167,21 @@ def test_bad_values_are_rejected(bad: dict[str, Any]) -> None:
 def test_misspelled_op_field_is_rejected() -> None:
     with pytest.raises(pydantic.ValidationError, match="aproval_policy"):
         parse_op({"type": "override_turn_context", "aproval_policy": "never"})
+
+
+def test_exec_approval_accepts_approve_and_remember_in_codex_shape() -> None:
+    wire = {
+        "type": "exec_approval",
+        "id": "call_1",
+        "decision": {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": ["git", "push"]}},
+    }
+    op = parse_op(wire)
+    assert isinstance(op, ExecApprovalOp) and isinstance(op.decision, ApprovedExecPolicyAmendment)
+    assert op.decision.prefix == ["git", "push"]
+    assert op_to_wire(op) == wire
+    empty = {**wire, "decision": {"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": []}}}
+    with pytest.raises(pydantic.ValidationError):
+        parse_op(empty)
+    # Only commands can be remembered as rules.
+    with pytest.raises(pydantic.ValidationError):
+        parse_op({**wire, "type": "patch_approval"})

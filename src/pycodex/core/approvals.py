@@ -22,7 +22,11 @@ from pycodex.protocol.event_payloads import (
 )
 from pycodex.protocol.events import EventMsg, WarningEvent
 from pycodex.protocol.items import FileChange, ParsedCommand
-from pycodex.protocol.policies import ReviewDecision
+from pycodex.protocol.policies import (
+    ApprovedExecPolicyAmendment,
+    ExecReviewAnswer,
+    ReviewDecision,
+)
 from pycodex.safety.approval import ApprovalStore
 from pycodex.safety.exec_policy import Evaluation, ExecPolicyManager
 
@@ -34,6 +38,7 @@ Emit = Callable[[str, EventMsg], None]
 @dataclass
 class _Waiter:
     turn_id: str
+    sub_id: str
     future: asyncio.Future[ReviewDecision]
 
 
@@ -60,17 +65,39 @@ class SessionApprovals:
 
     # --- waiters ---------------------------------------------------------------------------
 
-    def register(self, approval_id: str, turn_id: str) -> asyncio.Future[ReviewDecision]:
+    def register(
+        self, approval_id: str, turn_id: str, sub_id: str = ""
+    ) -> asyncio.Future[ReviewDecision]:
         if approval_id in self._pending:
             log.warning("Overwriting existing pending approval for %s", approval_id)
         future: asyncio.Future[ReviewDecision] = asyncio.get_running_loop().create_future()
-        self._pending[approval_id] = _Waiter(turn_id, future)
+        self._pending[approval_id] = _Waiter(turn_id, sub_id or turn_id, future)
         return future
 
     def unregister(self, approval_id: str, future: asyncio.Future[ReviewDecision]) -> None:
         waiter = self._pending.get(approval_id)
         if waiter is not None and waiter.future is future:
             del self._pending[approval_id]
+
+    def answer(self, approval_id: str, answer: ExecReviewAnswer) -> bool:
+        """Resolve a pending request with a client's answer. "Approve and remember" first
+        adds the allow rule (to `rules/default.rules` and the live policy), then approves."""
+        if isinstance(answer, ApprovedExecPolicyAmendment):
+            waiter = self._pending.get(approval_id)
+            if waiter is None or waiter.future.done():
+                log.warning("No pending approval found for %s", approval_id)
+                return False
+            try:
+                path = self.exec_policy.remember_allow(answer.prefix)
+            except (OSError, ValueError) as exc:
+                self._emit(
+                    waiter.sub_id,
+                    WarningEvent(message=f"approved once; could not save the rule: {exc}"),
+                )
+            else:
+                log.info("added allow rule %s to %s", answer.prefix, path)
+            answer = ReviewDecision.APPROVED
+        return self.resolve(approval_id, answer)
 
     def resolve(self, approval_id: str, decision: ReviewDecision) -> bool:
         """Answer a pending request; False (and a log line) when none is pending."""
@@ -101,7 +128,7 @@ class TurnApprovals:
         return self._session.exec_policy.evaluate(argv)
 
     async def _wait(self, approval_id: str, event: EventMsg) -> ReviewDecision:
-        future = self._session.register(approval_id, self._turn_id)
+        future = self._session.register(approval_id, self._turn_id, self._sub_id)
         try:
             # Registered first: an answer submitted the moment this event is seen finds it.
             self._session.emit(self._sub_id, event)
@@ -110,7 +137,13 @@ class TurnApprovals:
             self._session.unregister(approval_id, future)
 
     async def ask_exec(
-        self, *, call_id: str, argv: Sequence[str], cwd: Path, reason: str | None
+        self,
+        *,
+        call_id: str,
+        argv: Sequence[str],
+        cwd: Path,
+        reason: str | None,
+        proposed_prefix: Sequence[str] | None = None,
     ) -> ReviewDecision:
         command = list(argv)
         event = ExecApprovalRequestEvent(
@@ -119,6 +152,7 @@ class TurnApprovals:
             command=command,
             cwd=str(cwd),
             reason=reason,
+            proposed_execpolicy_amendment=list(proposed_prefix) if proposed_prefix else None,
             parsed_cmd=[ParsedCommand(type="unknown", cmd=shlex.join(command))],
         )
         return await self._wait(call_id, event)

@@ -197,7 +197,7 @@ class Codex:
                 await task
 
     async def _on_approval(self, op: ExecApprovalOp | PatchApprovalOp) -> None:
-        found = self.session.approvals.resolve(op.id, op.decision)
+        found = self.session.approvals.answer(op.id, op.decision)
         if found and op.decision is ReviewDecision.ABORT:
             # `abort` ends the whole turn (SAFE-02), like an interrupt.
             await self._abort_active(TurnAbortReason.INTERRUPTED)

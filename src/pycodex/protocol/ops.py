@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, TypeAdapt
 from pycodex.protocol._wire import OmitNone, StrictWireModel
 from pycodex.protocol.policies import (
     AskForApproval,
+    ExecReviewAnswer,
     ReasoningEffort,
     ReasoningSummary,
     ReviewDecision,
@@ -86,7 +87,7 @@ class ExecApprovalOp(StrictWireModel):
     type: Literal["exec_approval"] = "exec_approval"
     # The id of the approval request being answered (the turn's sub_id / call id).
     id: str
-    decision: ReviewDecision
+    decision: ExecReviewAnswer
 
 
 class PatchApprovalOp(StrictWireModel):

@@ -56,6 +56,29 @@ class ReviewDecision(StrEnum):
     ABORT = "abort"
 
 
+class ExecPolicyAmendment(WireModel):
+    """The body of an "approve and remember" answer: the command prefix to allow from now on
+    (Codex's `ExecPolicyAmendment`, a bare list of strings on the wire)."""
+
+    proposed_execpolicy_amendment: list[str] = Field(min_length=1)
+
+
+class ApprovedExecPolicyAmendment(WireModel):
+    """`{"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": [...]}}`:
+    approve this command and add `prefix_rule(pattern=[...], decision="allow")` to the
+    user's rules so commands with that prefix are not asked about again."""
+
+    approved_execpolicy_amendment: ExecPolicyAmendment
+
+    @property
+    def prefix(self) -> list[str]:
+        return self.approved_execpolicy_amendment.proposed_execpolicy_amendment
+
+
+# What a client may answer to a command approval request.
+ExecReviewAnswer = ReviewDecision | ApprovedExecPolicyAmendment
+
+
 class ReasoningEffort(StrEnum):
     NONE = "none"
     MINIMAL = "minimal"

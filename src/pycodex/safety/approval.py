@@ -13,7 +13,8 @@ Commands (:func:`decide_exec`), first rule that applies wins:
 |   |                                                    | session → run; else Ask           |
 | 4 | no sandbox (danger-full-access / external)         | untrusted & not known-safe & not  |
 |   |                                                    | allowed → Ask; else RunUnsandboxed|
-| 5 | escalation requested (on-request)                  | approved for session → unsandboxed|
+| 5 | escalation requested (on-request)                  | approved for session or rule      |
+|   |                                                    | `allow` → unsandboxed;            |
 |   |                                                    | else Ask, then unsandboxed        |
 | 6 | untrusted                                          | known-safe or rule `allow` →      |
 |   |                                                    | RunSandboxed; approved for session|
@@ -153,7 +154,7 @@ def decide_exec(req: ExecRequestInfo) -> ExecOutcome:
         return RunUnsandboxed()
 
     if req.escalation_requested:  # on-request
-        if req.approved_for_session:
+        if req.approved_for_session or allowed:
             return RunUnsandboxed()
         return Ask(reason=req.justification)
 
@@ -170,6 +171,30 @@ def decide_exec(req: ExecRequestInfo) -> ExecOutcome:
         return RunSandboxed(retry_unsandboxed_on_denial=True)
 
     return RunSandboxed()
+
+
+def propose_allow_prefix(
+    argv: Sequence[str], model_prefix: Sequence[str] | None, evaluation: Evaluation
+) -> list[str] | None:
+    """The command prefix "approve and remember" would allow, or None when remembering
+    cannot help: a `prompt`/`forbidden` rule matched (it outranks any allow rule), or the
+    script is not a single plain command (a rule matches one command, not a script).
+
+    The model's `prefix_rule` wins when it is a prefix of the command; else the command."""
+    if evaluation.decision in (Decision.PROMPT, Decision.FORBIDDEN):
+        return None
+    command = list(argv)
+    from .shell_parse import plain_commands, shell_script  # tree-sitter: only when asking
+
+    script = shell_script(command)
+    if script is not None:
+        parsed = plain_commands(script)
+        if parsed is None or len(parsed) != 1:
+            return None
+        command = [word.text for word in parsed[0]]
+    if model_prefix and command[: len(model_prefix)] == list(model_prefix):
+        return list(model_prefix)
+    return command or None
 
 
 # --- patches ---------------------------------------------------------------------------

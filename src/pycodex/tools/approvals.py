@@ -27,9 +27,18 @@ class ApprovalBroker(Protocol):
         ...
 
     async def ask_exec(
-        self, *, call_id: str, argv: Sequence[str], cwd: Path, reason: str | None
+        self,
+        *,
+        call_id: str,
+        argv: Sequence[str],
+        cwd: Path,
+        reason: str | None,
+        proposed_prefix: Sequence[str] | None = None,
     ) -> ReviewDecision:
-        """Ask the user about a command; returns their decision (denied if dropped)."""
+        """Ask the user about a command; returns their decision (denied if dropped).
+
+        `proposed_prefix`: what "approve and remember" would allow from now on (offered to
+        the client in the request; an answer adding the rule arrives here as approved)."""
         ...
 
     async def ask_patch(

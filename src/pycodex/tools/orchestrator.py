@@ -35,8 +35,9 @@ from pycodex.safety.approval import (
     RunSandboxed,
     decide_exec,
     decide_patch,
+    propose_allow_prefix,
 )
-from pycodex.safety.exec_policy import Evaluation
+from pycodex.safety.exec_policy import Decision, Evaluation
 from pycodex.tools.base import RespondToModel, ToolContext, ToolOutput
 
 # `pycodex.sandbox` (backends, capability probes, ctypes) is imported only when a command
@@ -57,6 +58,16 @@ class ExecPlan:
     cwd: Path
     escalation_requested: bool = False
     justification: str | None = None
+    # The model's suggestion for "approve and remember" (`prefix_rule` argument).
+    prefix_rule: tuple[str, ...] | None = None
+
+
+def prefix_rule_of(args: Mapping[str, object]) -> tuple[str, ...] | None:
+    """The model's `prefix_rule` argument when it is a non-empty list of strings."""
+    raw = args.get("prefix_rule")
+    if isinstance(raw, list) and raw and all(isinstance(t, str) and t for t in raw):
+        return tuple(raw)
+    return None
 
 
 SETUP_RETRY_REASON = "sandbox failed to start; retry without sandbox?"
@@ -93,7 +104,7 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
     sandboxed = isinstance(outcome, RunSandboxed)
     retry = isinstance(outcome, RunSandboxed) and outcome.retry_unsandboxed_on_denial
     if isinstance(outcome, Ask):
-        await _ask_or_raise(plan, ctx, outcome.reason)
+        await _ask_or_raise(plan, ctx, outcome.reason, evaluation)
         sandboxed = not outcome.unsandboxed
         retry = False
 
@@ -123,8 +134,10 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
         return output
     if not is_likely_sandbox_denied(result.exit_code, result.aggregated, True):
         return output
-    if not broker.store.is_command_approved(plan.argv):
-        decision = await _ask(plan, ctx, SETUP_RETRY_REASON if setup_failed else RETRY_REASON)
+    # A rule the user added ("approve and remember") means: do not ask again.
+    if not broker.store.is_command_approved(plan.argv) and evaluation.decision is not Decision.ALLOW:
+        reason = SETUP_RETRY_REASON if setup_failed else RETRY_REASON
+        decision = await _ask(plan, ctx, reason, evaluation)
         if decision is ReviewDecision.DENIED:
             return output  # the model sees the sandboxed failure
         if decision is ReviewDecision.ABORT:
@@ -134,16 +147,26 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
     return output
 
 
-async def _ask(plan: ExecPlan, ctx: ToolContext, reason: str | None) -> ReviewDecision:
+async def _ask(
+    plan: ExecPlan, ctx: ToolContext, reason: str | None, evaluation: Evaluation
+) -> ReviewDecision:
     broker = ctx.approvals
     if broker is None:
         # A context without an engine: nobody can be asked, so the answer is no.
         raise RespondToModel(f"command not run: {NO_ONE_TO_ASK}")
-    return await broker.ask_exec(call_id=plan.call_id, argv=plan.argv, cwd=plan.cwd, reason=reason)
+    return await broker.ask_exec(
+        call_id=plan.call_id,
+        argv=plan.argv,
+        cwd=plan.cwd,
+        reason=reason,
+        proposed_prefix=propose_allow_prefix(plan.argv, plan.prefix_rule, evaluation),
+    )
 
 
-async def _ask_or_raise(plan: ExecPlan, ctx: ToolContext, reason: str | None) -> None:
-    decision = await _ask(plan, ctx, reason)
+async def _ask_or_raise(
+    plan: ExecPlan, ctx: ToolContext, reason: str | None, evaluation: Evaluation
+) -> None:
+    decision = await _ask(plan, ctx, reason, evaluation)
     if decision is ReviewDecision.DENIED:
         raise RespondToModel(EXEC_DECLINED_MESSAGE)
     if decision is ReviewDecision.ABORT:

@@ -27,7 +27,7 @@ from pycodex.protocol.items import ExecCommandSource
 from pycodex.protocol.models import LocalShellExecAction
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.handlers.apply_patch import run_apply_patch
-from pycodex.tools.orchestrator import ExecPlan, run_with_approvals
+from pycodex.tools.orchestrator import ExecPlan, prefix_rule_of, run_with_approvals
 from pycodex.tools.output_format import format_exec_output
 
 # Longer than Codex's 10 s: test suites and builds routinely need more, and a model that
@@ -169,6 +169,7 @@ class ShellHandler:
             cwd=cwd,
             escalation_requested=escalation_requested(args),
             justification=justification if isinstance(justification, str) else None,
+            prefix_rule=prefix_rule_of(args),
         )
 
         async def runner(

@@ -40,7 +40,7 @@ from pycodex.protocol.items import ExecCommandSource
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.handlers.shell import ShellHandler, escalation_requested
-from pycodex.tools.orchestrator import ExecPlan, run_with_approvals
+from pycodex.tools.orchestrator import ExecPlan, prefix_rule_of, run_with_approvals
 from pycodex.tools.output_format import MODEL_OUTPUT_MAX_BYTES
 
 DEFAULT_YIELD_MS = 10_000
@@ -293,6 +293,7 @@ class ExecCommandHandler:
             cwd=cwd,
             escalation_requested=escalation_requested(args),
             justification=justification if isinstance(justification, str) else None,
+            prefix_rule=prefix_rule_of(args),
         )
         run_ctx = dataclasses.replace(ctx, command_env=env) if env is not ctx.command_env else ctx
         manager = self.runtime.processes
