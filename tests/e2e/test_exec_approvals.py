@@ -102,3 +102,43 @@ def test_default_read_only_sandbox_runs_commands_but_blocks_writes(
     [(call_id, output)] = call_outputs(mock_model.model_requests()[1])
     assert call_id == "c1" and "Read-only file system" in output
     assert r.items("error") == []  # no approval was asked: exec's policy is never
+
+
+def test_rules_forbid_a_command_unless_ignore_rules(
+    run_exec: RunExec, mock_model: MockModelServer, pycodex_home: Path
+) -> None:
+    rules = pycodex_home / "rules"
+    rules.mkdir()
+    (rules / "default.rules").write_text(
+        'prefix_rule(pattern=["echo"], decision="forbidden", justification="no echo here")\n'
+    )
+    for _ in range(2):
+        mock_model.enqueue(response(shell_call("echo hello", call_id="c1")), response(message("ok")))
+
+    blocked = run_exec("--json", "-s", "danger-full-access", "run it")
+    allowed = run_exec("--json", "-s", "danger-full-access", "--ignore-rules", "run it")
+
+    assert blocked.rc == 0 and allowed.rc == 0, blocked.stderr + allowed.stderr
+    requests = mock_model.model_requests()
+    [(_, refused)] = call_outputs(requests[1])
+    [(_, ran)] = call_outputs(requests[3])
+    assert refused == "`bash -c 'echo hello'` rejected: blocked by policy rule: no echo here"
+    assert ran.startswith("Exit code: 0") and ran.endswith("hello\n")
+
+
+def test_ignore_user_config_skips_config_toml(
+    run_exec: RunExec, mock_model: MockModelServer, pycodex_home: Path
+) -> None:
+    config = pycodex_home / "config.toml"
+    config.write_text('model_verbosity = "high"\n' + config.read_text())
+    mock_model.enqueue(response(message("one")))
+
+    used = run_exec("--json", "hi")
+    # Without config.toml the mock provider is unknown: the run fails, naming it.
+    ignored = run_exec("--json", "--ignore-user-config", "-c", "model_provider=mock", "hi")
+
+    assert used.rc == 0, used.stderr
+    assert mock_model.model_requests()[0].body["text"] == {"verbosity": "high"}
+    assert ignored.rc == 1
+    assert "unknown model provider `mock`" in ignored.stderr
+    assert len(mock_model.model_requests()) == 1

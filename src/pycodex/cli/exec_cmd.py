@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pycodex import __version__
 from pycodex.cli.common import config_options, overrides_from
 from pycodex.cli.exec_sessions import ExecCommand, session_target
 
@@ -33,6 +34,11 @@ _CYBER_PROGRAMS = ["standard", "daybreak_blue", "daybreak_red"]
 @click.option("--skip-git-repo-check", is_flag=True,
               help="Allow running outside a git repository or trusted directory.")
 @click.option("--ephemeral", is_flag=True, help="Do not record the session on disk.")
+@click.option("--ignore-user-config", is_flag=True,
+              help="Do not load <home>/config.toml (credentials still come from the home).")
+@click.option("--ignore-rules", is_flag=True,
+              help="Do not load the exec-policy rules files (<home>/rules/*.rules).")
+@click.version_option(__version__, "-V", "--version", message="pycodex-exec %(version)s")
 # Passed by the official SDKs; accepted so they can drive pycodex, not acted on yet.
 @click.option("--thread-source", metavar="SOURCE",
               help="Source classification for the new thread (accepted; not recorded yet).")
@@ -49,6 +55,8 @@ def exec_command(
     color: str,
     skip_git_repo_check: bool,
     ephemeral: bool,
+    ignore_user_config: bool,
+    ignore_rules: bool,
     thread_source: str | None,
     cyber_access_program: str | None,
     print_json_schema: bool,
@@ -79,6 +87,8 @@ def exec_command(
     gc.freeze()
     overrides = overrides_from(config_flags, default_approval="never")
     overrides.ephemeral = ephemeral
+    overrides.ignore_user_config = ignore_user_config
+    overrides.ignore_rules = ignore_rules
     code = run_exec(
         ExecArgs(
             prompt=prompt,

@@ -78,6 +78,10 @@ class ConfigOverrides:
     strict: bool = False
     ephemeral: bool = False
     config_overrides: list[str] = field(default_factory=list)  # raw `-c key=value` strings
+    # `--ignore-user-config`: skip `<home>/config.toml` (auth still comes from the home).
+    ignore_user_config: bool = False
+    # `--ignore-rules`: load no `rules/*.rules` exec-policy files.
+    ignore_rules: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Config:
     preferred_auth_method: str | None
     cli_auth_credentials_store: str
     ephemeral: bool
+    ignore_rules: bool
     strict: bool
     # The merged file-level view (all layers), for `config/read` and lockfiles.
     config_toml: ConfigToml
@@ -329,7 +334,7 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
     config_home = read_home_for(CONFIG_FILENAME, env)
     user_config_path = config_home / CONFIG_FILENAME
 
-    user = load_file_layer(user_config_path, "user")
+    user = None if overrides.ignore_user_config else load_file_layer(user_config_path, "user")
     if user is not None:
         user = _checked(user, strict, warnings)
     cli = overrides_layer(overrides.config_overrides)
@@ -465,6 +470,7 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
         cli_auth_credentials_store=toml.cli_auth_credentials_store
         or DEFAULT_CLI_AUTH_CREDENTIALS_STORE,
         ephemeral=overrides.ephemeral,
+        ignore_rules=overrides.ignore_rules,
         strict=strict,
         config_toml=toml,
     )

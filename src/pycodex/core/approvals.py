@@ -28,7 +28,7 @@ from pycodex.protocol.policies import (
     ReviewDecision,
 )
 from pycodex.safety.approval import ApprovalStore
-from pycodex.safety.exec_policy import Evaluation, ExecPolicyManager
+from pycodex.safety.exec_policy import Evaluation, ExecPolicy, ExecPolicyManager
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,10 @@ class _Waiter:
 class SessionApprovals:
     """Per-session approval state: pending waiters, the session cache, the rules."""
 
-    def __init__(self, home: Path, emit: Emit) -> None:
+    def __init__(self, home: Path, emit: Emit, *, load_rules: bool = True) -> None:
         self.store = ApprovalStore()
-        self.exec_policy = ExecPolicyManager(home)
+        # Without the rules files, "approve and remember" still saves rules for later runs.
+        self.exec_policy = ExecPolicyManager(home) if load_rules else ExecPolicyManager(home, ExecPolicy())
         self._emit = emit
         self._pending: dict[str, _Waiter] = {}
         self._policy_warned = False

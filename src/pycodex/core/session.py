@@ -92,6 +92,8 @@ class SessionServices:
     shell_type: str | None = None
     unified_exec: bool = True
     shell_snapshot: bool = True
+    # `--ignore-rules`: the session's exec policy starts empty.
+    ignore_rules: bool = False
 
 
 class Session:
@@ -122,7 +124,9 @@ class Session:
         self.rate_limits: RateLimitSnapshot | None = None
         self.last_environment: EnvironmentContext | None = None
         self._turn_counter = 0
-        self.approvals = SessionApprovals(pycodex_home(services.base_env), self.emit)
+        self.approvals = SessionApprovals(
+            pycodex_home(services.base_env), self.emit, load_rules=not services.ignore_rules
+        )
         # Process sessions (exec_command), the user's shell and its login snapshot.
         self.shell = ShellRuntime(
             thread_id=thread_id,

@@ -219,6 +219,7 @@ class ThreadManager:
                 shell_type=config.tools.shell_type,
                 unified_exec=config.feature_enabled("unified_exec"),
                 shell_snapshot=config.feature_enabled("shell_snapshot"),
+                ignore_rules=config.ignore_rules,
             ),
             base_instructions=base_instructions,
             user_instructions=user_instructions,
