@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from codex_ref import CODEX_DIST, find_codex  # noqa: E402  (benchmarks/codex_ref.py)
 from tests.support.mock_model import (  # noqa: E402  (needs the repo root on sys.path)
     MockModelServer,
     RecordedRequest,
@@ -54,7 +55,6 @@ from tests.support.mock_model import (  # noqa: E402  (needs the repo root on sy
     response,
 )
 
-CODEX_DIST = "openai-codex-cli-bin"
 RUN_TIMEOUT_S = 60.0
 MIB = 1024.0
 
@@ -268,13 +268,6 @@ def row(scenario: str, label: str, series: Series) -> str:
         f"{scenario:<11} {label:<8} {statistics.median(wall) * 1000:9.0f} "
         f"{p90(wall) * 1000:9.0f} {rss:10.1f} {cpu * 1000:9.0f}"
     )
-
-
-def find_codex(explicit: str | None) -> Path | None:
-    for candidate in (explicit, os.environ.get("CODEX_BIN"), shutil.which("codex")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    return None
 
 
 def bench_parent() -> Path:

@@ -13,9 +13,7 @@ printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -24,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-CODEX_DIST = "openai-codex-cli-bin"
+from codex_ref import CODEX_DIST, find_codex  # benchmarks/codex_ref.py (run as a script)
 
 
 def quiet_env(tmp: Path) -> dict[str, str]:
@@ -87,26 +85,6 @@ def importtime_offenders(python: str, top: int, env: Mapping[str, str]) -> list[
             rows.append((int(cumulative), name))
     rows.sort(key=lambda row: row[0], reverse=True)
     return rows[:top]
-
-
-def find_codex() -> Path | None:
-    """The reference Codex binary, if installed; never installs anything."""
-    beside = Path(sys.executable).parent / "codex"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return beside
-    on_path = shutil.which("codex")
-    if on_path:
-        return Path(on_path)
-    try:
-        dist = importlib.metadata.distribution(CODEX_DIST)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for entry in dist.files or []:
-        if entry.name in ("codex", "codex.exe"):
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file() and os.access(path, os.X_OK):
-                return path
-    return None
 
 
 def describe(label: str, samples: Sequence[float]) -> str:
