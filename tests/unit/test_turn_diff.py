@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,7 +81,7 @@ def test_add_update_delete_and_move_in_one_patch(repo: Path, tmp_path: Path) -> 
     assert diff == (
         "diff --git a/gone.txt b/gone.txt\n"
         "deleted file mode 100644\n"
-        "index b023018..0000000\n"
+        "index b023018cabc396e7692c70bbf5784a93d3f738ab..0000000000000000000000000000000000000000\n"
         "--- a/gone.txt\n"
         "+++ /dev/null\n"
         "@@ -1 +0,0 @@\n"
@@ -89,7 +90,7 @@ def test_add_update_delete_and_move_in_one_patch(repo: Path, tmp_path: Path) -> 
         "similarity index 66%\n"
         "rename from src/mv.txt\n"
         "rename to dst/mv.txt\n"
-        "index de98044..7be73ce 100644\n"
+        "index de980441c3ab03a8c07dda1ad27b8a11f39deb1e..7be73ce3c1b1cdaea86e8168dfee8575175953bf\n"
         "--- a/src/mv.txt\n"
         "+++ b/dst/mv.txt\n"
         "@@ -1,3 +1,3 @@\n"
@@ -98,7 +99,7 @@ def test_add_update_delete_and_move_in_one_patch(repo: Path, tmp_path: Path) -> 
         "+B\n"
         " c\n"
         "diff --git a/existing.txt b/existing.txt\n"
-        "index 0906fba..86ba82a 100644\n"
+        "index 0906fbadffba7c7e7d20ac432b32475f96fbec30..86ba82a2e61b677ebd18b7186426a43fb3c81fc4\n"
         "--- a/existing.txt\n"
         "+++ b/existing.txt\n"
         "@@ -1 +1 @@\n"
@@ -106,7 +107,7 @@ def test_add_update_delete_and_move_in_one_patch(repo: Path, tmp_path: Path) -> 
         "+new line\n"
         "diff --git a/new.txt b/new.txt\n"
         "new file mode 100644\n"
-        "index 0000000..92d5444\n"
+        "index 0000000000000000000000000000000000000000..92d5444121bba43a7654dcfb037c209cb2a5d403\n"
         "--- /dev/null\n"
         "+++ b/new.txt\n"
         "@@ -0,0 +1 @@\n"
@@ -195,7 +196,8 @@ def test_missing_final_newline_and_executable_mode(repo: Path, tmp_path: Path) -
     tracker = TurnDiffTracker(repo)
     apply(tracker, repo, "*** Begin Patch\n*** Update File: run.sh\n@@\n-echo hi\n+echo bye\n*** End Patch")
     diff = tracker.unified_diff()
-    assert "index " in diff and diff.splitlines()[1].endswith(" 100755")
+    # Codex's index line: full blob ids, no mode (an unchanged mode is not repeated).
+    assert re.fullmatch(r"index [0-9a-f]{40}\.\.[0-9a-f]{40}", diff.splitlines()[1])
     assert "-echo hi\n\\ No newline at end of file\n+echo bye\n" in diff
     replay_expected = tree(repo)
     assert_git_applies(diff, baseline, replay_expected, tmp_path)
@@ -217,3 +219,26 @@ def test_form_feed_and_lone_cr_stay_inside_their_line(repo: Path, tmp_path: Path
     diff = tracker.unified_diff()
     assert "@@ -1,4 +1,4 @@\n" in diff
     assert_git_applies(diff, baseline, tree(repo), tmp_path)
+
+
+def test_same_text_as_codex_turn_diff_in_the_reference_transcript(repo: Path) -> None:
+    """reference/app-server/session.transcript.jsonl: Codex's `turn/diff/updated` after
+    one patch updating existing.txt and adding hello.txt."""
+    import json
+
+    transcript = Path(__file__).resolve().parents[3] / "shared/reference/app-server/session.transcript.jsonl"
+    if not transcript.is_file():
+        pytest.skip(f"reference data not found at {transcript}")
+    expected = next(
+        msg["msg"]["params"]["diff"]
+        for msg in map(json.loads, transcript.read_text().splitlines())
+        if isinstance(msg.get("msg"), dict) and msg["msg"].get("method") == "turn/diff/updated"
+    )
+    tracker = TurnDiffTracker(repo)
+    apply(
+        tracker,
+        repo,
+        "*** Begin Patch\n*** Update File: existing.txt\n@@\n-old line\n+new line\n"
+        "*** Add File: hello.txt\n+hello world\n+second line\n*** End Patch",
+    )
+    assert tracker.unified_diff() == expected

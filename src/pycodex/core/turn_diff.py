@@ -27,7 +27,7 @@ from pycodex.apply_patch import FileChange
 from pycodex.apply_patch.changes import unified_diff
 
 DEV_NULL = "/dev/null"
-ZERO_OID = "0000000"
+ZERO_OID = "0" * 40
 REGULAR_MODE = "100644"
 EXECUTABLE_MODE = "100755"
 SYMLINK_MODE = "120000"
@@ -47,11 +47,11 @@ class _Snapshot:
 
     @property
     def oid(self) -> str:
-        """Git's blob id (abbreviated) for the content."""
+        """Git's blob id for the content, in full (as Codex prints it)."""
         if self.content is None:
             return ZERO_OID
         header = f"blob {len(self.content)}\0".encode()
-        return hashlib.sha1(header + self.content, usedforsecurity=False).hexdigest()[:7]
+        return hashlib.sha1(header + self.content, usedforsecurity=False).hexdigest()
 
 
 _ABSENT = _Snapshot(None)
@@ -196,8 +196,8 @@ class TurnDiffTracker:
                        f"rename from {old_path}", f"rename to {new_path}"]
         if before.content == now.content:
             return "\n".join(header) + "\n"
-        index = f"index {before.oid}..{now.oid}"
-        header.append(index if before.mode != now.mode else f"{index} {now.mode}")
+        # Codex's form: full ids and no mode on the index line (git adds it when unchanged).
+        header.append(f"index {before.oid}..{now.oid}")
         return _with_body(header, before.content, now.content, f"a/{old_path}", f"b/{new_path}")
 
 
