@@ -225,6 +225,7 @@ class Codex:
             return
         self._closed = True
         await self.session.shell.close()  # every process session dies with the thread
+        self.session.notifier.close()  # reap finished notifiers; running ones finish alone
         services = self.session.services
         await services.client.aclose()
         if services.recorder is not None:

@@ -48,6 +48,7 @@ from pycodex.tools.handlers.unified_exec import (
 from pycodex.tools.router import ToolRouter
 
 from .approvals import SessionApprovals
+from .notify import TurnNotifier
 from .turn_context import SessionSettings, TurnContext
 
 # Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
@@ -94,6 +95,8 @@ class SessionServices:
     shell_snapshot: bool = True
     # `--ignore-rules`: the session's exec policy starts empty.
     ignore_rules: bool = False
+    # config.toml `notify`: the program run after each completed turn.
+    notify: tuple[str, ...] | None = None
 
 
 class Session:
@@ -127,6 +130,7 @@ class Session:
         self.approvals = SessionApprovals(
             pycodex_home(services.base_env), self.emit, load_rules=not services.ignore_rules
         )
+        self.notifier = TurnNotifier(services.notify, services.base_env)
         # Process sessions (exec_command), the user's shell and its login snapshot.
         self.shell = ShellRuntime(
             thread_id=thread_id,

@@ -220,6 +220,7 @@ class ThreadManager:
                 unified_exec=config.feature_enabled("unified_exec"),
                 shell_snapshot=config.feature_enabled("shell_snapshot"),
                 ignore_rules=config.ignore_rules,
+                notify=config.notify,
             ),
             base_instructions=base_instructions,
             user_instructions=user_instructions,

@@ -45,6 +45,7 @@ from pycodex.protocol.events import (
     TurnAbortReason,
     TurnDiffEvent,
     UserMessageEvent,
+    WarningEvent,
     WebSearchBeginEvent,
     WebSearchEndEvent,
 )
@@ -69,6 +70,7 @@ from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
 from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
 from .model_info import effective_reasoning_effort, effective_verbosity
+from .notify import agent_turn_complete_payload
 from .session import Session
 from .turn_context import TurnContext
 from .turn_diff import TurnDiffTracker
@@ -122,6 +124,22 @@ def _user_message_event(items: list[UserInput]) -> UserMessageEvent:
     return UserMessageEvent(message=text, images=images or None, local_images=local)
 
 
+def _notify_turn_complete(
+    sess: Session, turn: TurnContext, user_items: list[UserInput], last_agent_message: str | None
+) -> None:
+    if not sess.notifier.enabled:
+        return
+    payload = agent_turn_complete_payload(
+        thread_id=sess.thread_id,
+        turn_id=turn.turn_id,
+        cwd=str(turn.cwd),
+        input_messages=[i.text for i in user_items if isinstance(i, TextInput)],
+        last_assistant_message=last_agent_message,
+    )
+    if (problem := sess.notifier.notify(payload)) is not None:
+        sess.emit(turn.sub_id, WarningEvent(message=problem))
+
+
 def _to_protocol_usage(usage: ClientTokenUsage) -> TokenUsage:
     return TokenUsage(
         input_tokens=usage.input_tokens,
@@ -159,6 +177,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
             if result.last_agent_message is not None:
                 last_agent_message = result.last_agent_message
             if not result.needs_follow_up and not _has_pending_input(sess):
+                _notify_turn_complete(sess, turn, user_items, last_agent_message)
                 break
     except asyncio.CancelledError:
         _answer_dangling_calls(sess)
