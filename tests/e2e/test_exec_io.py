@@ -233,3 +233,16 @@ def test_human_mode_failed_turn(harness: ExecHarness) -> None:
     assert r.stdout == ""
     errors = [line for line in r.stderr.splitlines() if line.startswith("ERROR: ")]
     assert errors and "mock HTTP 400" in errors[-1]
+
+
+def test_project_doc_fallback_filenames_from_config(harness: ExecHarness) -> None:
+    (harness.workspace / "CLAUDE.md").write_text("Use tabs, never spaces.", encoding="utf-8")
+    harness.mock.enqueue(response(message("ok")), response(message("ok")))
+
+    without = harness.run("--json", "hi")
+    with_fallback = harness.run("--json", "-c", 'project_doc_fallback_filenames=["CLAUDE.md"]', "hi")
+
+    assert without.rc == 0 and with_fallback.rc == 0, without.stderr + with_fallback.stderr
+    first, second = (json.dumps(r.body["input"]) for r in harness.mock.model_requests())
+    assert "Use tabs, never spaces." not in first
+    assert "Use tabs, never spaces." in second

@@ -78,3 +78,13 @@ def test_environment_context_renders_and_compares() -> None:
     assert not later.differs_from(env)
     moved = EnvironmentContext(**{**env.__dict__, "cwd": Path("/other")})
     assert moved.differs_from(env)
+
+
+def test_fallback_filenames_are_used_only_where_no_agents_md_is(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "CLAUDE.md").write_text("root via fallback")
+    (repo / "pkg" / "AGENTS.md").write_text("pkg rules")
+    (repo / "pkg" / "CLAUDE.md").write_text("shadowed by AGENTS.md")
+    cwd = repo / "pkg"
+    assert project_doc_paths(cwd) == [repo / "pkg" / "AGENTS.md"]
+    assert project_doc_paths(cwd, ("CLAUDE.md",)) == [repo / "CLAUDE.md", repo / "pkg" / "AGENTS.md"]

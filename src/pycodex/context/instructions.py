@@ -55,20 +55,22 @@ def _read_capped(path: Path, budget: int) -> str | None:
     return text or None
 
 
-def _agents_file_in(directory: Path) -> Path | None:
-    for name in AGENTS_FILENAMES:
+def _agents_file_in(directory: Path, fallbacks: tuple[str, ...] = ()) -> Path | None:
+    """The directory's instructions file: AGENTS.override.md, AGENTS.md, then the
+    configured fallbacks (`project_doc_fallback_filenames`, e.g. CLAUDE.md), first found."""
+    for name in (*AGENTS_FILENAMES, *fallbacks):
         candidate = directory / name
         if candidate.is_file():
             return candidate
     return None
 
 
-def project_doc_paths(cwd: Path) -> list[Path]:
+def project_doc_paths(cwd: Path, fallbacks: tuple[str, ...] = ()) -> list[Path]:
     """AGENTS.md files from the repo root (or cwd outside a repo) down to `cwd`."""
     root = find_repo_root(cwd) or cwd
     chain = [cwd, *cwd.parents]
     dirs = list(reversed(chain[: chain.index(root) + 1])) if root in chain else [cwd]
-    return [p for d in dirs if (p := _agents_file_in(d)) is not None]
+    return [p for d in dirs if (p := _agents_file_in(d, fallbacks)) is not None]
 
 
 def load_user_instructions(
@@ -76,6 +78,7 @@ def load_user_instructions(
     home: Path,
     cwd: Path,
     max_bytes: int = DEFAULT_PROJECT_DOC_MAX_BYTES,
+    fallback_filenames: tuple[str, ...] = (),
 ) -> str | None:
     """The combined AGENTS.md text, or None when there is none.
 
@@ -88,7 +91,7 @@ def load_user_instructions(
         parts.append(text)
     project_parts: list[str] = []
     budget = max_bytes
-    for path in project_doc_paths(cwd):
+    for path in project_doc_paths(cwd, fallback_filenames):
         if budget <= 0:
             break
         text = _read_capped(path, budget)

@@ -139,7 +139,10 @@ class ThreadManager:
             config.base_instructions or load_base_instructions(config.model_instructions_file)
         )
         user_instructions = load_user_instructions(
-            home=config.pycodex_home, cwd=config.cwd, max_bytes=config.project_doc_max_bytes
+            home=config.pycodex_home,
+            cwd=config.cwd,
+            max_bytes=config.project_doc_max_bytes,
+            fallback_filenames=config.project_doc_fallback_filenames,
         )
         if config.instructions:
             user_instructions = "\n\n".join(filter(None, [config.instructions, user_instructions]))
