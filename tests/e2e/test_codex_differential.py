@@ -186,6 +186,15 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
         [response(exec_command("echo oops >&2; exit 3")), response(message("Done."))],
         (),
     ),
+    "truncated_output": (
+        [response(exec_command("seq 1 3000", max_output_tokens=200)), response(message("Done."))],
+        (),
+    ),
+    # Over the 1 MiB process buffer: the head/tail buffer's cut, then the token budget's.
+    "flooded_output": (
+        [response(exec_command("seq 1 200000")), response(message("Done."))],
+        (),
+    ),
     "apply_patch": (
         [
             response(

@@ -371,7 +371,14 @@ async def test_flood_is_truncated_head_and_tail_and_memory_stays_bounded(
     out = parse(outputs(mock_model.requests[1])["c1"])
     assert out["code"] == "0"
     body = out["body"]
-    assert body.startswith("1\n2\n3\n") and body.endswith("1999999\n2000000\nTHE-END\n")
+    # Codex's shape: a header naming the original size and what the buffer dropped, then
+    # the first and last 4000 bytes around the count of tokens cut.
+    header, kept = body.split("\n\n", 1)
+    assert re.fullmatch(
+        r"Warning: truncated output \(original token count: \d+\)\n\.\.\. \d+ bytes omitted \.\.\.", header
+    )
+    assert kept.startswith("1\n2\n3\n") and kept.endswith("1999999\n2000000\nTHE-END\n")
+    assert re.search(r"\u2026\d+ tokens truncated\u2026", kept)
     assert len(body.encode()) < 2000 * 4 + 200
     assert int(out["tokens"]) > 3_000_000  # the original size, not what was kept
     deltas = [e for e in events if isinstance(e, ExecCommandOutputDeltaEvent)]

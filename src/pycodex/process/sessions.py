@@ -193,11 +193,12 @@ class ProcessSession:
         if not self._closed:
             asyncio.get_running_loop().remove_reader(self._fd)
 
-    def take_output(self) -> tuple[str, int]:
-        """Output printed since the last call (head + tail if it was huge), and its size."""
+    def take_output(self) -> tuple[str, int, int]:
+        """Output printed since the last call (head + tail if it was huge), its size, and
+        how many bytes of it the buffer dropped."""
         buf = self._pending
         self._pending = HeadTailBuffer(buf.head_cap, buf.tail_cap)
-        return buf.render(), buf.total
+        return buf.render(), buf.total, buf.omitted
 
     async def wait(self, timeout_s: float) -> bool:
         """Wait until the process finished or `timeout_s` passed; True when finished."""

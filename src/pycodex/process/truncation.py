@@ -45,7 +45,51 @@ class HeadTailBuffer:
         tail = self._tail.decode("utf-8", errors="replace")
         if self.omitted == 0:
             return (bytes(self._head) + bytes(self._tail)).decode("utf-8", errors="replace")
-        return f"{head}\n[... {self.omitted} bytes omitted ...]\n{tail}"
+        return f"{head}\n... {self.omitted} bytes omitted ...\n{tail}"
+
+
+BYTES_PER_TOKEN = 4
+
+
+def approx_tokens(n_bytes: int) -> int:
+    """Codex's token estimate: 4 bytes a token, rounded up."""
+    return (n_bytes + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN
+
+
+def _line_count(text: str) -> int:
+    # Rust's `str::lines().count()`: a final newline does not start another line.
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def truncate_to_token_budget(
+    text: str, max_tokens: int, *, total_bytes: int | None = None, omitted_bytes: int = 0
+) -> str:
+    """Codex's cut of a process's output for the model (`exec_command`, `write_stdin`).
+
+    Within `max_tokens` (estimated at 4 bytes each) the text is unchanged. Otherwise the
+    first and last `2 * max_tokens` bytes stay (never splitting a character), joined by
+    `…N tokens truncated…`, under a header giving the original size and the line count
+    (or, when the process buffer already dropped bytes, how many). Models trained on
+    Codex read this exact shape, so it is kept byte for byte.
+    """
+    raw = text.encode("utf-8")
+    tokens = approx_tokens(len(raw))
+    budget = max(max_tokens, 0)
+    if tokens <= budget:
+        return text
+    original = approx_tokens(total_bytes if total_bytes is not None else len(raw))
+    second = (
+        f"... {omitted_bytes} bytes omitted ..."
+        if omitted_bytes
+        else f"Total output lines: {_line_count(text)}"
+    )
+    keep = budget * BYTES_PER_TOKEN // 2
+    head = raw[:keep].decode("utf-8", errors="ignore")
+    tail = raw[len(raw) - keep :].decode("utf-8", errors="ignore") if keep else ""
+    return (
+        f"Warning: truncated output (original token count: {original})\n{second}\n\n"
+        f"{head}\u2026{tokens - budget} tokens truncated\u2026{tail}"
+    )
 
 
 def truncate_middle(text: str, max_bytes: int) -> tuple[str, int]:

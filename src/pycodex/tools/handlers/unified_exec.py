@@ -28,7 +28,7 @@ from pycodex.process.runtime import ShellRuntime
 from pycodex.process.sessions import ProcessSession, start_session
 from pycodex.process.shell import resolve_shell
 from pycodex.process.spawn import ExecResult, SpawnError
-from pycodex.process.truncation import truncate_middle
+from pycodex.process.truncation import approx_tokens, truncate_to_token_budget
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
     ExecCommandEndEvent,
@@ -41,7 +41,6 @@ from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.handlers.shell import ShellHandler, escalation_requested
 from pycodex.tools.orchestrator import ExecPlan, prefix_rule_of, run_with_approvals
-from pycodex.tools.output_format import MODEL_OUTPUT_MAX_BYTES
 
 DEFAULT_YIELD_MS = 10_000
 MIN_YIELD_MS = 250
@@ -50,7 +49,6 @@ DEFAULT_WRITE_YIELD_MS = 250
 MIN_POLL_YIELD_MS = 5_000
 MAX_POLL_YIELD_MS = 300_000
 DEFAULT_MAX_OUTPUT_TOKENS = 10_000
-BYTES_PER_TOKEN = 4
 
 # What every session's environment says: no colours, no pagers waiting for a key press.
 SESSION_ENV = {
@@ -207,9 +205,8 @@ def _bool(args: dict[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-def _max_bytes(args: dict[str, Any]) -> int:
-    tokens = _number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS)
-    return max(tokens, 1) * BYTES_PER_TOKEN
+def _max_tokens(args: dict[str, Any]) -> int:
+    return max(_number(args, "max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS), 0)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -222,10 +219,13 @@ def format_process_output(
     session_id: int,
     text: str,
     total_bytes: int,
-    max_bytes: int,
+    max_tokens: int,
+    omitted_bytes: int = 0,
     notes: tuple[str, ...] = (),
 ) -> str:
-    body, _removed = truncate_middle(text, max_bytes)
+    body = truncate_to_token_budget(
+        text, max_tokens, total_bytes=total_bytes, omitted_bytes=omitted_bytes
+    )
     status = (
         f"Process exited with code {exit_code}"
         if exit_code is not None
@@ -235,7 +235,7 @@ def format_process_output(
         f"Chunk ID: {secrets.token_hex(3)}",
         f"Wall time: {wall_s:.4f} seconds",
         status,
-        f"Original token count: {(total_bytes + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN}",
+        f"Original token count: {approx_tokens(total_bytes)}",
         *notes,
     ]
     return "\n".join(lines) + "\nOutput:\n" + body
@@ -274,7 +274,7 @@ class ExecCommandHandler:
         login = _bool(args, "login", True)
         tty = _bool(args, "tty", False)
         yield_ms = min(max(_number(args, "yield_time_ms", DEFAULT_YIELD_MS), MIN_YIELD_MS), MAX_YIELD_MS)
-        max_bytes = _max_bytes(args)
+        max_tokens = _max_tokens(args)
         display = shell.argv(cmd, login=login)
 
         invocation = maybe_parse_apply_patch_invocation(display)
@@ -318,20 +318,21 @@ class ExecCommandHandler:
                 message = f"{exc}\n"
                 formatted = format_process_output(
                     wall_s=0.0, exit_code=127, session_id=session_id, text=message,
-                    total_bytes=len(message), max_bytes=max_bytes,
+                    total_bytes=len(message.encode()), max_tokens=max_tokens,
                 )
                 ctx.emit(_end_event(begin, message, 127, 0.0, formatted))
                 return ToolOutput(formatted, success=False), _result(127, message, 0.0, False)
             pruned = manager.add(session)
             finished = await session.wait(yield_ms / 1000 - (time.monotonic() - started))
-            text, total = session.take_output()
+            text, total, omitted = session.take_output()
             if finished:
                 manager.remove(session_id)
             wall = time.monotonic() - started
             exit_code = session.exit_code if finished else None
             formatted = format_process_output(
                 wall_s=wall, exit_code=exit_code, session_id=session_id, text=text,
-                total_bytes=total, max_bytes=max_bytes, notes=_pruned_note(pruned, manager.max_sessions),
+                total_bytes=total, max_tokens=max_tokens, omitted_bytes=omitted,
+                notes=_pruned_note(pruned, manager.max_sessions),
             )
             ok = exit_code is None or exit_code == 0
             return ToolOutput(formatted, success=ok), _result(exit_code or 0, text, wall, not finished)
@@ -359,7 +360,7 @@ class WriteStdinHandler:
         chars = args.get("chars") or ""
         if not isinstance(chars, str):
             raise RespondToModel("failed to parse function arguments: `chars` must be a string")
-        max_bytes = _max_bytes(args)
+        max_tokens = _max_tokens(args)
         manager = self.runtime.processes
         session = manager.get(session_id)
         if session is None:
@@ -380,14 +381,15 @@ class WriteStdinHandler:
             with contextlib.suppress(OSError):
                 await session.write(chars.encode("utf-8"))
         finished = await session.wait(yield_ms / 1000 - (time.monotonic() - started))
-        text, total = session.take_output()
+        text, total, omitted = session.take_output()
         if finished:
             manager.remove(session_id)
         return ToolOutput(
             format_process_output(
                 wall_s=time.monotonic() - started,
                 exit_code=session.exit_code if finished else None,
-                session_id=session_id, text=text, total_bytes=total, max_bytes=max_bytes,
+                session_id=session_id, text=text, total_bytes=total, max_tokens=max_tokens,
+                omitted_bytes=omitted,
             )
         )
 
@@ -416,7 +418,7 @@ def _end_event(
 def _end_emitter(ctx: ToolContext, begin: ExecCommandBeginEvent) -> Any:
     def on_exit(session: ProcessSession) -> None:
         output = session.transcript.render()
-        formatted, _ = truncate_middle(output, MODEL_OUTPUT_MAX_BYTES)
+        formatted = truncate_to_token_budget(output, DEFAULT_MAX_OUTPUT_TOKENS)
         ctx.emit(
             _end_event(begin, output, session.exit_code or 0,
                        time.monotonic() - session.started, formatted)
