@@ -186,6 +186,14 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
         [response(exec_command("echo oops >&2; exit 3")), response(message("Done."))],
         (),
     ),
+    # Quotes, `$`, a backslash and non-ASCII: the command string is quoted as Codex does.
+    "quoted_command": (
+        [
+            response(exec_command("echo 'it''s' \"$PYCODEX_UNSET_VAR\" caf\u00e9 && printf 'a\\n'")),
+            response(message("Done.")),
+        ],
+        (),
+    ),
     "truncated_output": (
         [response(exec_command("seq 1 3000", max_output_tokens=200)), response(message("Done."))],
         (),

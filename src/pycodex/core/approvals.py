@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycodex.process.quote import join_command
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
@@ -154,7 +154,7 @@ class TurnApprovals:
             cwd=str(cwd),
             reason=reason,
             proposed_execpolicy_amendment=list(proposed_prefix) if proposed_prefix else None,
-            parsed_cmd=[ParsedCommand(type="unknown", cmd=shlex.join(command))],
+            parsed_cmd=[ParsedCommand(type="unknown", cmd=join_command(command))],
         )
         return await self._wait(call_id, event)
 

@@ -33,11 +33,11 @@ Codex does the same). Exec-policy `allow` skips asking but keeps the sandbox.
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pycodex.process.quote import join_command
 from pycodex.protocol.policies import (
     AskForApproval,
     DangerFullAccessPolicy,
@@ -119,7 +119,7 @@ def decide_exec(req: ExecRequestInfo) -> ExecOutcome:
     policy = req.approval_policy
     evaluation = req.evaluation
     rule = evaluation.strictest_rule
-    command = shlex.join(req.argv)
+    command = join_command(req.argv)
 
     if evaluation.decision is Decision.FORBIDDEN:
         why = f": {rule.justification}" if rule is not None and rule.justification else ""

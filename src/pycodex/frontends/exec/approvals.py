@@ -6,8 +6,7 @@ request) would leave `exec` waiting forever for an answer no one can give.
 
 from __future__ import annotations
 
-import shlex
-
+from pycodex.process.quote import join_command
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
@@ -26,7 +25,7 @@ def auto_deny(msg: EventMsg) -> tuple[Op, str] | None:
     """The `denied` answer to an approval request and the warning to show, else None."""
     if isinstance(msg, ExecApprovalRequestEvent):
         op: Op = ExecApprovalOp(id=msg.effective_approval_id(), decision=ReviewDecision.DENIED)
-        return op, f"denied `{shlex.join(msg.command)}`: {HINT}"
+        return op, f"denied `{join_command(msg.command)}`: {HINT}"
     if isinstance(msg, ApplyPatchApprovalRequestEvent):
         files = ", ".join(sorted(msg.changes)) or "no files"
         op = PatchApprovalOp(id=msg.call_id, decision=ReviewDecision.DENIED)

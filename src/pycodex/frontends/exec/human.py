@@ -6,11 +6,11 @@ pipelines work; everything a person watches goes to stderr.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from pycodex import __version__
+from pycodex.process.quote import join_command
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
     ExecCommandEndEvent,
@@ -98,7 +98,7 @@ class HumanRenderer:
             self._print(s.magenta(s.bold("codex")))
             self._print(msg.message)
         elif isinstance(msg, ExecCommandBeginEvent):
-            command = shlex.join(msg.command)
+            command = join_command(msg.command)
             self._commands[msg.call_id] = command
             self._print(s.magenta(s.bold("exec")))
             self._print(f"{s.bold(command)} in {msg.cwd}")

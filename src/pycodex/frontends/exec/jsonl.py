@@ -6,12 +6,12 @@ ids. `turn.completed.usage` is the thread's cumulative usage, as in Codex.
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pycodex.process.quote import join_command
 from pycodex.process.truncation import HeadTailBuffer
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
@@ -48,7 +48,7 @@ JsonObj = dict[str, Any]
 
 
 def command_string(argv: list[str]) -> str:
-    return shlex.join(argv)
+    return join_command(argv)
 
 
 def usage_json(usage: TokenUsage | None) -> JsonObj:
