@@ -245,9 +245,10 @@ def test_same_events_and_requests_as_codex(
     assert (ours.workspace / "existing.txt").read_bytes() == (codex.workspace / "existing.txt").read_bytes()
 
 
+@pytest.mark.parametrize("how", ["by-id", "--last"])
 @pytest.mark.parametrize("first, second", [("codex", "pycodex"), ("pycodex", "codex")])
 def test_each_resumes_the_others_thread(
-    first: str, second: str, codex_bin: Path, tmp_path: Path, mock_model: MockModelServer
+    first: str, second: str, how: str, codex_bin: Path, tmp_path: Path, mock_model: MockModelServer
 ) -> None:
     binaries = {"codex": codex_bin, "pycodex": PYCODEX}
     harness = ExecHarness(tmp_path, mock_model)
@@ -261,7 +262,8 @@ def test_each_resumes_the_others_thread(
         assert one.returncode == 0, one.stderr
         thread_id = json.loads(one.stdout.splitlines()[0])["thread_id"]
 
-        two = run_cli(binaries[second], harness, "resume", thread_id, "--json", "second task")
+        target = [thread_id] if how == "by-id" else ["--last"]
+        two = run_cli(binaries[second], harness, "resume", *target, "--json", "second task")
 
         assert two.returncode == 0, two.stderr
         events = [json.loads(line) for line in two.stdout.splitlines()]
