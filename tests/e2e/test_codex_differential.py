@@ -286,3 +286,46 @@ def test_each_resumes_the_others_thread(
         assert "hello-from-tool" in texts and "First done." in texts and "second task" in texts
     finally:
         harness.close()
+
+
+@pytest.mark.parametrize("forker, resumer", [("codex", "pycodex"), ("pycodex", "codex")])
+def test_a_fork_made_by_one_resumes_in_the_other(
+    forker: str, resumer: str, codex_bin: Path, tmp_path: Path, mock_model: MockModelServer
+) -> None:
+    """Codex writes a fork as a delta file (`history_base` into the parent's rollout);
+    the resumed fork must still send the parent's turns."""
+    binaries = {"codex": codex_bin, "pycodex": PYCODEX}
+    harness = ExecHarness(tmp_path, mock_model)
+    try:
+        mock_model.enqueue(
+            response(exec_command("echo hello-from-tool")),
+            response(message("First done.")),
+            response(message("Fork done.")),
+            response(message("Resumed.")),
+        )
+        one = run_cli(binaries[forker], harness, "--json", "first task")
+        assert one.returncode == 0, one.stderr
+        parent_id = json.loads(one.stdout.splitlines()[0])["thread_id"]
+        two = run_cli(binaries[forker], harness, "fork", parent_id, "--json", "forked task")
+        assert two.returncode == 0, two.stderr
+        fork_id = json.loads(two.stdout.splitlines()[0])["thread_id"]
+        assert fork_id != parent_id
+
+        three = run_cli(binaries[resumer], harness, "resume", fork_id, "--json", "third task")
+
+        assert three.returncode == 0, three.stderr
+        resumed = mock_model.model_requests()[-1]
+        assert resumed.headers["thread-id"] == fork_id
+        texts = json.dumps(resumed.body["input"])
+        for expected in ("first task", "hello-from-tool", "First done.", "forked task", "Fork done.", "third task"):
+            assert expected in texts, expected
+        layout = input_layout(resumed)
+        assert layout[:5] == [
+            ("message", "user"),
+            ("message", "user"),
+            ("function_call", None),
+            ("function_call_output", None),
+            ("message", "assistant"),
+        ]
+    finally:
+        harness.close()

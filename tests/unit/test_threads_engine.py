@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,12 @@ from typing import Any
 import pytest
 
 from pycodex.config.config import Config, ConfigOverrides, load_config
-from pycodex.core.resume import ThreadNotFoundError
+from pycodex.core.resume import (
+    ThreadNotFoundError,
+    effective_records,
+    history_from_records,
+    load_thread,
+)
 from pycodex.core.thread_manager import CodexThread, ThreadManager, ThreadOptions
 from pycodex.protocol.events import (
     ErrorEvent,
@@ -287,3 +293,38 @@ async def test_huge_tool_output_is_stored_cut_but_seen_whole(tmp_path: Path, moc
     ]
     assert len(stored) == 1 and len(stored[0]["output"]) < 4096 + 200
     assert "bytes omitted from the stored rollout" in stored[0]["output"]
+
+
+REFERENCE_STATE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "state"
+PARENT_ROLLOUT = "rollout-2026-11-21T16-12-03-01a1fee1-0c01-7441-9387-0e9cb13f5e2a.jsonl"
+FORK_ROLLOUT = "rollout-2026-11-21T16-12-04-01a1fee1-0fe6-7880-b82c-c7f1bc81b6eb.jsonl"
+
+
+def test_codex_delta_fork_loads_with_the_parents_history(tmp_path: Path) -> None:
+    """reference/state: a thread and its `exec fork`, which Codex writes as a delta file
+    (`history_base` pointing into the parent) instead of a copy."""
+    if not (REFERENCE_STATE / FORK_ROLLOUT).is_file():
+        pytest.skip(f"reference data not found in {REFERENCE_STATE}")
+    day = tmp_path / "sessions" / "2026" / "11" / "21"
+    day.mkdir(parents=True)
+    for name in (PARENT_ROLLOUT, FORK_ROLLOUT):
+        shutil.copy(REFERENCE_STATE / name, day / name)
+
+    parent = load_thread(day / PARENT_ROLLOUT)
+    fork = load_thread(day / FORK_ROLLOUT)
+
+    assert fork.thread_id == "01a1fee1-0fe6-7880-b82c-c7f1bc81b6eb"
+    own = history_from_records(effective_records(fork.file.records))
+    assert own and len(fork.history) == len(parent.history) + len(own)
+    assert fork.history[: len(parent.history)] == parent.history
+    assert fork.history[len(parent.history) :] == own
+
+
+def test_delta_fork_whose_parent_is_gone_is_a_clear_error(tmp_path: Path) -> None:
+    if not (REFERENCE_STATE / FORK_ROLLOUT).is_file():
+        pytest.skip(f"reference data not found in {REFERENCE_STATE}")
+    day = tmp_path / "sessions" / "2026" / "11" / "21"
+    day.mkdir(parents=True)
+    shutil.copy(REFERENCE_STATE / FORK_ROLLOUT, day / FORK_ROLLOUT)
+    with pytest.raises(ThreadNotFoundError, match=r"01a1fee1-0c01-7441-9387-0e9cb13f5e2a.*not found"):
+        load_thread(day / FORK_ROLLOUT)

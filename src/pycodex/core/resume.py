@@ -43,12 +43,13 @@ from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.protocol.tokens import TokenUsageInfo
 from pycodex.rollout.index import (
     ARCHIVED_DIR,
+    SESSIONS_DIR,
     RowBuilder,
     ThreadIndex,
     iter_rollout_files,
     thread_id_from_path,
 )
-from pycodex.rollout.reader import RolloutFile, RolloutRecord, read_rollout
+from pycodex.rollout.reader import RolloutFile, RolloutRecord, iter_records, read_rollout
 from pycodex.rollout.recorder import RolloutLine
 
 from .turn_context import SessionSettings
@@ -312,7 +313,8 @@ def load_thread(path: Path) -> LoadedThread:
     meta = rollout.meta
     if meta is None or not isinstance(meta.get("id"), str):
         raise ThreadNotFoundError(f"rollout {path} has no session_meta line")
-    records = effective_records(rollout.records)
+    every = [*inherited_records(path, meta), *rollout.records]
+    records = effective_records(every)
     return LoadedThread(
         path=path,
         file=rollout,
@@ -320,9 +322,72 @@ def load_thread(path: Path) -> LoadedThread:
         meta=meta,
         records=records,
         history=history_from_records(records),
-        token_info=last_token_info(rollout.records),
+        token_info=last_token_info(every),
         turn_context=last_turn_context(records),
     )
+
+
+# A delta chain longer than this is treated as a loop (a damaged or hand-edited file).
+MAX_HISTORY_BASE_DEPTH = 64
+
+
+def inherited_records(path: Path, meta: dict[str, Any], depth: int = 0) -> list[RolloutRecord]:
+    """The history a *delta* rollout starts from.
+
+    Codex writes a fork (and a `thread/revert` segment) as a file that does not copy the
+    parent's lines: its `session_meta.history_base` = {thread_id, end_ordinal_exclusive,
+    end_byte_offset} says "the parent's records before this point come first". Those
+    are read here (following the parent's own base, if any), so a thread forked in Codex
+    resumes in pycodex with its whole history.
+    """
+    base = meta.get("history_base")
+    if not isinstance(base, dict):
+        return []
+    parent_id = base.get("thread_id")
+    if not isinstance(parent_id, str) or depth >= MAX_HISTORY_BASE_DEPTH:
+        raise ThreadNotFoundError(f"rollout {path} has an unusable history_base: {base}")
+    home = _home_of(path)
+    parent = _base_rollout(home, parent_id, exclude=path) if home is not None else None
+    if parent is None:
+        raise ThreadNotFoundError(
+            f"rollout {path} continues thread {parent_id}, whose rollout was not found"
+        )
+    try:
+        data = parent.read_bytes()
+    except OSError as exc:
+        raise ThreadNotFoundError(f"cannot read rollout {parent}: {exc.strerror}") from exc
+    end_offset, end_ordinal = base.get("end_byte_offset"), base.get("end_ordinal_exclusive")
+    if isinstance(end_offset, int) and 0 <= end_offset <= len(data):
+        data = data[:end_offset]
+    records = [
+        r
+        for r in iter_records(data)
+        if r is not None and (not isinstance(end_ordinal, int) or r.ordinal < end_ordinal)
+    ]
+    parent_meta = next((r.payload for r in records if r.type == "session_meta"), None)
+    earlier = inherited_records(parent, parent_meta, depth + 1) if parent_meta is not None else []
+    return [*earlier, *records]
+
+
+def _home_of(path: Path) -> Path | None:
+    """The pycodex/Codex home a rollout lives in (`<home>/sessions/Y/M/D/…`, `<home>/archived_sessions/…`)."""
+    for ancestor in path.parents:
+        if ancestor.name in (SESSIONS_DIR, ARCHIVED_DIR):
+            return ancestor.parent
+    return None
+
+
+def _base_rollout(home: Path, thread_id: str, *, exclude: Path) -> Path | None:
+    found = find_rollout(home, thread_id)
+    if found is not None and found.resolve() != exclude.resolve():
+        return found
+    # A revert segment's base is an earlier file of the same thread
+    # (`rollout-<ts>-<id>_<segment>.jsonl`, or the thread's first file).
+    wanted = thread_id.lower()
+    for candidate, _archived in iter_rollout_files(home):
+        if candidate.resolve() != exclude.resolve() and wanted in candidate.name.lower():
+            return candidate
+    return None
 
 
 def find_rollout(home: Path, id_or_name: str) -> Path | None:
