@@ -245,6 +245,33 @@ def test_same_events_and_requests_as_codex(
     assert (ours.workspace / "existing.txt").read_bytes() == (codex.workspace / "existing.txt").read_bytes()
 
 
+def run_first_turn(binary: Path, harness: ExecHarness, mock: MockModelServer, *later: str) -> str:
+    """One tool-using turn ("first task"); `later` replies are queued for what follows.
+    Returns the new thread's id."""
+    mock.enqueue(
+        response(exec_command("echo hello-from-tool")),
+        response(message("First done.")),
+        *(response(message(text)) for text in later),
+    )
+    one = run_cli(binary, harness, "--json", "first task")
+    assert one.returncode == 0, one.stderr
+    thread_id: str = json.loads(one.stdout.splitlines()[0])["thread_id"]
+    return thread_id
+
+
+def assert_replays_first_turn(resumed: RecordedRequest) -> None:
+    """The request starts with the first turn: context, prompt, call, output, answer."""
+    assert input_layout(resumed)[:5] == [
+        ("message", "user"),  # environment context
+        ("message", "user"),
+        ("function_call", None),
+        ("function_call_output", None),
+        ("message", "assistant"),
+    ]
+    texts = json.dumps(resumed.body["input"])
+    assert "first task" in texts and "hello-from-tool" in texts and "First done." in texts
+
+
 @pytest.mark.parametrize("how", ["by-id", "--last"])
 @pytest.mark.parametrize("first, second", [("codex", "pycodex"), ("pycodex", "codex")])
 def test_each_resumes_the_others_thread(
@@ -253,14 +280,7 @@ def test_each_resumes_the_others_thread(
     binaries = {"codex": codex_bin, "pycodex": PYCODEX}
     harness = ExecHarness(tmp_path, mock_model)
     try:
-        mock_model.enqueue(
-            response(exec_command("echo hello-from-tool")),
-            response(message("First done.")),
-            response(message("Second done.")),
-        )
-        one = run_cli(binaries[first], harness, "--json", "first task")
-        assert one.returncode == 0, one.stderr
-        thread_id = json.loads(one.stdout.splitlines()[0])["thread_id"]
+        thread_id = run_first_turn(binaries[first], harness, mock_model, "Second done.")
 
         target = [thread_id] if how == "by-id" else ["--last"]
         two = run_cli(binaries[second], harness, "resume", *target, "--json", "second task")
@@ -273,17 +293,9 @@ def test_each_resumes_the_others_thread(
         assert resumed.headers["thread-id"] == thread_id
         # The recorded turn, replayed; then the new prompt (Codex may first add a note on
         # what changed in the environment, as another user message).
-        layout = input_layout(resumed)
-        assert layout[:5] == [
-            ("message", "user"),  # environment context
-            ("message", "user"),
-            ("function_call", None),
-            ("function_call_output", None),
-            ("message", "assistant"),
-        ]
-        assert layout[-1] == ("message", "user")
-        texts = json.dumps(resumed.body["input"])
-        assert "hello-from-tool" in texts and "First done." in texts and "second task" in texts
+        assert_replays_first_turn(resumed)
+        assert input_layout(resumed)[-1] == ("message", "user")
+        assert "second task" in json.dumps(resumed.body["input"])
     finally:
         harness.close()
 
@@ -297,15 +309,7 @@ def test_a_fork_made_by_one_resumes_in_the_other(
     binaries = {"codex": codex_bin, "pycodex": PYCODEX}
     harness = ExecHarness(tmp_path, mock_model)
     try:
-        mock_model.enqueue(
-            response(exec_command("echo hello-from-tool")),
-            response(message("First done.")),
-            response(message("Fork done.")),
-            response(message("Resumed.")),
-        )
-        one = run_cli(binaries[forker], harness, "--json", "first task")
-        assert one.returncode == 0, one.stderr
-        parent_id = json.loads(one.stdout.splitlines()[0])["thread_id"]
+        parent_id = run_first_turn(binaries[forker], harness, mock_model, "Fork done.", "Resumed.")
         two = run_cli(binaries[forker], harness, "fork", parent_id, "--json", "forked task")
         assert two.returncode == 0, two.stderr
         fork_id = json.loads(two.stdout.splitlines()[0])["thread_id"]
@@ -316,16 +320,9 @@ def test_a_fork_made_by_one_resumes_in_the_other(
         assert three.returncode == 0, three.stderr
         resumed = mock_model.model_requests()[-1]
         assert resumed.headers["thread-id"] == fork_id
+        assert_replays_first_turn(resumed)
         texts = json.dumps(resumed.body["input"])
-        for expected in ("first task", "hello-from-tool", "First done.", "forked task", "Fork done.", "third task"):
+        for expected in ("forked task", "Fork done.", "third task"):
             assert expected in texts, expected
-        layout = input_layout(resumed)
-        assert layout[:5] == [
-            ("message", "user"),
-            ("message", "user"),
-            ("function_call", None),
-            ("function_call_output", None),
-            ("message", "assistant"),
-        ]
     finally:
         harness.close()
