@@ -164,3 +164,20 @@ def test_archive_unarchive_delete_name_and_reindex(harness: ExecHarness) -> None
     assert (deleted.returncode, deleted.stdout) == (0, f"Deleted session {thread_id}.\n")
     assert harness.rollouts() == []
     assert json.loads(pycodex(harness, "threads", "list", "--json", "--all").stdout)["data"] == []
+
+
+def test_fork_inherits_the_parents_name(harness: ExecHarness) -> None:
+    thread_id = first_thread(harness)
+    named = pycodex(harness, "threads", "name", thread_id, "refactor")
+    assert named.returncode == 0, named.stderr
+    harness.mock.enqueue(response(message("forked")))
+
+    result = harness.run("fork", thread_id, "try another way", "--json")
+
+    assert result.rc == 0, result.stderr
+    fork_id = result.of_type("thread.started")[0]["thread_id"]
+    listed = json.loads(pycodex(harness, "threads", "list", "--json").stdout)["data"]
+    assert {r["id"]: r["name"] for r in listed} == {thread_id: "refactor", fork_id: "refactor"}
+    # Durably, in Codex's file (what an index rebuild reads back).
+    names = [json.loads(line) for line in (harness.home / "session_index.jsonl").read_text().splitlines()]
+    assert {n["id"]: n["thread_name"] for n in names} == {thread_id: "refactor", fork_id: "refactor"}

@@ -26,7 +26,7 @@ from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.rollout.bounds import DEFAULT_MAX_ITEM_BYTES
 from pycodex.rollout.git_info import collect_git_info
 from pycodex.rollout.history_file import PromptHistory
-from pycodex.rollout.index import ThreadIndexer
+from pycodex.rollout.index import ThreadIndexer, append_name, read_names
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder, rollout_path_for, utc_timestamp
 
 from .codex import Codex
@@ -181,9 +181,13 @@ class ThreadManager:
             )
         elif not config.ephemeral:
             path = rollout_path_for(config.pycodex_home, thread_id, dt.datetime.now())
+            # A fork keeps its parent's name, as in Codex (session_index.jsonl and index).
+            name = read_names(config.pycodex_home).get(loaded.thread_id) if loaded else None
+            if name:
+                append_name(config.pycodex_home, thread_id, name)
             recorder = RolloutRecorder(
                 path,
-                indexer=ThreadIndexer(config.pycodex_home, path),
+                indexer=ThreadIndexer(config.pycodex_home, path, name=name),
                 max_item_bytes=max_item_bytes,
             )
             git = await collect_git_info(config.cwd)

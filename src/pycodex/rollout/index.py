@@ -102,9 +102,13 @@ def _clip(text: str) -> str:
 class RowBuilder:
     """Folds rollout lines into a :class:`ThreadRow` (live and rebuild use this alone)."""
 
-    def __init__(self, rollout_path: Path, *, archived: bool = False) -> None:
+    def __init__(
+        self, rollout_path: Path, *, archived: bool = False, name: str | None = None
+    ) -> None:
         self.rollout_path = str(rollout_path)
         self.archived = archived
+        # A name the thread starts with (a fork inherits its parent's).
+        self.name = name
         self.row: ThreadRow | None = None
         self._last_ts = ""
 
@@ -133,6 +137,7 @@ class RowBuilder:
                 git_commit=_str_or_none(git.get("commit_hash")),
                 archived=self.archived,
                 forked_from=_str_or_none(payload.get("forked_from_id")),
+                name=self.name,
             )
             return
         if row is None:
@@ -507,10 +512,16 @@ class ThreadIndexer:
     """
 
     def __init__(
-        self, home: Path, rollout_path: Path, *, archived: bool = False, seed: RowBuilder | None = None
+        self,
+        home: Path,
+        rollout_path: Path,
+        *,
+        archived: bool = False,
+        seed: RowBuilder | None = None,
+        name: str | None = None,
     ) -> None:
         self.home = home
-        self.builder = seed or RowBuilder(rollout_path, archived=archived)
+        self.builder = seed or RowBuilder(rollout_path, archived=archived, name=name)
         self._index: ThreadIndex | None = None
         self._dirty = False
         self._failed = False
