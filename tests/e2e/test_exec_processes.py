@@ -97,7 +97,16 @@ class _Lines:
         return "".join(self.seen)
 
 
-def test_sigint_mid_command_aborts_and_exits_130(harness: ExecHarness, sleep_marker: str) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_stop_signal_mid_command_aborts_kills_the_command_and_exits_128_plus_n(
+    harness: ExecHarness, sleep_marker: str, signum: signal.Signals, code: int
+) -> None:
+    """Ctrl-C, a supervisor's SIGTERM and a lost terminal's SIGHUP all stop the turn the
+    same way: the command's process group dies, the rollout is complete and resumable."""
     harness.mock.enqueue(response(shell_call(f"{sleep_marker}; echo slept")))
 
     last_message = harness.root / "last.txt"
@@ -111,12 +120,12 @@ def test_sigint_mid_command_aborts_and_exits_130(harness: ExecHarness, sleep_mar
         assert time.monotonic() < deadline, "the command never started"
         time.sleep(0.02)
 
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signum)
     proc.wait(timeout=10)
     assert proc.stderr is not None
     r: Result = harness.result(proc, stdout.rest(), proc.stderr.read(), args, time.monotonic() - started_at)
 
-    assert r.rc == 130, r.stderr
+    assert r.rc == code, r.stderr
     assert wait_until_gone(sleep_marker, timeout_s=1.0) == []
     # Only what happened so far: no completion of the command, no turn.completed/failed.
     assert r.pairs() == [

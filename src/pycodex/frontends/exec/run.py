@@ -46,6 +46,7 @@ from .target import SessionTarget
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class ExecUsageError(Exception):
@@ -198,18 +199,27 @@ async def _drive(
     interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
     pending: set[asyncio.Task[str]] = set()
+    # The signal that stopped the run decides the exit code (128 + its number).
+    stopped_by: list[int] = []
 
-    def on_sigint() -> None:
+    def on_stop_signal(signum: int) -> None:
         if interrupted.is_set():
-            # Second Ctrl-C: the user means it. Skip the graceful path, not the cleanup
-            # of the commands we started.
+            # A second signal: the user (or supervisor) means it. Skip the graceful path,
+            # not the cleanup of the commands we started.
             kill_all_process_groups()
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(128 + stopped_by[0])
+        stopped_by.append(signum)
         interrupted.set()
         pending.add(loop.create_task(thread.submit(InterruptOp())))
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    # SIGTERM (a CI timeout, `kill`) and SIGHUP (the terminal went away) are handled like
+    # Ctrl-C: otherwise Python dies on the spot and the commands the model started, each
+    # in its own process group, outlive it.
+    handled: list[signal.Signals] = []
+    for signum in _STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_stop_signal, int(signum))
+            handled.append(signum)
     try:
         first = await thread.next_event()
         show(first.msg)
@@ -221,14 +231,15 @@ async def _drive(
         await thread.submit(_user_turn(config, items, schema))
         outcome = await _pump_turn(thread, show)
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for signum in handled:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
         await _shutdown(thread, show)
 
     if outcome == "aborted" or interrupted.is_set():
         if human is not None:
             print("Interrupted.", file=err, flush=True)
-        return EXIT_INTERRUPTED
+        return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED
     error = jsonl.turn_error if jsonl is not None else (human.turn_error if human else None)
     last = jsonl.last_agent_message if jsonl is not None else (human.last_agent_message if human else None)
     if error is not None:
