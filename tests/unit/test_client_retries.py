@@ -372,3 +372,27 @@ async def test_usage_limit_without_reset_time_says_later(mock_model: MockModelSe
         async with make_client(mock_model.url) as client:
             await collect(client)
     assert str(info.value) == "You\u2019ve hit your usage limit. Try again later."
+
+
+async def test_a_web_page_instead_of_a_stream_says_so_and_is_not_retried(
+    mock_model: MockModelServer,
+) -> None:
+    """A base_url pointing at a web page (or a proxy's error page answered with 200)."""
+    page = Reply(content_type="text/html", steps=(_Write(b"<html>Welcome to nginx!</html>"),), streaming=False)
+    mock_model.enqueue(page)
+    with pytest.raises(InvalidResponse) as info:
+        async with make_client(mock_model.url, stream_max_retries=3) as client:
+            await collect(client)
+    assert len(mock_model.requests) == 1
+    assert str(info.value) == (
+        f"invalid response from the model provider: {mock_model.url}/responses answered HTTP 200"
+        " with text/html instead of an event stream (check base_url): <html>Welcome to nginx!</html>"
+    )
+
+
+async def test_an_event_stream_cut_short_is_still_a_retried_disconnect(mock_model: MockModelServer) -> None:
+    cut = sse([{"type": "response.created", "response": {"id": "r0"}}])  # no response.completed
+    mock_model.enqueue(cut, response(message("ok")))
+    async with make_client(mock_model.url, stream_max_retries=1, sleep=RecordingSleep()) as client:
+        events = await collect(client)
+    assert isinstance(events[-1], Completed) and len(mock_model.requests) == 2

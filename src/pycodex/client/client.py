@@ -19,6 +19,7 @@ import inspect
 import json
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -29,6 +30,7 @@ from pycodex.client.errors import (
     ApiError,
     ConnectionFailed,
     ContextWindowExceeded,
+    InvalidResponse,
     MissingApiKey,
     ModelClientError,
     QuotaExceeded,
@@ -54,6 +56,15 @@ ApiKeyResolver = Callable[[], "str | Awaitable[str | None] | None"]
 Sleep = Callable[[float], Awaitable[None]]
 
 _CONNECT_TIMEOUT_S = 30.0
+_BODY_START_BYTES = 300
+
+
+@dataclass
+class _BodyStart:
+    """What a response body began with, to explain one that was not an event stream."""
+
+    events: int = 0
+    head: bytes = b""
 
 
 def _request_url(response: httpx2.Response) -> str | None:
@@ -255,11 +266,12 @@ class ModelClient:
         self, url: str, headers: dict[str, str], payload: bytes, is_chat: bool, custom_tools: set[str]
     ) -> AsyncGenerator[ResponseEvent, None]:
         response = await self._send(url, headers, payload)
+        seen = _BodyStart()
         try:
             snapshot = parse_rate_limits(response.headers)
             if snapshot is not None:
                 yield RateLimits(snapshot)
-            sse_events = self._sse_events(response)
+            sse_events = self._sse_events(response, seen)
             parsed = (
                 chat.parse_stream(sse_events, custom_tools) if is_chat
                 else responses.parse_stream(sse_events)
@@ -267,6 +279,17 @@ class ModelClient:
             async with contextlib.aclosing(sse_events), contextlib.aclosing(parsed):
                 async for event in parsed:
                     yield event
+        except StreamDisconnected:
+            content_type = response.headers.get("content-type", "")
+            if seen.events == 0 and "event-stream" not in content_type:
+                # Not a stream at all: typically a base_url that points at a web page or a
+                # proxy's error page. Retrying would not help; saying what came back does.
+                raise InvalidResponse(
+                    f"{url} answered HTTP {response.status_code} with "
+                    f"{content_type or 'no content type'} instead of an event stream "
+                    f"(check base_url): {seen.head.decode('utf-8', errors='replace')}"
+                ) from None
+            raise
         finally:
             await response.aclose()
 
@@ -307,7 +330,9 @@ class ModelClient:
                 delay = backoff_delay(attempt, base_s=self._backoff_base_s)
             await self._sleep(delay)
 
-    async def _sse_events(self, response: httpx2.Response) -> AsyncGenerator[SseEvent, None]:
+    async def _sse_events(
+        self, response: httpx2.Response, seen: _BodyStart
+    ) -> AsyncGenerator[SseEvent, None]:
         """SSE events of the body; raises StreamIdleTimeout when no byte arrives for the idle
         timeout (keepalive comments count as activity) and StreamDisconnected on I/O errors."""
         idle = self.provider.effective_stream_idle_timeout_s()
@@ -326,9 +351,13 @@ class ModelClient:
                     raise StreamIdleTimeout(idle) from None
                 except httpx2.TransportError as exc:
                     raise StreamDisconnected(f"{type(exc).__name__}: {exc}") from None
+                if len(seen.head) < _BODY_START_BYTES:
+                    seen.head += chunk[: _BODY_START_BYTES - len(seen.head)]
                 for event in decoder.feed(chunk):
+                    seen.events += 1
                     yield event
             for event in decoder.close():
+                seen.events += 1
                 yield event
         finally:
             with contextlib.suppress(Exception):
