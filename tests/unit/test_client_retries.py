@@ -396,3 +396,21 @@ async def test_an_event_stream_cut_short_is_still_a_retried_disconnect(mock_mode
     async with make_client(mock_model.url, stream_max_retries=1, sleep=RecordingSleep()) as client:
         events = await collect(client)
     assert isinstance(events[-1], Completed) and len(mock_model.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ({"error": {"message": "Not found", "type": "invalid_request_error"}}, "Not found"),
+        ("<html>404 page not found</html>", "<html>404 page not found</html>"),
+    ],
+)
+async def test_other_4xx_name_the_message_and_the_url_as_codex(
+    mock_model: MockModelServer, body: dict[str, object] | str, shown: str
+) -> None:
+    mock_model.enqueue(http_error(404, body))
+    with pytest.raises(ApiError) as info:
+        async with make_client(mock_model.url, request_max_retries=3) as client:
+            await collect(client)
+    assert len(mock_model.requests) == 1
+    assert str(info.value) == f"unexpected status 404 Not Found: {shown}, url: {mock_model.url}/responses"

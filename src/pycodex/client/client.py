@@ -85,14 +85,15 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
             error = parsed["error"]
     kind = {error.get("type"), error.get("code")}
+    raw_message = error.get("message")
+    message = raw_message if isinstance(raw_message, str) else None
     if status in (401, 403):
-        message = error.get("message")
         return Unauthorized(
             status,
             text,
             reason=reason,
             url=_request_url(response),
-            detail=message if isinstance(message, str) else None,
+            detail=message,
         )
     if "usage_limit_reached" in kind:
         active = response.headers.get("x-codex-active-limit")
@@ -105,15 +106,21 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
     if "usage_not_included" in kind:
         return UsageNotIncluded()
     if "insufficient_quota" in kind:
-        return QuotaExceeded(error.get("message"))
+        return QuotaExceeded(message)
     if "context_length_exceeded" in kind:
-        return ContextWindowExceeded(error.get("message"))
+        return ContextWindowExceeded(message)
     if status == 429 or status >= 500:
         delay = parse_retry_after(response.headers)
         if delay is None:
-            delay = parse_try_again_in(error.get("message"))
+            delay = parse_try_again_in(message)
         return TransientHttpError(status, text, reason, delay_s=delay)
-    return ApiError(status, text, reason)
+    return ApiError(
+        status,
+        text,
+        reason,
+        url=_request_url(response),
+        detail=message,
+    )
 
 
 class ModelClient:

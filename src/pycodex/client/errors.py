@@ -133,11 +133,26 @@ def _status_text(status: int, reason: str) -> str:
 
 
 class ApiError(ModelClientError):
-    """A non-retryable HTTP status. The raw body is shown: it usually says what is wrong."""
+    """A non-retryable HTTP status. Like Codex: a 400 shows the raw body (it says what in
+    the request was wrong); other statuses show the provider's `error.message` (else the
+    body) and the URL, which is what a wrong `base_url` needs."""
 
-    def __init__(self, status: int, body: str, reason: str = "") -> None:
-        detail = one_line(body, 2000) or "(empty body)"
-        super().__init__(f"unexpected status {_status_text(status, reason)}: {detail}")
+    def __init__(
+        self,
+        status: int,
+        body: str,
+        reason: str = "",
+        *,
+        url: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        if status == 400:
+            shown = one_line(body, 2000) or "(empty body)"
+        else:
+            shown = one_line(detail or body, 2000) or "(empty body)"
+            if url:
+                shown += f", url: {url}"
+        super().__init__(f"unexpected status {_status_text(status, reason)}: {shown}")
         self.status = status
         self.reason = reason
         self.body = body
