@@ -35,10 +35,13 @@ from tests.support.mock_model import (
     RecordedRequest,
     Reply,
     custom_tool_call,
+    failed,
     function_call,
+    http_error,
     message,
     reasoning,
     response,
+    sse,
 )
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +76,7 @@ class Run:
     stderr: str
     requests: list[RecordedRequest]
     workspace: Path
+    mock_url: str = ""
 
 
 @pytest.fixture
@@ -114,12 +118,16 @@ def run_both(
         mock.enqueue(*replies)
         done = run_cli(binary, harness, "--json", *args)
         events = [json.loads(line) for line in done.stdout.splitlines()]
-        runs.append(Run(done.returncode, events, done.stderr, mock.model_requests(), harness.workspace))
+        runs.append(
+            Run(done.returncode, events, done.stderr, mock.model_requests(), harness.workspace, mock.url)
+        )
     return runs[0], runs[1]
 
 
 def normalized_events(run: Run) -> list[Json]:
     text = json.dumps(run.events).replace(str(run.workspace), "<ws>")
+    if run.mock_url:
+        text = text.replace(run.mock_url, "<mock>")
     events: list[Json] = json.loads(text)
     for event in events:
         if event["type"] == "thread.started":
@@ -229,6 +237,27 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
         ("-s", "workspace-write"),
     ),
 }
+
+
+# Failures that pycodex reports exactly as Codex does. (Deliberate differences — HTTP 500
+# and 400 texts, 401's login hint, a web page instead of a stream — are in README.)
+FAILURES: dict[str, Reply] = {
+    "404_json": http_error(404, {"error": {"message": "Not found", "type": "invalid_request_error"}}),
+    "404_html": http_error(404, "<html>404 page not found</html>"),
+    "response_failed": failed("the model broke"),
+    "stream_cut_short": sse([{"type": "response.created", "response": {"id": "r"}}]),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_same_failures_as_codex(
+    failure: str, codex_bin: Path, worlds: dict[str, tuple[ExecHarness, MockModelServer]]
+) -> None:
+    codex, ours = run_both(worlds, codex_bin, [FAILURES[failure]], f"[[{failure}]] go")
+
+    assert (ours.rc, codex.rc) == (1, 1), ours.stderr + codex.stderr
+    assert normalized_events(ours) == normalized_events(codex)
+    assert len(ours.requests) == len(codex.requests) == 1
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
