@@ -355,3 +355,25 @@ def test_a_fork_made_by_one_resumes_in_the_other(
             assert expected in texts, expected
     finally:
         harness.close()
+
+
+def test_output_schema_request_and_answer_as_codex(
+    codex_bin: Path, worlds: dict[str, tuple[ExecHarness, MockModelServer]]
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    for harness, _mock in worlds.values():
+        (harness.workspace / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
+
+    codex, ours = run_both(
+        worlds, codex_bin, [response(message('{"answer": "42"}'))], "--output-schema", "schema.json", "go"
+    )
+
+    assert (ours.rc, codex.rc) == (0, 0), ours.stderr + codex.stderr
+    assert normalized_events(ours) == normalized_events(codex)
+    assert_same_requests(codex, ours)
+    assert ours.requests[0].body["text"]["format"]["schema"] == schema
