@@ -5,6 +5,7 @@ Messages follow Codex (`reference/exec/exit_codes.txt`, `spec/codex_reference.md
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -246,3 +247,22 @@ def test_project_doc_fallback_filenames_from_config(harness: ExecHarness) -> Non
     first, second = (json.dumps(r.body["input"]) for r in harness.mock.model_requests())
     assert "Use tabs, never spaces." not in first
     assert "Use tabs, never spaces." in second
+
+
+def test_attached_image_is_framed_as_codex_frames_it(harness: ExecHarness) -> None:
+    image = harness.workspace / "shot.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n-not-really-decoded-")
+    harness.mock.enqueue(response(message("a shot")))
+
+    r = harness.run("--json", "what is this?", "-i", "shot.png")
+
+    assert r.rc == 0, r.stderr
+    [request] = harness.mock.model_requests()
+    last_user = [i for i in request.body["input"] if i.get("role") == "user"][-1]
+    data = base64.b64encode(image.read_bytes()).decode()
+    assert last_user["content"] == [
+        {"type": "input_text", "text": f'<image name=[Image #1] path="{image}">'},
+        {"type": "input_image", "image_url": f"data:image/png;base64,{data}", "detail": "high"},
+        {"type": "input_text", "text": "</image>"},
+        {"type": "input_text", "text": "what is this?"},
+    ]

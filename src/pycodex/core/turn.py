@@ -97,24 +97,34 @@ class _ResponseState:
 
 def user_input_to_item(items: list[UserInput]) -> MessageItem:
     content: list[ContentItem] = []
+    local_images = 0
     for item in items:
         if isinstance(item, TextInput):
             content.append(InputText(text=item.text))
         elif isinstance(item, ImageInput):
             content.append(InputImage(image_url=item.image_url))
         elif isinstance(item, LocalImageInput):
-            content.append(_local_image(Path(item.path)))
+            local_images += 1
+            content.extend(_local_image(Path(item.path), local_images))
     return MessageItem(role="user", content=content)
 
 
-def _local_image(path: Path) -> ContentItem:
+def _local_image(path: Path, number: int) -> list[ContentItem]:
+    """A file attachment framed as Codex frames it, so the model can refer to it by name
+    and path: `<image name=[Image #N] path="...">`, the image (full detail), `</image>`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         # The model should know an attachment went missing rather than silently lack it.
-        return InputText(text=f"[image {path} could not be read: {exc.strerror}]")
+        return [InputText(text=f"[image {path} could not be read: {exc.strerror}]")]
     mime = mimetypes.guess_type(path.name)[0] or "image/png"
-    return InputImage(image_url=f"data:{mime};base64,{base64.b64encode(data).decode()}")
+    return [
+        InputText(text=f'<image name=[Image #{number}] path="{path}">'),
+        InputImage(
+            image_url=f"data:{mime};base64,{base64.b64encode(data).decode()}", detail="high"
+        ),
+        InputText(text="</image>"),
+    ]
 
 
 def _user_message_event(items: list[UserInput]) -> UserMessageEvent:
