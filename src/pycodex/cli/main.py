@@ -70,6 +70,23 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, spec[1])
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        looks_like_a_task = " " in name or name in ("resume", "fork")
+        if looks_like_a_task and self.get_command(ctx, name) is None:
+            # `codex "task"` / `codex resume` start the TUI, which pycodex lacks: point at
+            # the non-interactive command instead of "no such command".
+            import shlex
+
+            suggestion = shlex.join(["pycodex", "exec", *args])
+            raise click.UsageError(
+                f"pycodex has no interactive mode yet; run the task non-interactively with: {suggestion}",
+                ctx,
+            )
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Use the static help strings so `--help` does not import every command module.
         rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]

@@ -1,0 +1,48 @@
+"""The top-level `pycodex` command: help, version, and what a Codex user types first."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pycodex import __version__
+
+pytestmark = pytest.mark.e2e
+
+PYCODEX = Path(sys.executable).parent / "pycodex"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PYCODEX), *args], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+    )
+
+
+def test_version_and_help() -> None:
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith(f"pycodex {__version__} ")
+    bare = run()
+    assert bare.returncode == 0 and "exec" in bare.stdout and "Commands:" in bare.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "suggestion"),
+    [
+        (("fix the failing test",), "pycodex exec 'fix the failing test'"),
+        (("resume", "--last"), "pycodex exec resume --last"),
+    ],
+)
+def test_a_codex_style_interactive_start_points_to_exec(args: tuple[str, ...], suggestion: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2
+    assert r.stderr.strip().endswith(
+        f"Error: pycodex has no interactive mode yet; run the task non-interactively with: {suggestion}"
+    )
+
+
+def test_an_unknown_command_is_still_named() -> None:
+    r = run("bogus")
+    assert r.returncode == 2 and "No such command 'bogus'" in r.stderr
