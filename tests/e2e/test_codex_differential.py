@@ -377,3 +377,21 @@ def test_output_schema_request_and_answer_as_codex(
     assert normalized_events(ours) == normalized_events(codex)
     assert_same_requests(codex, ours)
     assert ours.requests[0].body["text"]["format"]["schema"] == schema
+
+
+@pytest.mark.parametrize("path", ["shot.png", "missing.png", "notes.txt", "."])
+def test_view_image_as_codex(
+    path: str, codex_bin: Path, worlds: dict[str, tuple[ExecHarness, MockModelServer]]
+) -> None:
+    from tests.e2e.test_exec_view_image import tiny_png
+
+    for harness, _mock in worlds.values():
+        (harness.workspace / "shot.png").write_bytes(tiny_png())
+        (harness.workspace / "notes.txt").write_text("not a picture", encoding="utf-8")
+    replies = [response(function_call("view_image", {"path": path})), response(message("Seen."))]
+
+    codex, ours = run_both(worlds, codex_bin, replies, "look")
+
+    assert (ours.rc, codex.rc) == (0, 0), ours.stderr + codex.stderr
+    assert normalized_events(ours) == normalized_events(codex)
+    assert_same_requests(codex, ours)

@@ -17,13 +17,17 @@ class ModelInfo:
     # Sent as `text.verbosity` when the user set none. Only models known to accept the
     # parameter have one: for others the field could be rejected.
     default_verbosity: str | None = None
+    # Takes images as input: it is offered `view_image`.
+    supports_images: bool = False
 
 
 _REASONING = "medium"
 # Models of Codex's bundled catalog (`codex debug models`, 0.163): for these exact slugs
 # Codex sends the catalog's defaults, and so do we, so a request matches Codex's.
 _CATALOG: dict[str, ModelInfo] = {
-    slug: ModelInfo(window, default_reasoning_effort=effort, default_verbosity=verbosity)
+    slug: ModelInfo(
+        window, default_reasoning_effort=effort, default_verbosity=verbosity, supports_images=True
+    )
     for slug, window, effort, verbosity in (
         ("gpt-6-astra", 272_000, "low", "low"),
         ("gpt-6.1-sol", 272_000, "low", "low"),
@@ -39,13 +43,13 @@ _CATALOG: dict[str, ModelInfo] = {
     )
 }
 _FAMILIES: tuple[tuple[str, ModelInfo], ...] = (
-    ("gpt-6", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
-    ("gpt-5", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
-    ("codex-", ModelInfo(272_000, default_reasoning_effort=_REASONING)),
-    ("gpt-4.1", ModelInfo(1_047_576)),
-    ("gpt-4o", ModelInfo(128_000)),
-    ("o3", ModelInfo(200_000, default_reasoning_effort=_REASONING)),
-    ("o4-mini", ModelInfo(200_000, default_reasoning_effort=_REASONING)),
+    ("gpt-6", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
+    ("gpt-5", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
+    ("codex-", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
+    ("gpt-4.1", ModelInfo(1_047_576, supports_images=True)),
+    ("gpt-4o", ModelInfo(128_000, supports_images=True)),
+    ("o3", ModelInfo(200_000, default_reasoning_effort=_REASONING, supports_images=True)),
+    ("o4-mini", ModelInfo(200_000, default_reasoning_effort=_REASONING, supports_images=True)),
     ("gpt-oss", ModelInfo(128_000)),
 )
 

@@ -45,9 +45,11 @@ from pycodex.tools.handlers.unified_exec import (
     WriteStdinHandler,
     shell_tool_type,
 )
+from pycodex.tools.handlers.view_image import ViewImageHandler
 from pycodex.tools.router import ToolRouter
 
 from .approvals import SessionApprovals
+from .model_info import model_info
 from .notify import TurnNotifier
 from .turn_context import SessionSettings, TurnContext
 
@@ -242,11 +244,12 @@ class Session:
             offered, hidden = [LocalShellHandler(escalation=shell.escalation)], unified
         else:
             offered, hidden = [shell], unified
+        tools: list[ToolHandler] = [*offered, PlanHandler(), ApplyPatchHandler(apply_patch_tool_kind(model))]
+        # Models that take images may look at image files; for others the tool stays
+        # callable but is not offered.
+        (tools if model_info(model).supports_images else hidden).append(ViewImageHandler())
         # Every shell tool stays callable: a model may use one it was offered earlier.
-        return ToolRouter(
-            [*offered, PlanHandler(), ApplyPatchHandler(apply_patch_tool_kind(model))],
-            hidden=hidden,
-        )
+        return ToolRouter(tools, hidden=hidden)
 
     def writable_roots_for(self, settings: SessionSettings) -> tuple[Path, ...]:
         """Where `workspace-write` lets tools write besides the cwd (as Codex's sandbox)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     from pycodex.core.turn_diff import TurnDiffTracker
+    from pycodex.protocol.models import ContentItem
     from pycodex.protocol.policies import SandboxPolicy
     from pycodex.tools.approvals import ApprovalBroker
 
@@ -36,6 +37,9 @@ class ToolCall:
 class ToolOutput:
     text: str
     success: bool = True
+    # Content parts instead of text (an image the model asked to see); `text` then only
+    # describes them for logs.
+    content: tuple[ContentItem, ...] | None = None
 
 
 class RespondToModel(Exception):

@@ -75,7 +75,7 @@ class ToolRouter:
 
 
 def response_for(call: ToolCall, output: ToolOutput) -> ToolResponse:
-    text: str | list[ContentItem] = output.text
+    text: str | list[ContentItem] = list(output.content) if output.content is not None else output.text
     if call.kind == "custom":
         return CustomToolCallOutputItem(call_id=call.call_id, output=text)
     return FunctionCallOutputItem(call_id=call.call_id, output=text)
