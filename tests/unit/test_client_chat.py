@@ -118,6 +118,28 @@ def test_build_messages_from_history() -> None:
     ]
 
 
+def test_images_in_tool_results_follow_the_tool_messages_as_a_user_message() -> None:
+    """Chat servers accept only text in `tool` messages, and nothing between an
+    assistant's calls and their results: the images come after the last result."""
+    image = InputImage(image_url="data:image/png;base64,AA", detail="high")
+    history = [
+        FunctionCallItem(name="view_image", arguments='{"path":"a.png"}', call_id="c1"),
+        FunctionCallItem(name="exec_command", arguments='{"cmd":"ls"}', call_id="c2"),
+        FunctionCallOutputItem(call_id="c1", output=[image]),
+        FunctionCallOutputItem(call_id="c2", output="a.png"),
+        assistant_message("it is red"),
+    ]
+    messages = build_messages(history)
+    assert messages[1:] == [
+        {"role": "tool", "tool_call_id": "c1", "content": "(the image is attached in the next message)"},
+        {"role": "tool", "tool_call_id": "c2", "content": "a.png"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]},
+        {"role": "assistant", "content": "it is red"},
+    ]
+    # At the end of the history too (the request that shows the model its image).
+    assert build_messages(history[:4])[-1]["role"] == "user"
+
+
 def test_convert_tools_drops_responses_only_types() -> None:
     tools, custom = convert_tools([EXEC, APPLY_PATCH, {"type": "web_search"}, {"type": "tool_search"}])
     assert [t["function"]["name"] for t in tools] == ["exec_command", "apply_patch"]

@@ -85,16 +85,24 @@ def convert_tools(tools: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     return out, custom
 
 
-def _output_content(output: str | list[Any]) -> str | list[dict[str, Any]]:
+IMAGE_FOLLOWS = "(the image is attached in the next message)"
+
+
+def _output_content(output: str | list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """A tool result as Chat Completions allows it: text in the `tool` message (servers
+    reject image parts there), images returned separately for a user message after it."""
     if isinstance(output, str):
-        return output
-    parts: list[dict[str, Any]] = []
+        return output, []
+    texts: list[str] = []
+    images: list[dict[str, Any]] = []
     for part in output:
         if isinstance(part, InputImage):
-            parts.append({"type": "image_url", "image_url": {"url": part.image_url}})
+            images.append({"type": "image_url", "image_url": {"url": part.image_url}})
         elif isinstance(part, InputText | OutputText):
-            parts.append({"type": "text", "text": part.text})
-    return parts
+            texts.append(part.text)
+    if images:
+        texts.append(IMAGE_FOLLOWS)
+    return "\n".join(texts), images
 
 
 def _message(item: MessageItem) -> dict[str, Any]:
@@ -127,7 +135,13 @@ def _tool_call(item: ResponseItem) -> dict[str, Any] | None:
 
 def build_messages(items: Iterable[ResponseItem]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
+    # Images from tool results, shown in one user message once the run of `tool`
+    # messages ends (nothing may come between an assistant's calls and their results).
+    pending_images: list[dict[str, Any]] = []
     for item in items:
+        if pending_images and not isinstance(item, FunctionCallOutputItem | CustomToolCallOutputItem):
+            messages.append({"role": "user", "content": pending_images})
+            pending_images = []
         call = _tool_call(item)
         if call is not None:
             last = messages[-1] if messages else None
@@ -137,12 +151,14 @@ def build_messages(items: Iterable[ResponseItem]) -> list[dict[str, Any]]:
             else:
                 messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
         elif isinstance(item, FunctionCallOutputItem | CustomToolCallOutputItem):
-            messages.append(
-                {"role": "tool", "tool_call_id": item.call_id, "content": _output_content(item.output)}
-            )
+            text, images = _output_content(item.output)
+            messages.append({"role": "tool", "tool_call_id": item.call_id, "content": text})
+            pending_images.extend(images)
         elif isinstance(item, MessageItem):
             messages.append(_message(item))
         # Reasoning, web search, compaction and unknown items mean nothing to a chat model.
+    if pending_images:
+        messages.append({"role": "user", "content": pending_images})
     return messages
 
 
