@@ -163,6 +163,23 @@ def input_layout(request: RecordedRequest) -> list[tuple[str, str | None]]:
     ]
 
 
+def tool_shapes(request: RecordedRequest) -> dict[str, Any]:
+    """Each tool's structure without the prose (descriptions are our own words)."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k not in ("description", "definition")}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return {t.get("name", t["type"]): strip(t) for t in request.body["tools"]}
+
+
+# Tools both offer; Codex's others (goals, tool_search, request_user_input) are not built.
+SHARED_TOOLS = ("exec_command", "write_stdin", "apply_patch", "view_image", "web_search")
+
+
 SAME_VALUE_KEYS = (
     "model", "stream", "tool_choice", "parallel_tool_calls", "reasoning", "store", "include", "text",
 )
@@ -175,6 +192,9 @@ def assert_same_requests(codex: Run, ours: Run) -> None:
         for key in SAME_VALUE_KEYS:
             assert mine.body.get(key) == theirs.body.get(key), key
         assert mine.body["prompt_cache_key"] == mine.headers["thread-id"]
+        theirs_tools, mine_tools = tool_shapes(theirs), tool_shapes(mine)
+        for name in SHARED_TOOLS:
+            assert mine_tools.get(name) == theirs_tools.get(name), name
         assert input_layout(mine) == input_layout(theirs)
         assert tool_outputs(mine, ours.workspace) == tool_outputs(theirs, codex.workspace)
         telemetry = {"x-codex-window-id", "x-codex-turn-metadata", "x-codex-beta-features"}

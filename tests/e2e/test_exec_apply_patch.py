@@ -212,7 +212,7 @@ def test_custom_tool_call_matches_the_reference(world: PatchWorld) -> None:
     # absolute paths, changes sorted by path, item ids, statuses, usage.
     assert events[1:] == expected[1:]
 
-    tools = {t["name"]: t for t in world.request(0).body["tools"]}
+    tools = {t.get("name", t["type"]): t for t in world.request(0).body["tools"]}
     spec = tools["apply_patch"]
     assert spec["type"] == "custom" and spec["format"]["syntax"] == "lark"
     assert spec["format"]["definition"].startswith("start:")
@@ -234,7 +234,7 @@ def test_function_tool_for_models_without_freeform(world: PatchWorld) -> None:
     assert_patch_applied(world)
     assert shape(run.events) == shape(reference_events("patch", world.ws))
 
-    spec = {t["name"]: t for t in world.request(0).body["tools"]}["apply_patch"]
+    spec = {t.get("name", t["type"]): t for t in world.request(0).body["tools"]}["apply_patch"]
     assert spec["type"] == "function"
     assert spec["parameters"]["required"] == ["input"]
     out = tool_outputs(world.request(1), "function_call_output")

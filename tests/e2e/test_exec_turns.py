@@ -75,7 +75,7 @@ def test_plain_answer(run_exec: RunExec, mock_model: MockModelServer, workspace:
     assert req.body["prompt_cache_key"] == r.events[0]["thread_id"]
     assert last_user_text(req) == "[[text]] say something"
     assert str(workspace) in json.dumps(req.body["input"])  # environment context names the cwd
-    assert {t["name"] for t in req.body["tools"]} >= {"exec_command", "write_stdin", "update_plan"}
+    assert {t.get("name", t["type"]) for t in req.body["tools"]} >= {"exec_command", "write_stdin", "update_plan"}
 
 
 def test_shell_call_then_answer(run_exec: RunExec, mock_model: MockModelServer, workspace: Path) -> None:

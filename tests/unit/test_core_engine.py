@@ -78,7 +78,7 @@ async def test_first_request_layout(thread: CodexThread, mock_model: MockModelSe
     assert "Always say please." in context_parts[0] and "<INSTRUCTIONS>" in context_parts[0]
     assert context_parts[-1].startswith("<environment_context>")
     assert body["input"][2]["content"] == [{"type": "input_text", "text": "hello"}]
-    assert [t["name"] for t in body["tools"]][:3] == ["exec_command", "write_stdin", "update_plan"]
+    assert [t.get("name", t["type"]) for t in body["tools"]][:3] == ["exec_command", "write_stdin", "update_plan"]
     assert body["prompt_cache_key"] == thread.thread_id
 
 

@@ -177,7 +177,7 @@ async def test_gpt5_gets_exec_command_and_write_stdin_and_shell_stays_callable(
     )
     await turn(t)
     tools = mock_model.requests[0].body["tools"]
-    names = [tool["name"] for tool in tools]
+    names = [tool.get("name", tool["type"]) for tool in tools]
     assert names[:2] == ["exec_command", "write_stdin"] and "shell" not in names
     exec_spec = tools[0]
     assert exec_spec["parameters"]["required"] == ["cmd"]

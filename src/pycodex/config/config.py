@@ -109,6 +109,8 @@ class Config:
     notify: tuple[str, ...] | None
     history: HistorySettings
     tools: ToolsSettings
+    # `web_search`: "disabled" | "cached" (the default: indexed results only) | "live".
+    web_search: str
     features: dict[str, bool]
     cwd: Path
     project_root: Path
@@ -289,6 +291,16 @@ def _seed_builtin_providers(
     merged["model_providers"] = seeded
 
 
+def _web_search_mode(toml: ConfigToml) -> str:
+    """Top-level `web_search` wins; the older `tools.web_search` switch means live/off."""
+    if toml.web_search is not None:
+        return toml.web_search
+    legacy = toml.tools.web_search if toml.tools is not None else None
+    if legacy is None:
+        return "cached"
+    return "disabled" if legacy is False else "live"
+
+
 def _enum_warnings(toml: ConfigToml, blame: Blame) -> list[str]:
     warnings: list[str] = []
     for key, value, known in (
@@ -432,6 +444,7 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
         notify=tuple(toml.notify) if toml.notify is not None else None,
         history=HistorySettings.from_toml(toml.history),
         tools=ToolsSettings.from_toml(toml.tools),
+        web_search=_web_search_mode(toml),
         features=resolve_features(toml.features or {}),
         cwd=cwd,
         project_root=root,

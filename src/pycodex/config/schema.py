@@ -30,6 +30,7 @@ HistoryPersistence = Literal["save-all", "none"]
 ShellEnvironmentInherit = Literal["all", "core", "none"]
 TrustLevel = Literal["trusted", "untrusted"]
 ShellType = Literal["shell", "unified_exec", "local_shell"]
+WebSearchMode = Literal["disabled", "cached", "live"]
 FileOpener = Literal["vscode", "vscode-insiders", "windsurf", "cursor", "none"]
 
 APPROVAL_POLICIES: tuple[str, ...] = get_args(ApprovalPolicy)
@@ -160,7 +161,7 @@ class _ConfigFields(_Table):
     cli_auth_credentials_store: str | None = None
     mcp_oauth_credentials_store: str | None = None
     windows: dict[str, Any] | None = None
-    web_search: str | None = None
+    web_search: WebSearchMode | None = None
     service_tier: str | None = None
     personality: str | None = None
     compact_prompt: str | None = None

@@ -63,7 +63,8 @@ class HistorySettings:
 
 @dataclass(frozen=True)
 class ToolsSettings:
-    web_search: bool = False
+    # `tools.web_search` (legacy switch): True = live, False = disabled, None = not set.
+    web_search: bool | None = None
     view_image: bool = True
     update_plan: bool = True
     # "shell" | "unified_exec" | "local_shell"; None: chosen by model family.
@@ -76,7 +77,7 @@ class ToolsSettings:
         web_search = toml.web_search
         return cls(
             # A `[tools.web_search]` table configures the tool, so it also enables it.
-            web_search=web_search if isinstance(web_search, bool) else web_search is not None,
+            web_search=web_search if isinstance(web_search, bool) else (True if web_search is not None else None),
             view_image=True if toml.view_image is None else toml.view_image,
             update_plan=(
                 True

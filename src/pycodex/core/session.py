@@ -15,6 +15,7 @@ from typing import Any
 
 from pycodex.client.client import ModelClient
 from pycodex.config.home import pycodex_home
+from pycodex.config.settings import ToolsSettings
 from pycodex.context.environment import (
     EnvironmentContext,
     local_timezone_name,
@@ -37,6 +38,7 @@ from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage, TokenUsageInf
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder
 from pycodex.tools.base import ToolContext, ToolHandler
 from pycodex.tools.handlers.apply_patch import ApplyPatchHandler, apply_patch_tool_kind
+from pycodex.tools.handlers.hosted import WebSearchTool
 from pycodex.tools.handlers.plan import PlanHandler
 from pycodex.tools.handlers.shell import ShellHandler
 from pycodex.tools.handlers.unified_exec import (
@@ -97,6 +99,9 @@ class SessionServices:
     shell_snapshot: bool = True
     # `--ignore-rules`: the session's exec policy starts empty.
     ignore_rules: bool = False
+    # config.toml `tools.*` switches and the `web_search` mode.
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
+    web_search: str = "cached"
     # config.toml `notify`: the program run after each completed turn.
     notify: tuple[str, ...] | None = None
 
@@ -244,10 +249,21 @@ class Session:
             offered, hidden = [LocalShellHandler(escalation=shell.escalation)], unified
         else:
             offered, hidden = [shell], unified
-        tools: list[ToolHandler] = [*offered, PlanHandler(), ApplyPatchHandler(apply_patch_tool_kind(model))]
-        # Models that take images may look at image files; for others the tool stays
-        # callable but is not offered.
-        (tools if model_info(model).supports_images else hidden).append(ViewImageHandler())
+        config = self.services.tools
+        info = model_info(model)
+        tools: list[ToolHandler] = [*offered]
+        # A tool switched off in config (or unsuited to the model) is not offered, but a
+        # call to it is still answered.
+        (tools if config.update_plan else hidden).append(PlanHandler())
+        tools.append(ApplyPatchHandler(apply_patch_tool_kind(model)))
+        (tools if config.view_image and info.supports_images else hidden).append(ViewImageHandler())
+        # OpenAI's hosted search exists only behind the Responses API of OpenAI models.
+        if (
+            self.services.web_search != "disabled"
+            and info.supports_images
+            and self.services.client.provider.wire_api == "responses"
+        ):
+            tools.append(WebSearchTool(live=self.services.web_search == "live"))
         # Every shell tool stays callable: a model may use one it was offered earlier.
         return ToolRouter(tools, hidden=hidden)
 

@@ -228,6 +228,8 @@ class ThreadManager:
                 shell_snapshot=config.feature_enabled("shell_snapshot"),
                 ignore_rules=config.ignore_rules,
                 notify=config.notify,
+                tools=config.tools,
+                web_search=config.web_search,
             ),
             base_instructions=base_instructions,
             user_instructions=user_instructions,
