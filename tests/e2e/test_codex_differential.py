@@ -42,6 +42,7 @@ from tests.support.mock_model import (
     reasoning,
     response,
     sse,
+    web_search_call,
 )
 
 pytestmark = pytest.mark.e2e
@@ -117,11 +118,20 @@ def run_both(
         harness, mock = worlds[name]
         mock.enqueue(*replies)
         done = run_cli(binary, harness, "--json", *args)
-        events = [json.loads(line) for line in done.stdout.splitlines()]
+        events = [json.loads(line, object_pairs_hook=_first_key_wins) for line in done.stdout.splitlines()]
         runs.append(
             Run(done.returncode, events, done.stderr, mock.model_requests(), harness.workspace, mock.url)
         )
     return runs[0], runs[1]
+
+
+def _first_key_wins(pairs: list[tuple[str, Any]]) -> Json:
+    # Codex 0.163 writes `web_search` items with the key `id` twice ("item_0", then the
+    # provider's "ws_…"); pycodex writes one (the item id). Compare on the first.
+    out: Json = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
 
 
 def normalized_events(run: Run) -> list[Json]:
@@ -209,6 +219,7 @@ def exec_command(cmd: str, call_id: str = "call_1", **extra: Any) -> Json:
 SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
     "text": ([response(message("Just text."))], ()),
     "reasoning": ([response(reasoning("Thinking it through."), message("Done."))], ()),
+    "web_search": ([response(web_search_call("pycodex python agent"), message("Found it."))], ()),
     "exec_command": ([response(exec_command("echo hello-from-tool")), response(message("Done."))], ()),
     "failing_command": (
         [response(exec_command("echo oops >&2; exit 3")), response(message("Done."))],

@@ -22,7 +22,14 @@ from tests.support.exec_cli import (
     parse_jsonl,
     shell_call,
 )
-from tests.support.mock_model import MockModelServer, function_call, message, reasoning, response
+from tests.support.mock_model import (
+    MockModelServer,
+    function_call,
+    message,
+    reasoning,
+    response,
+    web_search_call,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -291,3 +298,16 @@ def test_harness_rejects_lines_outside_the_schema(line: str) -> None:
     # Guards the guard: every --json run above is validated by this function.
     with pytest.raises(AssertionError):
         parse_jsonl('{"type":"turn.started"}\n' + line + "\n")
+
+
+def test_web_search_item_carries_query_and_action(run_exec: RunExec, mock_model: MockModelServer) -> None:
+    mock_model.enqueue(response(web_search_call("codex cli"), message("Searched.")))
+
+    r = run_exec("--json", "[[websearch]] look it up")
+
+    assert r.rc == 0, r.stderr
+    # As reference/exec/websearch.stdout, but with one `id` key (Codex writes two).
+    item = {"id": "item_0", "type": "web_search", "query": "codex cli",
+            "action": {"type": "search", "query": "codex cli"}}
+    assert r.of_type("item.started")[0]["item"] == item
+    assert r.items("web_search") == [item]

@@ -350,7 +350,10 @@ def _on_item_done(sess: Session, turn: TurnContext, state: _ResponseState, item:
     elif isinstance(item, WebSearchCallItem):
         action = item.action or {}
         query = action.get("query") if isinstance(action.get("query"), str) else ""
-        sess.emit(turn.sub_id, WebSearchEndEvent(call_id=item.id or "", query=query or ""))
+        sess.emit(
+            turn.sub_id,
+            WebSearchEndEvent(call_id=item.id or "", query=query or "", action=item.action or None),
+        )
 
 
 def _turn_context_payload(turn: TurnContext) -> dict[str, object]:
