@@ -73,11 +73,20 @@ async def test_first_request_layout(thread: CodexThread, mock_model: MockModelSe
     assert events[-1].last_agent_message == "hi"  # type: ignore[union-attr]
     body = mock_model.requests[0].body
     roles = [(i["type"], i.get("role")) for i in body["input"]]
-    assert roles == [("message", "developer"), ("message", "user"), ("message", "user")]
-    context_parts = [p["text"] for p in body["input"][1]["content"]]
+    # As Codex: base instructions, then what the sandbox/approval settings mean, then the
+    # user-side context (AGENTS.md, environment), then the prompt.
+    assert roles == [
+        ("message", "developer"),
+        ("message", "developer"),
+        ("message", "user"),
+        ("message", "user"),
+    ]
+    [permissions] = body["input"][1]["content"]
+    assert permissions["text"].startswith("<permissions instructions>")
+    context_parts = [p["text"] for p in body["input"][2]["content"]]
     assert "Always say please." in context_parts[0] and "<INSTRUCTIONS>" in context_parts[0]
     assert context_parts[-1].startswith("<environment_context>")
-    assert body["input"][2]["content"] == [{"type": "input_text", "text": "hello"}]
+    assert body["input"][3]["content"] == [{"type": "input_text", "text": "hello"}]
     assert [t.get("name", t["type"]) for t in body["tools"]][:3] == ["exec_command", "write_stdin", "update_plan"]
     assert body["prompt_cache_key"] == thread.thread_id
 

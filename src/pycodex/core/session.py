@@ -23,6 +23,7 @@ from pycodex.context.environment import (
     user_shell_name,
 )
 from pycodex.context.instructions import format_user_instructions
+from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
 from pycodex.process.runtime import ShellRuntime
 from pycodex.protocol.events import Event, EventMsg
@@ -205,11 +206,21 @@ class Session:
 
     def initial_context(self) -> list[ResponseItem]:
         """What every fresh thread starts with, before the user's first message."""
-        items: list[ResponseItem] = [developer_message(self.base_instructions)]
-        if self.developer_instructions:
-            items.append(developer_message(self.developer_instructions))
         env = self.environment_context(self.settings)
         self.last_environment = env
+        items: list[ResponseItem] = [
+            developer_message(self.base_instructions),
+            developer_message(
+                permissions_instructions(
+                    sandbox_mode=env.sandbox_mode,
+                    approval_policy=env.approval_policy,
+                    network_access=env.network_access,
+                    writable_roots=env.writable_roots,
+                )
+            ),
+        ]
+        if self.developer_instructions:
+            items.append(developer_message(self.developer_instructions))
         parts: list[InputText] = []
         if self.user_instructions:
             parts.append(
