@@ -191,3 +191,20 @@ async def test_reasoning_models_request_encrypted_reasoning_by_default(
     assert body["reasoning"] == {"effort": "medium"}
     assert body["include"] == ["reasoning.encrypted_content"]
     assert body["store"] is False
+
+
+async def test_view_image_tells_clients_which_file_was_shown(
+    thread: CodexThread, mock_model: MockModelServer, tmp_path: Path
+) -> None:
+    from pycodex.protocol.event_payloads import ViewImageToolCallEvent
+
+    (tmp_path / "ws" / "pic.gif").write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+    mock_model.enqueue(
+        response(function_call("view_image", {"path": "pic.gif"}, call_id="c1")), response(message("ok"))
+    )
+    await submit_text(thread, "look")
+    events = await until(thread, TaskCompleteEvent)
+    [shown] = [e for e in events if isinstance(e, ViewImageToolCallEvent)]
+    assert shown.call_id == "c1" and shown.path == str(tmp_path / "ws" / "pic.gif")
+    output = mock_model.requests[1].body["input"][-1]["output"]
+    assert output[0]["image_url"].startswith("data:image/gif;base64,")

@@ -11,6 +11,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from pycodex.protocol.event_payloads import ViewImageToolCallEvent
 from pycodex.protocol.models import InputImage
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 
@@ -83,6 +84,7 @@ class ViewImageHandler:
         if mime is None:
             raise RespondToModel("unable to process image: invalid or unsupported image data")
         url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        ctx.emit(ViewImageToolCallEvent(call_id=call.call_id, path=str(path)))
         return ToolOutput(
             text=f"image {path} ({len(data)} bytes)", content=(InputImage(image_url=url, detail=detail),)
         )
