@@ -216,14 +216,19 @@ def exec_command(cmd: str, call_id: str = "call_1", **extra: Any) -> Json:
     return function_call("exec_command", {"cmd": cmd, **extra}, call_id)
 
 
+# Commands and patches run without a sandbox here: what is compared is how results are
+# reported, and it must not depend on which sandbox the CI host can set up for each
+# program (the sandbox has its own suites: tests/sandbox, tests/e2e/test_exec_approvals.py).
+FULL = ("-s", "danger-full-access")
+
 SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
     "text": ([response(message("Just text."))], ()),
     "reasoning": ([response(reasoning("Thinking it through."), message("Done."))], ()),
     "web_search": ([response(web_search_call("pycodex python agent"), message("Found it."))], ()),
-    "exec_command": ([response(exec_command("echo hello-from-tool")), response(message("Done."))], ()),
+    "exec_command": ([response(exec_command("echo hello-from-tool")), response(message("Done."))], FULL),
     "failing_command": (
         [response(exec_command("echo oops >&2; exit 3")), response(message("Done."))],
-        (),
+        FULL,
     ),
     # Quotes, `$`, a backslash and non-ASCII: the command string is quoted as Codex does.
     "quoted_command": (
@@ -231,16 +236,16 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
             response(exec_command("echo 'it''s' \"$PYCODEX_UNSET_VAR\" caf\u00e9 && printf 'a\\n'")),
             response(message("Done.")),
         ],
-        (),
+        FULL,
     ),
     "truncated_output": (
         [response(exec_command("seq 1 3000", max_output_tokens=200)), response(message("Done."))],
-        (),
+        FULL,
     ),
     # Over the 1 MiB process buffer: the head/tail buffer's cut, then the token budget's.
     "flooded_output": (
         [response(exec_command("seq 1 200000")), response(message("Done."))],
-        (),
+        FULL,
     ),
     "apply_patch": (
         [
@@ -253,7 +258,7 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
             ),
             response(message("Patched.")),
         ],
-        ("-s", "workspace-write"),
+        FULL,
     ),
     "apply_patch_mismatch": (
         [
@@ -265,7 +270,7 @@ SCENARIOS: dict[str, tuple[list[Reply], tuple[str, ...]]] = {
             ),
             response(message("It failed.")),
         ],
-        ("-s", "workspace-write"),
+        FULL,
     ),
 }
 
@@ -313,7 +318,7 @@ def run_first_turn(binary: Path, harness: ExecHarness, mock: MockModelServer, *l
         response(message("First done.")),
         *(response(message(text)) for text in later),
     )
-    one = run_cli(binary, harness, "--json", "first task")
+    one = run_cli(binary, harness, "--json", *FULL, "first task")
     assert one.returncode == 0, one.stderr
     thread_id: str = json.loads(one.stdout.splitlines()[0])["thread_id"]
     return thread_id

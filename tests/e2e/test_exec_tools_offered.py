@@ -49,6 +49,10 @@ def test_web_search_is_offered_as_codex_offers_it(harness: ExecHarness, mock_mod
         (("-c", 'web_search="disabled"'), None),
         (("-c", "tools.web_search=false"), None),
         (("-m", "qwen2.5-coder"), None),  # not an OpenAI model: no hosted tools
+        # Without a sandbox Codex searches live by default; an explicit mode still wins.
+        (("-s", "danger-full-access"), True),
+        (("-s", "danger-full-access", "-c", 'web_search="cached"'), False),
+        (("-s", "workspace-write"), False),
     ],
 )
 def test_web_search_modes(

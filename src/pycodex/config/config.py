@@ -291,13 +291,15 @@ def _seed_builtin_providers(
     merged["model_providers"] = seeded
 
 
-def _web_search_mode(toml: ConfigToml) -> str:
-    """Top-level `web_search` wins; the older `tools.web_search` switch means live/off."""
+def _web_search_mode(toml: ConfigToml, sandbox_mode: str) -> str:
+    """Top-level `web_search` wins; the older `tools.web_search` switch means live/off.
+    Unset, it is "cached", or "live" when commands run without a sandbox anyway (as in
+    Codex: nothing is gained by keeping search offline then)."""
     if toml.web_search is not None:
         return toml.web_search
     legacy = toml.tools.web_search if toml.tools is not None else None
     if legacy is None:
-        return "cached"
+        return "live" if sandbox_mode == "danger-full-access" else "cached"
     return "disabled" if legacy is False else "live"
 
 
@@ -444,7 +446,7 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
         notify=tuple(toml.notify) if toml.notify is not None else None,
         history=HistorySettings.from_toml(toml.history),
         tools=ToolsSettings.from_toml(toml.tools),
-        web_search=_web_search_mode(toml),
+        web_search=_web_search_mode(toml, toml.sandbox_mode or DEFAULT_SANDBOX_MODE),
         features=resolve_features(toml.features or {}),
         cwd=cwd,
         project_root=root,
