@@ -431,3 +431,23 @@ def test_view_image_as_codex(
     assert (ours.rc, codex.rc) == (0, 0), ours.stderr + codex.stderr
     assert normalized_events(ours) == normalized_events(codex)
     assert_same_requests(codex, ours)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-c", "model_reasoning_effort=high"),
+        ("-c", "model_reasoning_summary=detailed"),
+        ("-c", "model_verbosity=high"),
+        ("-s", "workspace-write"),
+        ("-s", "danger-full-access"),
+    ],
+    ids=lambda args: "_".join(a.lstrip("-") for a in args),
+)
+def test_request_settings_as_codex(
+    args: tuple[str, ...], codex_bin: Path, worlds: dict[str, tuple[ExecHarness, MockModelServer]]
+) -> None:
+    codex, ours = run_both(worlds, codex_bin, [response(message("ok"))], *args, "hi")
+
+    assert (ours.rc, codex.rc) == (0, 0), ours.stderr + codex.stderr
+    assert_same_requests(codex, ours)
