@@ -24,6 +24,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_version_and_help() -> None:
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith(f"pycodex {__version__} ")
+    assert run("exec", "-V").stdout == f"pycodex-exec {__version__}\n"
     bare = run()
     assert bare.returncode == 0 and "exec" in bare.stdout and "Commands:" in bare.stdout
 

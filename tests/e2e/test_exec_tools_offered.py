@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.exec_cli import ExecHarness
-from tests.support.mock_model import MockModelServer, chat_text, message, response
+from tests.support.exec_cli import ExecHarness, call_outputs
+from tests.support.mock_model import MockModelServer, chat_text, function_call, message, response
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,7 @@ def test_web_search_is_offered_as_codex_offers_it(harness: ExecHarness, mock_mod
         (("-c", 'web_search="live"'), True),
         (("-c", 'web_search="cached"'), False),
         (("-c", "tools.web_search=true"), True),
+        (("-c", "tools.web_search={}"), True),  # a [tools.web_search] table enables it
         (("-c", 'web_search="disabled"'), None),
         (("-c", "tools.web_search=false"), None),
         (("-m", "qwen2.5-coder"), None),  # not an OpenAI model: no hosted tools
@@ -86,3 +87,12 @@ def test_unknown_web_search_mode_is_a_config_error(harness: ExecHarness) -> None
     assert r.rc == 1
     assert "web_search" in r.stderr and "disabled" in r.stderr and "live" in r.stderr
     assert harness.mock.model_requests() == []
+
+
+def test_a_hosted_tool_called_as_a_function_is_answered(harness: ExecHarness, mock_model: MockModelServer) -> None:
+    mock_model.enqueue(response(function_call("web_search", {"query": "x"})), response(message("ok")))
+    r = harness.run("--json", "hi")
+    assert r.rc == 0, r.stderr
+    assert call_outputs(mock_model.model_requests()[-1]) == [
+        ("call_1", "web_search runs on the provider's side; it cannot be called as a function")
+    ]

@@ -57,6 +57,23 @@ def test_problems_are_told_in_codex_words(harness: ExecHarness, mock_model: Mock
     )
 
 
+def test_bad_arguments_and_huge_files_are_refused(harness: ExecHarness, mock_model: MockModelServer) -> None:
+    (harness.workspace / "shot.png").write_bytes(tiny_png())
+    huge = harness.workspace / "huge.png"
+    with huge.open("wb") as fh:  # sparse: 21 MB on paper, nothing on disk
+        fh.write(tiny_png())
+        fh.truncate(21 * 1024 * 1024)
+    assert view(harness, mock_model, {"path": "shot.png", "detail": "low"}) == (
+        "failed to parse function arguments: `detail` must be one of `high`, `original`"
+    )
+    assert view(harness, mock_model, {}) == (
+        "failed to parse function arguments: `path` must be a non-empty string"
+    )
+    assert view(harness, mock_model, {"path": "huge.png"}) == (
+        f"unable to process image: `{huge}` is {21 * 1024 * 1024} bytes, over the 20971520-byte limit"
+    )
+
+
 def test_offered_to_image_models_only(harness: ExecHarness, mock_model: MockModelServer) -> None:
     mock_model.enqueue(response(message("a")), response(message("b")))
     assert harness.run("--json", "hi").rc == 0

@@ -9,10 +9,12 @@ import pytest
 
 from pycodex.core.approvals import SessionApprovals
 from pycodex.protocol.event_payloads import ExecApprovalRequestEvent
-from pycodex.protocol.events import EventMsg
+from pycodex.protocol.events import EventMsg, WarningEvent
 from pycodex.protocol.policies import (
+    ApprovedExecPolicyAmendment,
     AskForApproval,
     DangerFullAccessPolicy,
+    ExecPolicyAmendment,
     ReadOnlyPolicy,
     ReviewDecision,
     SandboxPolicy,
@@ -207,3 +209,31 @@ async def test_cancelled_waiter_is_removed(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert approvals.pending_ids() == []
+
+
+async def test_remember_that_cannot_be_saved_still_approves_and_says_why(tmp_path: Path) -> None:
+    """`rules` is a file here, so the rule cannot be written: the command is approved once
+    and the user is told the rule was not kept; nothing else is touched."""
+    (tmp_path / "rules").write_text("not a directory")
+    seen: list[tuple[str, EventMsg]] = []
+    approvals = SessionApprovals(tmp_path, lambda sub_id, msg: seen.append((sub_id, msg)))
+    broker = approvals.broker("sub-7", "turn-1")
+    asking = asyncio.ensure_future(
+        broker.ask_exec(call_id="c1", argv=["touch", "x"], cwd=tmp_path, reason=None)
+    )
+    await asyncio.sleep(0)
+    remember = ApprovedExecPolicyAmendment(
+        approved_execpolicy_amendment=ExecPolicyAmendment(proposed_execpolicy_amendment=["touch"])
+    )
+    assert approvals.answer("c1", remember)
+    assert await asyncio.wait_for(asking, 2) is ReviewDecision.APPROVED
+    warnings = [(sub, m.message) for sub, m in seen if isinstance(m, WarningEvent)]
+    # (The broken rules directory is also reported when the rules are first loaded.)
+    assert any(text.startswith("failed to read rules directory") for _, text in warnings)
+    not_saved = [(sub, text) for sub, text in warnings if text.startswith("approved once")]
+    assert len(not_saved) == 1 and not_saved[0][0] == "sub-7"
+    assert "could not save the rule:" in not_saved[0][1]
+    assert (tmp_path / "rules").read_text() == "not a directory"
+    assert approvals.exec_policy.evaluate(["touch", "y"]).decision is None  # not remembered
+    # An answer for nothing pending is refused, and writes nothing.
+    assert not approvals.answer("c9", remember)

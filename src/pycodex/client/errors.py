@@ -64,16 +64,20 @@ class MissingApiKey(ModelClientError):
 
 
 class Unauthorized(ModelClientError):
-    """401/403. Like Codex: the provider's `error.message` (else the body) and the URL, so a
-    key sent to the wrong endpoint is obvious; plus where to fix it."""
+    """401/403: Codex's text (see `ApiError`), plus where to fix the credentials."""
 
-    def __init__(self, status: int, body: str, *, reason: str = "", url: str | None = None,
-                 detail: str | None = None) -> None:
-        shown = one_line(detail or body, _EXCERPT) or "(empty body)"
-        where = f", url: {url}" if url else ""
+    def __init__(
+        self,
+        status: int,
+        body: str,
+        *,
+        reason: str = "",
+        url: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        shown = one_line(detail or body, _EXCERPT)
         super().__init__(
-            f"unexpected status {_status_text(status, reason)}: {shown}{where}"
-            " — check your API key or run `pycodex login`"
+            f"{_http_failure(status, reason, shown, url)} — check your API key or run `pycodex login`"
         )
         self.status = status
         self.body = body
@@ -132,6 +136,12 @@ def _status_text(status: int, reason: str) -> str:
     return f"{status} {reason}".strip()
 
 
+def _http_failure(status: int, reason: str, shown: str, url: str | None) -> str:
+    """`unexpected status 404 Not Found: <what the provider said>, url: <url>` (Codex's)."""
+    where = f", url: {url}" if url else ""
+    return f"unexpected status {_status_text(status, reason)}: {shown or '(empty body)'}{where}"
+
+
 class ApiError(ModelClientError):
     """A non-retryable HTTP status. Like Codex: a 400 shows the raw body (it says what in
     the request was wrong); other statuses show the provider's `error.message` (else the
@@ -147,12 +157,10 @@ class ApiError(ModelClientError):
         detail: str | None = None,
     ) -> None:
         if status == 400:
-            shown = one_line(body, 2000) or "(empty body)"
+            text = _http_failure(status, reason, one_line(body, 2000), None)
         else:
-            shown = one_line(detail or body, 2000) or "(empty body)"
-            if url:
-                shown += f", url: {url}"
-        super().__init__(f"unexpected status {_status_text(status, reason)}: {shown}")
+            text = _http_failure(status, reason, one_line(detail or body, 2000), url)
+        super().__init__(text)
         self.status = status
         self.reason = reason
         self.body = body

@@ -291,16 +291,15 @@ def _seed_builtin_providers(
     merged["model_providers"] = seeded
 
 
-def _web_search_mode(toml: ConfigToml, sandbox_mode: str) -> str:
+def _web_search_mode(toml: ConfigToml, tools: ToolsSettings, sandbox_mode: str) -> str:
     """Top-level `web_search` wins; the older `tools.web_search` switch means live/off.
     Unset, it is "cached", or "live" when commands run without a sandbox anyway (as in
     Codex: nothing is gained by keeping search offline then)."""
     if toml.web_search is not None:
         return toml.web_search
-    legacy = toml.tools.web_search if toml.tools is not None else None
-    if legacy is None:
+    if tools.web_search is None:
         return "live" if sandbox_mode == "danger-full-access" else "cached"
-    return "disabled" if legacy is False else "live"
+    return "live" if tools.web_search else "disabled"
 
 
 def _enum_warnings(toml: ConfigToml, blame: Blame) -> list[str]:
@@ -426,6 +425,8 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
             writable_roots.append(path)
 
     sources = tuple(ConfigSource(layer.kind, layer.source, layer.path) for layer in layers)
+    sandbox_mode = toml.sandbox_mode or DEFAULT_SANDBOX_MODE
+    tools = ToolsSettings.from_toml(toml.tools)
     return Config(
         model=toml.model or DEFAULT_MODEL,
         model_provider_id=provider_id,
@@ -439,14 +440,14 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
         model_max_output_tokens=toml.model_max_output_tokens,
         review_model=toml.review_model,
         approval_policy=toml.approval_policy or DEFAULT_APPROVAL_POLICY,
-        sandbox_mode=toml.sandbox_mode or DEFAULT_SANDBOX_MODE,
+        sandbox_mode=sandbox_mode,
         sandbox_workspace_write=workspace,
         writable_roots=tuple(writable_roots),
         shell_environment_policy=ShellEnvironmentPolicy.from_toml(toml.shell_environment_policy),
         notify=tuple(toml.notify) if toml.notify is not None else None,
         history=HistorySettings.from_toml(toml.history),
-        tools=ToolsSettings.from_toml(toml.tools),
-        web_search=_web_search_mode(toml, toml.sandbox_mode or DEFAULT_SANDBOX_MODE),
+        tools=tools,
+        web_search=_web_search_mode(toml, tools, sandbox_mode),
         features=resolve_features(toml.features or {}),
         cwd=cwd,
         project_root=root,

@@ -77,7 +77,7 @@ class ToolsSettings:
         web_search = toml.web_search
         return cls(
             # A `[tools.web_search]` table configures the tool, so it also enables it.
-            web_search=web_search if isinstance(web_search, bool) else (True if web_search is not None else None),
+            web_search=None if web_search is None else web_search is not False,
             view_image=True if toml.view_image is None else toml.view_image,
             update_plan=(
                 True

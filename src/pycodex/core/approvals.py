@@ -66,13 +66,11 @@ class SessionApprovals:
 
     # --- waiters ---------------------------------------------------------------------------
 
-    def register(
-        self, approval_id: str, turn_id: str, sub_id: str = ""
-    ) -> asyncio.Future[ReviewDecision]:
+    def register(self, approval_id: str, turn_id: str, sub_id: str) -> asyncio.Future[ReviewDecision]:
         if approval_id in self._pending:
             log.warning("Overwriting existing pending approval for %s", approval_id)
         future: asyncio.Future[ReviewDecision] = asyncio.get_running_loop().create_future()
-        self._pending[approval_id] = _Waiter(turn_id, sub_id or turn_id, future)
+        self._pending[approval_id] = _Waiter(turn_id, sub_id, future)
         return future
 
     def unregister(self, approval_id: str, future: asyncio.Future[ReviewDecision]) -> None:

@@ -19,15 +19,30 @@ class ModelInfo:
     default_verbosity: str | None = None
     # Takes images as input: it is offered `view_image`.
     supports_images: bool = False
+    # An OpenAI model: the provider's hosted tools (`web_search`) can be offered to it.
+    hosted_tools: bool = False
 
 
 _REASONING = "medium"
+
+
+def _openai(
+    window: int, effort: str | None = _REASONING, verbosity: str | None = None
+) -> ModelInfo:
+    """An OpenAI model: reads images and can use the hosted tools."""
+    return ModelInfo(
+        window,
+        default_reasoning_effort=effort,
+        default_verbosity=verbosity,
+        supports_images=True,
+        hosted_tools=True,
+    )
+
+
 # Models of Codex's bundled catalog (`codex debug models`, 0.163): for these exact slugs
 # Codex sends the catalog's defaults, and so do we, so a request matches Codex's.
 _CATALOG: dict[str, ModelInfo] = {
-    slug: ModelInfo(
-        window, default_reasoning_effort=effort, default_verbosity=verbosity, supports_images=True
-    )
+    slug: _openai(window, effort, verbosity)
     for slug, window, effort, verbosity in (
         ("gpt-6-astra", 272_000, "low", "low"),
         ("gpt-6.1-sol", 272_000, "low", "low"),
@@ -43,13 +58,13 @@ _CATALOG: dict[str, ModelInfo] = {
     )
 }
 _FAMILIES: tuple[tuple[str, ModelInfo], ...] = (
-    ("gpt-6", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
-    ("gpt-5", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
-    ("codex-", ModelInfo(272_000, default_reasoning_effort=_REASONING, supports_images=True)),
-    ("gpt-4.1", ModelInfo(1_047_576, supports_images=True)),
-    ("gpt-4o", ModelInfo(128_000, supports_images=True)),
-    ("o3", ModelInfo(200_000, default_reasoning_effort=_REASONING, supports_images=True)),
-    ("o4-mini", ModelInfo(200_000, default_reasoning_effort=_REASONING, supports_images=True)),
+    ("gpt-6", _openai(272_000)),
+    ("gpt-5", _openai(272_000)),
+    ("codex-", _openai(272_000)),
+    ("gpt-4.1", _openai(1_047_576, effort=None)),
+    ("gpt-4o", _openai(128_000, effort=None)),
+    ("o3", _openai(200_000)),
+    ("o4-mini", _openai(200_000)),
     ("gpt-oss", ModelInfo(128_000)),
 )
 

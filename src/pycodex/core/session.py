@@ -93,14 +93,13 @@ class SessionServices:
     env_policy: EnvPolicy
     base_env: Mapping[str, str]
     show_raw_agent_reasoning: bool = False
-    # `tools.shell_type` (None: by model family), the `unified_exec` and `shell_snapshot`
-    # features.
-    shell_type: str | None = None
+    # The `unified_exec` and `shell_snapshot` features.
     unified_exec: bool = True
     shell_snapshot: bool = True
     # `--ignore-rules`: the session's exec policy starts empty.
     ignore_rules: bool = False
-    # config.toml `tools.*` switches and the `web_search` mode.
+    # config.toml `tools.*` (switches, `shell_type`: None = by model family) and the
+    # `web_search` mode.
     tools: ToolsSettings = field(default_factory=ToolsSettings)
     web_search: str = "cached"
     # config.toml `notify`: the program run after each completed turn.
@@ -251,7 +250,7 @@ class Session:
         model = settings.model
         shell = ShellHandler(escalation=_offers_escalation(settings))
         unified: list[ToolHandler] = [ExecCommandHandler(self.shell), WriteStdinHandler(self.shell)]
-        kind = shell_tool_type(model, self.services.shell_type, self.services.unified_exec)
+        kind = shell_tool_type(model, self.services.tools.shell_type, self.services.unified_exec)
         offered: list[ToolHandler]
         hidden: list[ToolHandler]
         if kind == "unified_exec":
@@ -271,7 +270,7 @@ class Session:
         # OpenAI's hosted search exists only behind the Responses API of OpenAI models.
         if (
             self.services.web_search != "disabled"
-            and info.supports_images
+            and info.hosted_tools
             and self.services.client.provider.wire_api == "responses"
         ):
             tools.append(WebSearchTool(live=self.services.web_search == "live"))

@@ -223,7 +223,6 @@ class ThreadManager:
                 env_policy=config.shell_environment_policy,
                 base_env=env,
                 show_raw_agent_reasoning=config.show_raw_agent_reasoning,
-                shell_type=config.tools.shell_type,
                 unified_exec=config.feature_enabled("unified_exec"),
                 shell_snapshot=config.feature_enabled("shell_snapshot"),
                 ignore_rules=config.ignore_rules,

@@ -47,10 +47,6 @@ LIVE_OUTPUT_BYTES = 64 * 1024
 JsonObj = dict[str, Any]
 
 
-def command_string(argv: list[str]) -> str:
-    return join_command(argv)
-
-
 def usage_json(usage: TokenUsage | None) -> JsonObj:
     u = usage or TokenUsage()
     return {
@@ -107,7 +103,7 @@ class JsonlProcessor:
             item = {
                 "id": self._new_id(),
                 "type": "command_execution",
-                "command": command_string(msg.command),
+                "command": join_command(msg.command),
                 "aggregated_output": "",
                 "exit_code": None,
                 "status": "in_progress",
@@ -125,7 +121,7 @@ class JsonlProcessor:
                 self._settled.discard(msg.call_id)
                 return []
             item = self._by_call.pop(msg.call_id, {}) or {
-                "id": self._new_id(), "type": "command_execution", "command": command_string(msg.command),
+                "id": self._new_id(), "type": "command_execution", "command": join_command(msg.command),
             }
             item.update(
                 aggregated_output=msg.aggregated_output,

@@ -186,7 +186,6 @@ class LocalShellHandler(ShellHandler):
 # --- arguments ---------------------------------------------------------------------------
 
 
-
 def _number(args: dict[str, Any], key: str, default: int) -> int:
     value = args.get(key)
     if value is None:
