@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pycodex.config import ConfigError
@@ -63,7 +64,7 @@ def test_all_provider_fields_are_parsed(world: World) -> None:
         "supports_websockets = true\n"
     )
     provider = world.load().model_provider
-    assert provider.model_dump() == {
+    assert msgspec.structs.asdict(provider) == {
         "name": "Full",
         "base_url": "https://example.test/v1",
         "env_key": "FULL_KEY",

@@ -1,8 +1,8 @@
 """Configuration: layered `config.toml` loading, profiles, `-c` overrides, features.
 
 The package namespace is lazy (PEP 562): `import pycodex.config.home` must stay cheap for
-commands such as `login status` that only need the home directories, so the pydantic
-schema and the loader are imported on first use of a name that needs them.
+commands such as `login status` that only need the home directories, so the schema and
+the loader are imported on first use of a name that needs them.
 """
 
 from __future__ import annotations

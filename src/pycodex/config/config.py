@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from pycodex.config.errors import ConfigError
 from pycodex.config.features import check_feature_names, resolve_features
@@ -28,6 +29,7 @@ from pycodex.config.providers import (
     OPENAI_PROVIDER_ID,
     OSS_PROVIDER_ID,
     ModelProviderInfo,
+    built_in_provider_tables,
     built_in_providers,
 )
 from pycodex.config.schema import (
@@ -35,12 +37,9 @@ from pycodex.config.schema import (
     REASONING_SUMMARIES,
     VERBOSITIES,
     ApprovalPolicy,
-    Blame,
     ConfigToml,
     McpServerToml,
     SandboxMode,
-    check_layer,
-    validate_effective,
 )
 from pycodex.config.settings import (
     ConfigSource,
@@ -49,6 +48,7 @@ from pycodex.config.settings import (
     ShellEnvironmentPolicy,
     ToolsSettings,
 )
+from pycodex.config.validation import Blame, check_layer, validate_effective
 
 DEFAULT_MODEL = "gpt-5.5"
 DEFAULT_OSS_MODEL = "gpt-oss:20b"
@@ -61,8 +61,7 @@ DEFAULT_CLI_AUTH_CREDENTIALS_STORE = "file"
 OSS_BASE_URL_ENV_VARS = ("PYCODEX_OSS_BASE_URL", "CODEX_OSS_BASE_URL")
 
 
-@dataclass
-class ConfigOverrides:
+class ConfigOverrides(msgspec.Struct):
     """Explicit CLI flags: the highest-precedence layer. None / empty = not given."""
 
     model: str | None = None
@@ -72,20 +71,19 @@ class ConfigOverrides:
     approval_policy: str | None = None
     sandbox_mode: str | None = None
     oss: bool = False
-    add_dirs: list[Path] = field(default_factory=list)
-    enable: list[str] = field(default_factory=list)
-    disable: list[str] = field(default_factory=list)
+    add_dirs: list[Path] = msgspec.field(default_factory=list)
+    enable: list[str] = msgspec.field(default_factory=list)
+    disable: list[str] = msgspec.field(default_factory=list)
     strict: bool = False
     ephemeral: bool = False
-    config_overrides: list[str] = field(default_factory=list)  # raw `-c key=value` strings
+    config_overrides: list[str] = msgspec.field(default_factory=list)  # raw `-c key=value` strings
     # `--ignore-user-config`: skip `<home>/config.toml` (auth still comes from the home).
     ignore_user_config: bool = False
     # `--ignore-rules`: load no `rules/*.rules` exec-policy files.
     ignore_rules: bool = False
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     """Effective settings with every default applied. Built once per run and passed
     down; the engine never re-reads config files."""
 
@@ -275,7 +273,7 @@ def _blamer(layers: list[ConfigLayer]) -> Blame:
 
 
 def _seed_builtin_providers(
-    merged: dict[str, Any], builtins: Mapping[str, ModelProviderInfo]
+    merged: dict[str, Any], builtins: Mapping[str, Mapping[str, Any]]
 ) -> None:
     """A user table for a built-in id patches the built-in (so `-c
     model_providers.oss.base_url=...` works) instead of replacing it wholesale."""
@@ -286,8 +284,7 @@ def _seed_builtin_providers(
     seeded = dict(user)
     for provider_id, table in user.items():
         if provider_id in builtins and isinstance(table, dict):
-            base = builtins[provider_id].model_dump(exclude_unset=True)
-            seeded[provider_id] = deep_merge(base, table)
+            seeded[provider_id] = deep_merge(builtins[provider_id], table)
     merged["model_providers"] = seeded
 
 
@@ -389,14 +386,14 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
 
     environ = os.environ if env is None else env
     oss_base_url = next((environ[k] for k in OSS_BASE_URL_ENV_VARS if environ.get(k)), None)
-    builtins = built_in_providers(oss_base_url)
+    builtin_tables = built_in_provider_tables(oss_base_url)
     merged = merge_layers(layers)
-    _seed_builtin_providers(merged, builtins)
+    _seed_builtin_providers(merged, builtin_tables)
     blame = _blamer(layers)
     toml = validate_effective(merged, blame)
     warnings.extend(_enum_warnings(toml, blame))
 
-    providers = {**builtins, **(toml.model_providers or {})}
+    providers = {**built_in_providers(oss_base_url), **(toml.model_providers or {})}
     provider_id = toml.model_provider or OPENAI_PROVIDER_ID
     if provider_id not in providers:
         source, _ = blame(["model_provider"])

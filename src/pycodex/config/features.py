@@ -9,8 +9,9 @@ warnings (Codex users may carry flags from other versions); unknown names given 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final, Literal
+
+import msgspec
 
 from pycodex.config.errors import ConfigError
 
@@ -23,8 +24,7 @@ DEPRECATED: Final = "deprecated"
 REMOVED: Final = "removed"
 
 
-@dataclass(frozen=True)
-class FeatureSpec:
+class FeatureSpec(msgspec.Struct, frozen=True):
     name: str
     stage: FeatureStage
     default_enabled: bool

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
 
 from pycodex.config.errors import ConfigError
 from pycodex.config.home import expand_user
@@ -28,8 +29,7 @@ FLAGS_SOURCE = "command-line flags"
 LayerKind = Literal["user", "profile", "project", "cli", "flags"]
 
 
-@dataclass(frozen=True)
-class ConfigLayer:
+class ConfigLayer(msgspec.Struct, frozen=True):
     kind: LayerKind
     source: str  # what messages call it: a file path, or CLI_OVERRIDE_SOURCE / FLAGS_SOURCE
     data: dict[str, Any]

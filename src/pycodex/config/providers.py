@@ -6,11 +6,13 @@ built on it lives in `pycodex.client`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 WireApi = Literal["responses", "chat"]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
 
 DEFAULT_REQUEST_MAX_RETRIES = 4
 DEFAULT_STREAM_MAX_RETRIES = 5
@@ -24,8 +26,10 @@ OSS_PROVIDER_ID = "oss"
 DEFAULT_OSS_BASE_URL = "http://localhost:11434/v1"
 
 
-class ModelProviderInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+class ModelProviderInfo(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """One `[model_providers.<id>]` table. Built by `msgspec.convert` from validated
+    config, or directly by keyword (built-ins, tests); the constructor does not check
+    types or bounds, validation does."""
 
     name: str
     base_url: str | None = None
@@ -36,9 +40,9 @@ class ModelProviderInfo(BaseModel):
     query_params: dict[str, str] | None = None
     http_headers: dict[str, str] | None = None
     env_http_headers: dict[str, str] | None = None
-    request_max_retries: int | None = Field(default=None, ge=0)
-    stream_max_retries: int | None = Field(default=None, ge=0)
-    stream_idle_timeout_ms: int | None = Field(default=None, gt=0)
+    request_max_retries: NonNegativeInt | None = None
+    stream_max_retries: NonNegativeInt | None = None
+    stream_idle_timeout_ms: PositiveInt | None = None
     requires_openai_auth: bool = False
     supports_websockets: bool = False
 
@@ -59,23 +63,33 @@ class ModelProviderInfo(BaseModel):
         return ms / 1000.0
 
 
-def built_in_providers(oss_base_url: str | None = None) -> dict[str, ModelProviderInfo]:
-    """Providers that exist without any config. User entries with the same id win."""
+def built_in_provider_tables(oss_base_url: str | None = None) -> dict[str, dict[str, Any]]:
+    """The built-in providers as the TOML tables a user would write: only the keys they
+    set, so a user table for the same id can patch them key by key."""
     return {
-        OPENAI_PROVIDER_ID: ModelProviderInfo(
-            name="OpenAI",
-            base_url=None,  # resolved by the client: $OPENAI_BASE_URL or api.openai.com/v1
-            env_key="OPENAI_API_KEY",
-            env_key_instructions=(
+        OPENAI_PROVIDER_ID: {
+            "name": "OpenAI",
+            # Resolved by the client: $OPENAI_BASE_URL or api.openai.com/v1.
+            "base_url": None,
+            "env_key": "OPENAI_API_KEY",
+            "env_key_instructions": (
                 "Create an API key at https://platform.openai.com/account/api-keys and "
                 "export it as OPENAI_API_KEY, or run `pycodex login --with-api-key`."
             ),
-            wire_api="responses",
-            requires_openai_auth=True,
-        ),
-        OSS_PROVIDER_ID: ModelProviderInfo(
-            name="gpt-oss",
-            base_url=oss_base_url or DEFAULT_OSS_BASE_URL,
-            wire_api="chat",
-        ),
+            "wire_api": "responses",
+            "requires_openai_auth": True,
+        },
+        OSS_PROVIDER_ID: {
+            "name": "gpt-oss",
+            "base_url": oss_base_url or DEFAULT_OSS_BASE_URL,
+            "wire_api": "chat",
+        },
+    }
+
+
+def built_in_providers(oss_base_url: str | None = None) -> dict[str, ModelProviderInfo]:
+    """Providers that exist without any config. User entries with the same id win."""
+    return {
+        provider_id: ModelProviderInfo(**table)
+        for provider_id, table in built_in_provider_tables(oss_base_url).items()
     }

@@ -1,26 +1,19 @@
 """`ConfigToml`: the shape of `config.toml` (and of every other config layer).
 
-Every field is optional: a layer says only what it changes. Validation runs in pydantic
-strict mode so TOML types are never coerced (`model_provider = 123` is an error, not
-"123"). Keys Codex knows but pycodex does not use yet are typed `Any` so that a Codex
-user's config loads without warnings; they are kept for `config/read` and lockfiles.
+Every field is optional: a layer says only what it changes. The classes are msgspec
+Structs (cheap to define at start-up); `validation` checks data against them without
+coercing TOML types (`model_provider = 123` is an error, not "123"). Keys Codex knows
+but pycodex does not use yet are typed `Any` so that a Codex user's config loads without
+warnings; they are kept for `config/read` and lockfiles.
 """
 
 from __future__ import annotations
 
-import copy
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
+import msgspec
 
-from pycodex.config.errors import ConfigError
-from pycodex.config.features import is_known_feature
-from pycodex.config.keypath import KeyPath, format_key_path, locate_key
-from pycodex.config.providers import ModelProviderInfo
+from pycodex.config.providers import ModelProviderInfo, NonNegativeInt, PositiveInt
 
 # Plain strings rather than pycodex.protocol enums: protocol/policies.py is still being
 # written and config must not block on it. The wire spellings are the same.
@@ -42,20 +35,24 @@ REASONING_SUMMARIES: tuple[str, ...] = ("auto", "concise", "detailed", "none")
 VERBOSITIES: tuple[str, ...] = ("low", "medium", "high")
 
 
-class _Table(BaseModel):
-    # `forbid` is how unknown keys are detected; the loader turns those errors into
-    # warnings (or errors with --strict-config) and strips the keys.
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 
 
-class SandboxWorkspaceWriteToml(_Table):
+class _Table(msgspec.Struct, forbid_unknown_fields=True):
+    """A TOML table. `validation` finds every unknown key (for warnings) before data
+    reaches msgspec; forbidding them here as well means msgspec never drops one silently
+    if that walk misses a case. Subclasses say `kw_only=True` (msgspec does not inherit
+    it): tables are built by key, never by position."""
+
+
+class SandboxWorkspaceWriteToml(_Table, kw_only=True):
     writable_roots: list[str] | None = None
     network_access: bool | None = None
     exclude_tmpdir_env_var: bool | None = None
     exclude_slash_tmp: bool | None = None
 
 
-class ShellEnvironmentPolicyToml(_Table):
+class ShellEnvironmentPolicyToml(_Table, kw_only=True):
     inherit: ShellEnvironmentInherit | None = None
     ignore_default_excludes: bool | None = None
     exclude: list[str] | None = None
@@ -64,23 +61,23 @@ class ShellEnvironmentPolicyToml(_Table):
     experimental_use_profile: bool | None = None
 
 
-class HistoryToml(_Table):
+class HistoryToml(_Table, kw_only=True):
     persistence: HistoryPersistence | None = None
-    max_bytes: int | None = Field(default=None, ge=0)
+    max_bytes: NonNegativeInt | None = None
 
 
-class RolloutToml(_Table):
+class RolloutToml(_Table, kw_only=True):
     """pycodex-only: how session records are stored."""
 
     # Tool outputs larger than this are stored head + tail in the rollout (0 = no cap).
-    max_item_bytes: int | None = Field(default=None, ge=0)
+    max_item_bytes: NonNegativeInt | None = None
 
 
-class UpdatePlanToolToml(_Table):
+class UpdatePlanToolToml(_Table, kw_only=True):
     enabled: bool | None = None
 
 
-class ToolsToml(_Table):
+class ToolsToml(_Table, kw_only=True):
     # Codex accepts a boolean or a table (context size, allowed domains...) here.
     web_search: bool | dict[str, Any] | None = None
     view_image: bool | None = None
@@ -90,7 +87,7 @@ class ToolsToml(_Table):
     shell_type: ShellType | None = None
 
 
-class McpServerToml(_Table):
+class McpServerToml(_Table, kw_only=True):
     """One `[mcp_servers.<name>]` entry. The transport (command xor url) is checked when
     the effective config is built, because one layer may only toggle `enabled`."""
 
@@ -105,9 +102,9 @@ class McpServerToml(_Table):
     env_http_headers: dict[str, str] | None = None
     enabled: bool | None = None
     required: bool | None = None
-    startup_timeout_sec: float | None = Field(default=None, ge=0)
-    startup_timeout_ms: int | None = Field(default=None, ge=0)
-    tool_timeout_sec: float | None = Field(default=None, ge=0)
+    startup_timeout_sec: NonNegativeFloat | None = None
+    startup_timeout_ms: NonNegativeInt | None = None
+    tool_timeout_sec: NonNegativeFloat | None = None
     enabled_tools: list[str] | None = None
     disabled_tools: list[str] | None = None
     scopes: list[str] | None = None
@@ -116,11 +113,11 @@ class McpServerToml(_Table):
     tools: dict[str, Any] | None = None
 
 
-class ProjectToml(_Table):
+class ProjectToml(_Table, kw_only=True):
     trust_level: TrustLevel | None = None
 
 
-class _ConfigFields(_Table):
+class _ConfigFields(_Table, kw_only=True):
     """Keys allowed both at top level and inside a profile."""
 
     model: str | None = None
@@ -130,9 +127,9 @@ class _ConfigFields(_Table):
     model_reasoning_effort: str | None = None
     model_reasoning_summary: str | None = None
     model_verbosity: str | None = None
-    model_context_window: int | None = Field(default=None, gt=0)
+    model_context_window: PositiveInt | None = None
     model_auto_compact_token_limit: int | None = None
-    model_max_output_tokens: int | None = Field(default=None, gt=0)
+    model_max_output_tokens: PositiveInt | None = None
     approval_policy: ApprovalPolicy | None = None
     sandbox_mode: SandboxMode | None = None
     sandbox_workspace_write: SandboxWorkspaceWriteToml | None = None
@@ -151,7 +148,7 @@ class _ConfigFields(_Table):
     file_opener: FileOpener | None = None
     hide_agent_reasoning: bool | None = None
     show_raw_agent_reasoning: bool | None = None
-    project_doc_max_bytes: int | None = Field(default=None, ge=0)
+    project_doc_max_bytes: NonNegativeInt | None = None
     project_doc_fallback_filenames: list[str] | None = None
     oss_provider: str | None = None
     tui: dict[str, Any] | None = None
@@ -235,212 +232,11 @@ class _ConfigFields(_Table):
     debug: Any = None
 
 
-class ProfileToml(_ConfigFields):
+class ProfileToml(_ConfigFields, kw_only=True):
     """`[profiles.<name>]`: any top-level key except profile selection and trust."""
 
 
-class ConfigToml(_ConfigFields):
+class ConfigToml(_ConfigFields, kw_only=True):
     profile: str | None = None
     profiles: dict[str, ProfileToml] | None = None
     projects: dict[str, ProjectToml] | None = None
-
-
-# ---------------------------------------------------------------------------
-# Turning pydantic errors into one-line messages
-# ---------------------------------------------------------------------------
-
-_EXPECTED_BY_ERROR_TYPE: dict[str, str] = {
-    "string_type": "a string",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "int_from_float": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "a boolean",
-    "bool_parsing": "a boolean",
-    "list_type": "an array",
-    "tuple_type": "an array",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "model_attributes_type": "a table",
-}
-
-# Extra help where the mistake is a known Codex pitfall.
-_HINTS: dict[str, str] = {
-    "tools.update_plan": " (write `[tools.update_plan]` with `enabled = true` or `false`)",
-}
-
-
-def describe_value(value: Any) -> str:
-    """`integer 123`, `string "x"`, `boolean true`: how a TOML value is shown to users."""
-    if isinstance(value, bool):
-        return f"boolean {'true' if value else 'false'}"
-    if isinstance(value, int):
-        return f"integer {value}"
-    if isinstance(value, float):
-        return f"float {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f'string "{shown}"'
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return f"{type(value).__name__} {value}"
-
-
-def _clean_loc(loc: tuple[str | int, ...]) -> list[str | int]:
-    # Unions add the member type to `loc` (e.g. `bool` or `dict[str,any]`); drop those.
-    cleaned: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and ("[" in part or part in {"bool", "str", "int", "float"}):
-            continue
-        cleaned.append(part)
-    return cleaned
-
-
-def _where(source: str, text: str | None, path: KeyPath) -> str:
-    if text is not None:
-        position = locate_key(text, path)
-        if position is not None:
-            return f"{source}:{position[0]}:{position[1]}"
-    return source
-
-
-def format_error(error: ErrorDetails, source: str, text: str | None) -> str:
-    """One line: `<source>[:line:col]: <what is wrong with which key>`."""
-    path = _clean_loc(tuple(error["loc"]))
-    key = format_key_path(path)
-    where = _where(source, text, path)
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "missing":
-        return f"{where}: missing required field `{key}`"
-    if kind == "literal_error":
-        expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        choices = ", ".join(f"`{choice}`" for choice in expected)
-        return f"{where}: invalid value for `{key}`: expected one of {choices}, got {describe_value(value)}"
-    expected_text = _EXPECTED_BY_ERROR_TYPE.get(kind)
-    if kind == "union_type":
-        expected_text = str(error.get("ctx", {}).get("expected"))
-    if expected_text is not None:
-        hint = _HINTS.get(key, "")
-        return (
-            f"{where}: invalid type for `{key}`: expected {expected_text}, "
-            f"got {describe_value(value)}{hint}"
-        )
-    message = error["msg"]
-    message = message[:1].lower() + message[1:]
-    return f"{where}: invalid value for `{key}`: {message}, got {describe_value(value)}"
-
-
-def _union_errors_collapsed(errors: list[ErrorDetails]) -> list[ErrorDetails]:
-    """A value failing `bool | table` yields one error per union member; merge them into
-    one error whose message lists what each member would have accepted."""
-    merged: dict[tuple[str | int, ...], ErrorDetails] = {}
-    expected: dict[tuple[str | int, ...], list[str]] = {}
-    for error in errors:
-        loc = tuple(_clean_loc(tuple(error["loc"])))
-        if len(loc) == len(error["loc"]):
-            merged.setdefault(loc, error)
-            continue
-        member = _EXPECTED_BY_ERROR_TYPE.get(error["type"])
-        choices = expected.setdefault(loc, [])
-        if member is not None and member not in choices:
-            choices.append(member)
-        merged.setdefault(loc, error)
-    out: list[ErrorDetails] = []
-    for loc, error in merged.items():
-        if loc in expected:
-            ctx = {"expected": " or ".join(expected[loc]) or "a supported value"}
-            error = {**error, "type": "union_type", "ctx": ctx}
-        out.append(error)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Layer and effective-config validation
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class LayerCheck:
-    """A layer's data with unknown keys removed, and the warnings that removal produced."""
-
-    data: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-
-
-def unknown_field_message(path: KeyPath, source: str) -> str:
-    return f"unknown configuration field `{format_key_path(path)}` in {source}"
-
-
-def _unknown_feature_paths(data: dict[str, Any]) -> list[list[str | int]]:
-    paths: list[list[str | int]] = []
-
-    def scan(table: Any, prefix: list[str | int]) -> None:
-        if isinstance(table, dict):
-            paths.extend([*prefix, name] for name in table if not is_known_feature(name))
-
-    scan(data.get("features"), ["features"])
-    profiles = data.get("profiles")
-    if isinstance(profiles, dict):
-        for name, profile in profiles.items():
-            if isinstance(profile, dict):
-                scan(profile.get("features"), ["profiles", name, "features"])
-    return paths
-
-
-def _delete_path(data: dict[str, Any], path: KeyPath) -> None:
-    node: Any = data
-    for part in path[:-1]:
-        node = node[part]
-    del node[path[-1]]
-
-
-def check_layer(
-    data: dict[str, Any], *, source: str, text: str | None = None, strict: bool = False
-) -> LayerCheck:
-    """Validate one layer on its own so errors can name the file (and line) they are in.
-
-    Missing required fields are not errors here: a layer may extend a table another layer
-    defines (`-c model_providers.x.base_url=...`). `validate_effective` catches them.
-    """
-    unknown: list[list[str | int]] = []
-    try:
-        ConfigToml.model_validate(data, strict=True)
-    except ValidationError as exc:
-        fatal: list[ErrorDetails] = []
-        for error in exc.errors():
-            if error["type"] == "extra_forbidden":
-                unknown.append(list(error["loc"]))
-            elif error["type"] != "missing":
-                fatal.append(error)
-        if fatal:
-            raise ConfigError(
-                format_error(_union_errors_collapsed(fatal)[0], source, text)
-            ) from None
-    unknown.extend(_unknown_feature_paths(data))
-    if not unknown:
-        return LayerCheck(data)
-    if strict:
-        raise ConfigError(unknown_field_message(unknown[0], source))
-    cleaned = copy.deepcopy(data)
-    for path in unknown:
-        _delete_path(cleaned, path)
-    return LayerCheck(cleaned, [unknown_field_message(path, source) for path in unknown])
-
-
-Blame = Callable[[KeyPath], tuple[str, str | None]]
-
-
-def validate_effective(data: dict[str, Any], blame: Blame) -> ConfigToml:
-    """Validate the merged layers. `blame(path)` names the layer that set `path`
-    (source label and file text) so the message still points at a file."""
-    try:
-        return ConfigToml.model_validate(data, strict=True)
-    except ValidationError as exc:
-        error = _union_errors_collapsed(exc.errors())[0]
-        path = _clean_loc(tuple(error["loc"]))
-        source, text = blame(path)
-        raise ConfigError(format_error(error, source, text)) from None

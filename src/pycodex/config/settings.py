@@ -5,8 +5,9 @@ These are what the engine consumes; the `*Toml` models in `schema` are what user
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from pycodex.config.schema import (
     HistoryPersistence,
@@ -17,8 +18,7 @@ from pycodex.config.schema import (
 )
 
 
-@dataclass(frozen=True)
-class ShellEnvironmentPolicy:
+class ShellEnvironmentPolicy(msgspec.Struct, frozen=True):
     """How the environment of spawned commands is built (applied by `process/`):
     start from `inherit`, drop *KEY*/*SECRET*/*TOKEN* names unless
     `ignore_default_excludes`, drop `exclude` globs, add `set`, keep only `include_only`
@@ -30,7 +30,7 @@ class ShellEnvironmentPolicy:
     ignore_default_excludes: bool = False
     exclude: tuple[str, ...] = ()
     include_only: tuple[str, ...] = ()
-    set: dict[str, str] = field(default_factory=dict)
+    set: dict[str, str] = msgspec.field(default_factory=dict)
     use_profile: bool = False
 
     @classmethod
@@ -47,8 +47,7 @@ class ShellEnvironmentPolicy:
         )
 
 
-@dataclass(frozen=True)
-class HistorySettings:
+class HistorySettings(msgspec.Struct, frozen=True):
     """`$PYCODEX_HOME/history.jsonl` (prompt history, like a shell's)."""
 
     persistence: HistoryPersistence = "save-all"
@@ -61,8 +60,7 @@ class HistorySettings:
         return cls(persistence=toml.persistence or "save-all", max_bytes=toml.max_bytes)
 
 
-@dataclass(frozen=True)
-class ToolsSettings:
+class ToolsSettings(msgspec.Struct, frozen=True):
     # `tools.web_search` (legacy switch): True = live, False = disabled, None = not set.
     web_search: bool | None = None
     view_image: bool = True
@@ -88,8 +86,7 @@ class ToolsSettings:
         )
 
 
-@dataclass(frozen=True)
-class SandboxWorkspaceWrite:
+class SandboxWorkspaceWrite(msgspec.Struct, frozen=True):
     """Extra knobs for `sandbox_mode = "workspace-write"`."""
 
     writable_roots: tuple[Path, ...] = ()
@@ -98,8 +95,7 @@ class SandboxWorkspaceWrite:
     exclude_slash_tmp: bool = False
 
 
-@dataclass(frozen=True)
-class ConfigSource:
+class ConfigSource(msgspec.Struct, frozen=True):
     """One layer that contributed to the effective config (for `pycodex config`)."""
 
     kind: str  # "user" | "profile" | "project" | "cli" | "flags"
