@@ -224,3 +224,106 @@ def test_locate_key_understands_headers_dotted_keys_and_falls_back_to_prefix() -
     assert locate_key(text, ["projects", "/a/b", "trust_level"]) == (7, 1)
     assert locate_key(text, ["history", "inline", "a"]) == (9, 1)  # inside an inline table
     assert locate_key(text, ["absent"]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "rule", "got"),
+    [
+        (
+            "[history]\nmax_bytes = -1\n",
+            2,
+            "history.max_bytes",
+            "greater than or equal to 0",
+            "integer -1",
+        ),
+        ("model_context_window = 0\n", 1, "model_context_window", "greater than 0", "integer 0"),
+        (
+            '[mcp_servers.x]\ncommand = "c"\nstartup_timeout_sec = -1.5\n',
+            3,
+            "mcp_servers.x.startup_timeout_sec",
+            "greater than or equal to 0",
+            "float -1.5",
+        ),
+        (
+            '[model_providers.x]\nname = "X"\nstream_idle_timeout_ms = 0\n',
+            3,
+            "model_providers.x.stream_idle_timeout_ms",
+            "greater than 0",
+            "integer 0",
+        ),
+    ],
+)
+def test_out_of_range_number_names_the_bound(
+    world: World, text: str, line: int, key: str, rule: str, got: str
+) -> None:
+    path = world.user_config(text)
+    assert error_of(world) == (
+        f"{path}:{line}:1: invalid value for `{key}`: input should be {rule}, got {got}"
+    )
+
+
+def test_type_error_is_found_past_a_table_missing_a_required_key(world: World) -> None:
+    # `x` may get its `name` from another layer, so its absence must not hide `y`'s error.
+    path = world.user_config(
+        '[model_providers.x]\nbase_url = "u"\n[model_providers.y]\nbase_url = 3\n'
+    )
+    assert error_of(world) == (
+        f"{path}:4:1: invalid type for `model_providers.y.base_url`: "
+        "expected a string, got integer 3"
+    )
+
+
+def test_every_unknown_key_is_warned_with_its_full_path_in_schema_order(world: World) -> None:
+    path = world.user_config(
+        "zz_top = 1\n"
+        '[profiles.p.model_providers.x]\nname = "X"\nfoo = 1\nbar = 2\n'
+        '[model_providers.y]\nname = "Y"\nbaz = 3\n'
+    )
+    warnings = world.load().warnings
+    # Declared tables first (model_providers before profiles), unknown keys after them.
+    assert warnings == tuple(
+        f"unknown configuration field `{key}` in {path}"
+        for key in (
+            "model_providers.y.baz",
+            "profiles.p.model_providers.x.foo",
+            "profiles.p.model_providers.x.bar",
+            "zz_top",
+        )
+    )
+
+
+def test_first_error_is_the_first_in_schema_order_not_file_order(world: World) -> None:
+    path = world.user_config("model_provider = 2\nmodel = 1\n")
+    assert error_of(world).startswith(f"{path}:2:1: invalid type for `model`:")
+
+
+def test_choices_are_listed_in_schema_order(world: World) -> None:
+    world.user_config('[tools]\nshell_type = "zsh"\n')
+    assert "expected one of `shell`, `unified_exec`, `local_shell`, got" in error_of(world)
+
+
+def test_integer_is_a_number_but_boolean_is_not(world: World) -> None:
+    world.user_config('[mcp_servers.x]\ncommand = "c"\nstartup_timeout_sec = 20\n')
+    timeout = world.load().mcp_servers["x"].startup_timeout_sec
+    assert (timeout, type(timeout)) == (20.0, float)
+    world.user_config('[mcp_servers.x]\ncommand = "c"\nstartup_timeout_sec = true\n')
+    assert "expected a number, got boolean true" in error_of(world)
+
+
+def test_float_is_not_an_integer(world: World) -> None:
+    world.user_config('[model_providers.x]\nname = "X"\nrequest_max_retries = 1.5\n')
+    assert "expected an integer, got float 1.5" in error_of(world)
+
+
+def test_toml_date_is_not_a_string(world: World) -> None:
+    path = world.user_config("model = 1979-05-27\n")
+    assert error_of(world) == (
+        f"{path}:1:1: invalid type for `model`: expected a string, got date 1979-05-27"
+    )
+
+
+def test_array_of_tables_where_a_table_is_expected(world: World) -> None:
+    path = world.user_config("[[history]]\nmax_bytes = 1\n")
+    assert error_of(world) == (
+        f"{path}:1:1: invalid type for `history`: expected a table, got an array"
+    )

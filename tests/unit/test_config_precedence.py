@@ -89,3 +89,11 @@ def test_layer_order_is_recorded_in_config_sources(world: World) -> None:
     assert [s.kind for s in config.config_sources] == ["user", "profile", "project", "cli", "flags"]
     assert config.config_sources[0].path == user
     assert config.config_sources[2].path == project
+
+
+def test_effective_config_is_immutable(world: World) -> None:
+    config = world.load()
+    with pytest.raises(AttributeError):
+        config.model = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        config.shell_environment_policy.inherit = "none"  # type: ignore[misc]

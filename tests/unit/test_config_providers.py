@@ -8,6 +8,8 @@ import msgspec
 import pytest
 
 from pycodex.config import ConfigError
+from pycodex.config.providers import ModelProviderInfo
+from pycodex.config.schema import ConfigToml, HistoryToml
 from tests.support.config_world import World
 
 
@@ -158,3 +160,10 @@ def test_oss_base_url_from_environment(world: World) -> None:
 def test_model_provider_flag_beats_config(world: World) -> None:
     world.user_config('model_provider = "openai"\n')
     assert world.load(model_provider="oss").model_provider_id == "oss"
+
+
+@pytest.mark.parametrize("table", [ModelProviderInfo, HistoryToml, ConfigToml])
+def test_tables_are_built_by_key_never_by_position(table: type[msgspec.Struct]) -> None:
+    # A positional call would silently depend on the order fields are declared in.
+    with pytest.raises(TypeError):
+        table("X")

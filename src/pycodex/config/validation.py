@@ -6,6 +6,8 @@ unknown key (each one is a warning), missing fields tolerated in a single layer,
 messages naming the file, line and full key path. So valid data takes msgspec's path, and
 only data msgspec rejects is walked here, against the same Struct annotations, to list
 every issue. TOML types are never coerced: `model_provider = 123` is an error.
+
+The data is what tomllib (or a `-c` override) produces: string keys, lists for arrays.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pycodex.config.keypath import KeyPath, format_key_path, locate_key
 from pycodex.config.schema import ConfigToml
 
 IssueKind = Literal["unknown", "missing", "type", "choice", "range"]
-Path = tuple[str | int, ...]
+Location = tuple[str | int, ...]
 
 
 class Issue(msgspec.Struct, frozen=True):
@@ -33,7 +35,7 @@ class Issue(msgspec.Struct, frozen=True):
     "a string", "a boolean or a table", "`a`, `b`" (choices), "greater than 0" (range)."""
 
     kind: IssueKind
-    path: Path
+    path: Location
     value: Any = None
     expected: str = ""
 
@@ -139,7 +141,7 @@ def _violated_bound(value: Any, metadata: list[Any]) -> str | None:
     return None
 
 
-def _walk(value: Any, tp: Any, path: Path, out: list[Issue]) -> None:
+def _walk(value: Any, tp: Any, path: Location, out: list[Issue]) -> None:
     """Append to `out` every issue of `value` against `tp`, in schema order."""
     origin = get_origin(tp)
     if tp is Any:
@@ -169,7 +171,7 @@ def _walk(value: Any, tp: Any, path: Path, out: list[Issue]) -> None:
             _walk(item, item_type, (*path, index), out)
 
 
-def _walk_union(value: Any, tp: Any, path: Path, out: list[Issue]) -> None:
+def _walk_union(value: Any, tp: Any, path: Location, out: list[Issue]) -> None:
     members = [m for m in get_args(tp) if m is not type(None)]
     if value is None and len(members) < len(get_args(tp)):
         return
@@ -185,7 +187,7 @@ def _walk_union(value: Any, tp: Any, path: Path, out: list[Issue]) -> None:
 
 
 def _walk_table(
-    table: dict[str, Any], table_type: type[msgspec.Struct], path: Path, out: list[Issue]
+    table: dict[str, Any], table_type: type[msgspec.Struct], path: Location, out: list[Issue]
 ) -> None:
     # Declared keys in declaration order, then unknown keys in file order: the first
     # error shown (and the order of warnings) does not depend on how a file is sorted.
