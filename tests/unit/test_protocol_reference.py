@@ -117,7 +117,7 @@ def test_response_item_round_trips_exactly(where: str, item: dict[str, Any]) -> 
 def test_rollout_event_msg_round_trips_exactly(where: str, payload: dict[str, Any]) -> None:
     event = parse_event_msg(payload)
     assert event.type == payload["type"]
-    assert event.model_dump(mode="json") == payload
+    assert event.to_wire() == payload
 
 
 def test_rollout_item_completed_payloads_are_typed() -> None:

@@ -7,8 +7,6 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from pycodex.client.errors import (
     ContextWindowExceeded,
     InvalidResponse,
@@ -143,12 +141,8 @@ def _parse_item(raw: Any, event_type: str) -> ResponseItem:
         raise InvalidResponse(f"{event_type} without an item object")
     try:
         return parse_response_item(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise InvalidResponse(
-            f"malformed {raw.get('type')!r} item in {event_type}: {where}: {first.get('msg')}"
-        ) from None
+    except ValueError as exc:
+        raise InvalidResponse(f"malformed {raw.get('type')!r} item in {event_type}: {exc}") from None
 
 
 def decode_json(sse: SseEvent) -> dict[str, Any]:

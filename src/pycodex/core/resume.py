@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
-
 from pycodex.protocol.events import (
     EVENT_TYPES,
     EventMsg,
@@ -36,7 +34,6 @@ from pycodex.protocol.models import (
     LocalShellCallItem,
     MessageItem,
     ResponseItem,
-    ResponseItemField,
     parse_response_item,
 )
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
@@ -154,26 +151,14 @@ def cut_before_nth_last_turn(records: Sequence[RolloutRecord], n: int | None) ->
 def _parse_item(payload: dict[str, Any]) -> ResponseItem | None:
     try:
         return parse_response_item(payload)
-    except (ValidationError, ValueError):
+    except ValueError:
         return None
 
 
-# Built on first use (defer_build): every front end imports this module, but only a
-# resume/fork parses records, and building these validators costs ~30 ms of startup.
-_items_adapter: TypeAdapter[list[Any]] = TypeAdapter(
-    list[ResponseItemField], config=ConfigDict(defer_build=True)
-)
-_events_adapter: TypeAdapter[list[Any]] = TypeAdapter(list[EventMsg], config=ConfigDict(defer_build=True))
-
-
 def _parse_items(payloads: list[dict[str, Any]]) -> list[ResponseItem]:
-    """All at once (one validator call is ~2.5x faster than one per item); item by item,
-    skipping the malformed ones, only when the batch fails."""
-    try:
-        return list(_items_adapter.validate_python(payloads))
-    except ValidationError:
-        parsed = (_parse_item(p) for p in payloads)
-        return [i for i in parsed if i is not None]
+    """The items, skipping malformed ones (a damaged line must not block a resume)."""
+    parsed = (_parse_item(p) for p in payloads)
+    return [i for i in parsed if i is not None]
 
 
 def history_from_records(records: Sequence[RolloutRecord]) -> list[ResponseItem]:
@@ -211,15 +196,11 @@ def initial_messages(records: Sequence[RolloutRecord]) -> list[EventMsg]:
     payloads = [
         r.payload for r in records if r.type == "event_msg" and r.payload.get("type") in EVENT_TYPES
     ]
-    try:
-        return list(_events_adapter.validate_python(payloads))
-    except ValidationError:
-        pass
     events: list[EventMsg] = []
     for payload in payloads:
         try:
             events.append(parse_event_msg(payload))
-        except ValueError:  # pydantic's ValidationError included
+        except ValueError:  # a malformed event is not worth failing a resume for
             continue
     return events
 
@@ -230,8 +211,8 @@ def last_token_info(records: Sequence[RolloutRecord]) -> TokenUsageInfo | None:
             info = record.payload.get("info")
             if isinstance(info, dict):
                 try:
-                    return TokenUsageInfo.model_validate(info)
-                except ValidationError:
+                    return TokenUsageInfo.from_wire(info)
+                except ValueError:
                     continue
     return None
 
@@ -451,7 +432,7 @@ def restore_session(session: Session, loaded: LoadedThread, *, copy_records: boo
         # The process died mid-turn: close the turn in the record (not on the event
         # queue, where a front end would take it for the end of its own turn).
         aborted = TurnAbortedEvent(turn_id=open_turn or None, reason=TurnAbortReason.INTERRUPTED)
-        session.persist([RolloutLine("event_msg", aborted.model_dump(mode="json"))])
+        session.persist([RolloutLine("event_msg", aborted.to_wire())])
     missing = dangling_call_outputs(session.history)
     if missing:
         session.record_items(missing)

@@ -153,9 +153,9 @@ class Session:
         # `msg` is already a validated EventMsg model, so validating the wrapper again only
         # re-checks its type, yet `Event(...)` first builds the validator of the whole
         # EventMsg union (~20 ms, on every process's first event): construct it directly.
-        self.events.put_nowait(Event.model_construct(id=sub_id, msg=msg))
+        self.events.put_nowait(Event(id=sub_id, msg=msg))
         if msg.type in PERSISTED_EVENTS:
-            self.persist([RolloutLine("event_msg", msg.model_dump(mode="json"))])
+            self.persist([RolloutLine("event_msg", msg.to_wire())])
 
     def persist(self, lines: Sequence[RolloutLine]) -> None:
         recorder = self.services.recorder

@@ -242,10 +242,7 @@ class ThreadManager:
         history_meta = await asyncio.to_thread(prompt_history.metadata)
         session.emit(
             "",
-            # Every value below is already typed, and validating them would first build the
-            # validator of `initial_messages`' whole EventMsg union (~60 ms of a text-only
-            # `exec`). A consumer that dumps the event builds its serializer then.
-            SessionConfiguredEvent.model_construct(
+            SessionConfiguredEvent(
                 session_id=thread_id,
                 forked_from_id=loaded.thread_id if initial is not None and initial.fork and loaded else None,
                 model=config.model,

@@ -299,7 +299,7 @@ async def run_sampling_request(
         elif isinstance(event, OutputItemDone):
             _on_item_done(sess, turn, state, event.item)
         elif isinstance(event, RateLimits):
-            sess.rate_limits = RateLimitSnapshot.model_validate(_dataclass_dict(event.snapshot))
+            sess.rate_limits = RateLimitSnapshot.from_wire(_dataclass_dict(event.snapshot))
         elif isinstance(event, Completed):
             info = None
             if event.token_usage is not None:
@@ -362,7 +362,7 @@ def _turn_context_payload(turn: TurnContext) -> dict[str, object]:
         "turn_id": turn.turn_id,
         "cwd": str(s.cwd),
         "approval_policy": s.approval_policy.value,
-        "sandbox_policy": s.sandbox_policy.model_dump(mode="json"),
+        "sandbox_policy": s.sandbox_policy.to_wire(),
         "model": s.model,
         "effort": s.reasoning_effort,
         "summary": s.reasoning_summary or "none",

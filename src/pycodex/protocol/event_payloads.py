@@ -10,7 +10,7 @@ import base64
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field
+import msgspec
 
 from pycodex.protocol._wire import OmitNone, RustDuration, WireModel
 from pycodex.protocol.items import ExecCommandSource, FileChange, ParsedCommand
@@ -19,14 +19,14 @@ from pycodex.protocol.policies import ReviewDecision
 # --- shell commands -------------------------------------------------------------------------
 
 
-class ExecCommandBeginEvent(WireModel):
+class ExecCommandBeginEvent(WireModel, kw_only=True):
     type: Literal["exec_command_begin"] = "exec_command_begin"
     call_id: str
     process_id: OmitNone[str] = None
     turn_id: str = ""
     command: list[str]
     cwd: str
-    parsed_cmd: list[ParsedCommand] = Field(default_factory=list)
+    parsed_cmd: list[ParsedCommand] = msgspec.field(default_factory=list)
     source: ExecCommandSource = ExecCommandSource.AGENT
     interaction_input: OmitNone[str] = None
 
@@ -36,7 +36,7 @@ class ExecOutputStream(StrEnum):
     STDERR = "stderr"
 
 
-class ExecCommandOutputDeltaEvent(WireModel):
+class ExecCommandOutputDeltaEvent(WireModel, kw_only=True):
     """A raw chunk of command output; ``chunk`` is base64 because output may not be UTF-8."""
 
     type: Literal["exec_command_output_delta"] = "exec_command_output_delta"
@@ -54,14 +54,14 @@ class ExecCommandOutputDeltaEvent(WireModel):
         return base64.b64decode(self.chunk)
 
 
-class ExecCommandEndEvent(WireModel):
+class ExecCommandEndEvent(WireModel, kw_only=True):
     type: Literal["exec_command_end"] = "exec_command_end"
     call_id: str
     process_id: OmitNone[str] = None
     turn_id: str = ""
     command: list[str]
     cwd: str
-    parsed_cmd: list[ParsedCommand] = Field(default_factory=list)
+    parsed_cmd: list[ParsedCommand] = msgspec.field(default_factory=list)
     source: ExecCommandSource = ExecCommandSource.AGENT
     interaction_input: OmitNone[str] = None
     stdout: str
@@ -73,7 +73,7 @@ class ExecCommandEndEvent(WireModel):
     formatted_output: str
 
 
-class ExecApprovalRequestEvent(WireModel):
+class ExecApprovalRequestEvent(WireModel, kw_only=True):
     type: Literal["exec_approval_request"] = "exec_approval_request"
     call_id: str
     # Set for sub-command approvals; otherwise the approval is for `call_id` itself.
@@ -85,7 +85,7 @@ class ExecApprovalRequestEvent(WireModel):
     # Command prefix that "approve and remember" would add to the exec policy.
     proposed_execpolicy_amendment: OmitNone[list[str]] = None
     available_decisions: OmitNone[list[ReviewDecision]] = None
-    parsed_cmd: list[ParsedCommand] = Field(default_factory=list)
+    parsed_cmd: list[ParsedCommand] = msgspec.field(default_factory=list)
 
     def effective_approval_id(self) -> str:
         return self.approval_id or self.call_id
@@ -94,7 +94,7 @@ class ExecApprovalRequestEvent(WireModel):
 # --- patches -------------------------------------------------------------------------------
 
 
-class ApplyPatchApprovalRequestEvent(WireModel):
+class ApplyPatchApprovalRequestEvent(WireModel, kw_only=True):
     type: Literal["apply_patch_approval_request"] = "apply_patch_approval_request"
     call_id: str
     turn_id: str = ""
@@ -104,7 +104,7 @@ class ApplyPatchApprovalRequestEvent(WireModel):
     grant_root: OmitNone[str] = None
 
 
-class PatchApplyBeginEvent(WireModel):
+class PatchApplyBeginEvent(WireModel, kw_only=True):
     type: Literal["patch_apply_begin"] = "patch_apply_begin"
     call_id: str
     turn_id: str = ""
@@ -113,17 +113,17 @@ class PatchApplyBeginEvent(WireModel):
     changes: dict[str, FileChange]
 
 
-class PatchApplyEndEvent(WireModel):
+class PatchApplyEndEvent(WireModel, kw_only=True):
     type: Literal["patch_apply_end"] = "patch_apply_end"
     call_id: str
     turn_id: str = ""
     stdout: str
     stderr: str
     success: bool
-    changes: dict[str, FileChange] = Field(default_factory=dict)
+    changes: dict[str, FileChange] = msgspec.field(default_factory=dict)
 
 
-class TurnDiffEvent(WireModel):
+class TurnDiffEvent(WireModel, kw_only=True):
     type: Literal["turn_diff"] = "turn_diff"
     unified_diff: str
 
@@ -131,19 +131,19 @@ class TurnDiffEvent(WireModel):
 # --- MCP -------------------------------------------------------------------------------------
 
 
-class McpInvocation(WireModel):
+class McpInvocation(WireModel, kw_only=True):
     server: str
     tool: str
     arguments: Any = None
 
 
-class McpToolCallBeginEvent(WireModel):
+class McpToolCallBeginEvent(WireModel, kw_only=True):
     type: Literal["mcp_tool_call_begin"] = "mcp_tool_call_begin"
     call_id: str
     invocation: McpInvocation
 
 
-class McpToolCallEndEvent(WireModel):
+class McpToolCallEndEvent(WireModel, kw_only=True):
     type: Literal["mcp_tool_call_end"] = "mcp_tool_call_end"
     call_id: str
     invocation: McpInvocation
@@ -156,51 +156,51 @@ class McpToolCallEndEvent(WireModel):
         return isinstance(ok, dict) and not ok.get("isError", ok.get("is_error", False))
 
 
-class McpStartupUpdateEvent(WireModel):
+class McpStartupUpdateEvent(WireModel, kw_only=True):
     type: Literal["mcp_startup_update"] = "mcp_startup_update"
     server: str
     # {"state": "starting" | "ready" | "cancelled"} or {"state": "failed", "error": ...}
     status: dict[str, Any]
 
 
-class McpStartupFailure(WireModel):
+class McpStartupFailure(WireModel, kw_only=True):
     server: str
     error: str
 
 
-class McpStartupCompleteEvent(WireModel):
+class McpStartupCompleteEvent(WireModel, kw_only=True):
     type: Literal["mcp_startup_complete"] = "mcp_startup_complete"
-    ready: list[str] = Field(default_factory=list)
-    failed: list[McpStartupFailure] = Field(default_factory=list)
-    cancelled: list[str] = Field(default_factory=list)
+    ready: list[str] = msgspec.field(default_factory=list)
+    failed: list[McpStartupFailure] = msgspec.field(default_factory=list)
+    cancelled: list[str] = msgspec.field(default_factory=list)
 
 
-class McpListToolsResponseEvent(WireModel):
+class McpListToolsResponseEvent(WireModel, kw_only=True):
     type: Literal["mcp_list_tools_response"] = "mcp_list_tools_response"
     # Fully qualified tool name -> MCP Tool definition (kept as the server sent it).
-    tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    resources: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
-    resource_templates: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    tools: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    resources: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
+    resource_templates: dict[str, list[dict[str, Any]]] = msgspec.field(default_factory=dict)
     # Server name -> unsupported | not_logged_in | bearer_token | o_auth
-    auth_statuses: dict[str, str] = Field(default_factory=dict)
+    auth_statuses: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 # --- web search / images -------------------------------------------------------------------
 
 
-class WebSearchBeginEvent(WireModel):
+class WebSearchBeginEvent(WireModel, kw_only=True):
     type: Literal["web_search_begin"] = "web_search_begin"
     call_id: str
 
 
-class WebSearchEndEvent(WireModel):
+class WebSearchEndEvent(WireModel, kw_only=True):
     type: Literal["web_search_end"] = "web_search_end"
     call_id: str
     query: str
     action: OmitNone[dict[str, Any]] = None
 
 
-class ViewImageToolCallEvent(WireModel):
+class ViewImageToolCallEvent(WireModel, kw_only=True):
     type: Literal["view_image_tool_call"] = "view_image_tool_call"
     call_id: str
     path: str

@@ -14,11 +14,11 @@ here so ``from pycodex.protocol.events import ExecCommandEndEvent`` works.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter
+import msgspec
 
-from pycodex.protocol._wire import OmitNone, RustDuration, WireModel
+from pycodex.protocol._wire import OmitNone, RustDuration, WireModel, tag_of, wire_union
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
@@ -42,7 +42,12 @@ from pycodex.protocol.event_payloads import (
 )
 from pycodex.protocol.items import FileChange, TurnItem
 from pycodex.protocol.models import ResponseItemField
-from pycodex.protocol.policies import AskForApproval, ReasoningEffort, SandboxPolicy
+from pycodex.protocol.policies import (
+    AnySandboxPolicy,
+    AskForApproval,
+    ReasoningEffort,
+    SandboxPolicy,
+)
 from pycodex.protocol.review import ReviewOutput, ReviewRequest
 from pycodex.protocol.tokens import (
     RateLimitSnapshot,
@@ -160,7 +165,7 @@ class CodexErrorInfo(StrEnum):
 # --- session / turn lifecycle ---------------------------------------------------------------
 
 
-class SessionConfiguredEvent(WireModel):
+class SessionConfiguredEvent(WireModel, kw_only=True):
     """First event of every session."""
 
     type: Literal["session_configured"] = "session_configured"
@@ -169,7 +174,7 @@ class SessionConfiguredEvent(WireModel):
     model: str
     model_provider_id: str
     approval_policy: AskForApproval
-    sandbox_policy: SandboxPolicy
+    sandbox_policy: AnySandboxPolicy
     cwd: str
     reasoning_effort: OmitNone[ReasoningEffort] = None
     history_log_id: int
@@ -179,7 +184,7 @@ class SessionConfiguredEvent(WireModel):
     rollout_path: str | None = None
 
 
-class TaskStartedEvent(WireModel):
+class TaskStartedEvent(WireModel, kw_only=True):
     type: Literal["task_started"] = "task_started"
     turn_id: OmitNone[str] = None
     root_turn_id: OmitNone[str] = None
@@ -190,7 +195,7 @@ class TaskStartedEvent(WireModel):
     turn_attribution: OmitNone[dict[str, Any]] = None
 
 
-class TaskCompleteEvent(WireModel):
+class TaskCompleteEvent(WireModel, kw_only=True):
     type: Literal["task_complete"] = "task_complete"
     turn_id: OmitNone[str] = None
     root_turn_id: OmitNone[str] = None
@@ -201,17 +206,17 @@ class TaskCompleteEvent(WireModel):
     time_to_first_token_ms: OmitNone[int] = None
 
 
-class TurnAbortedEvent(WireModel):
+class TurnAbortedEvent(WireModel, kw_only=True):
     type: Literal["turn_aborted"] = "turn_aborted"
     turn_id: OmitNone[str] = None
     reason: TurnAbortReason
 
 
-class ShutdownCompleteEvent(WireModel):
+class ShutdownCompleteEvent(WireModel, kw_only=True):
     type: Literal["shutdown_complete"] = "shutdown_complete"
 
 
-class ThreadSettingsAppliedEvent(WireModel):
+class ThreadSettingsAppliedEvent(WireModel, kw_only=True):
     """Settings in force for the thread (rollout marker; app-server
     ``thread/settings/updated``). The settings object is kept as written."""
 
@@ -220,18 +225,18 @@ class ThreadSettingsAppliedEvent(WireModel):
     thread_settings: dict[str, Any]
 
 
-class ThreadRolledBackEvent(WireModel):
+class ThreadRolledBackEvent(WireModel, kw_only=True):
     """Persisted marker: the last ``num_turns`` user turns left the context."""
 
     type: Literal["thread_rolled_back"] = "thread_rolled_back"
     num_turns: int
 
 
-class ContextCompactedEvent(WireModel):
+class ContextCompactedEvent(WireModel, kw_only=True):
     type: Literal["context_compacted"] = "context_compacted"
 
 
-class TokenCountEvent(WireModel):
+class TokenCountEvent(WireModel, kw_only=True):
     type: Literal["token_count"] = "token_count"
     info: TokenUsageInfo | None = None
     rate_limits: RateLimitSnapshot | None = None
@@ -240,18 +245,18 @@ class TokenCountEvent(WireModel):
 # --- diagnostics ----------------------------------------------------------------------------
 
 
-class ErrorEvent(WireModel):
+class ErrorEvent(WireModel, kw_only=True):
     type: Literal["error"] = "error"
     message: str
     codex_error_info: str | dict[str, Any] | None = None
 
 
-class WarningEvent(WireModel):
+class WarningEvent(WireModel, kw_only=True):
     type: Literal["warning"] = "warning"
     message: str
 
 
-class StreamErrorEvent(WireModel):
+class StreamErrorEvent(WireModel, kw_only=True):
     """A retry notice ("Reconnecting... 2/5"); the turn goes on."""
 
     type: Literal["stream_error"] = "stream_error"
@@ -260,12 +265,12 @@ class StreamErrorEvent(WireModel):
     additional_details: str | None = None
 
 
-class BackgroundEventEvent(WireModel):
+class BackgroundEventEvent(WireModel, kw_only=True):
     type: Literal["background_event"] = "background_event"
     message: str
 
 
-class DeprecationNoticeEvent(WireModel):
+class DeprecationNoticeEvent(WireModel, kw_only=True):
     type: Literal["deprecation_notice"] = "deprecation_notice"
     summary: str
     details: OmitNone[str] = None
@@ -274,83 +279,83 @@ class DeprecationNoticeEvent(WireModel):
 # --- messages and reasoning -----------------------------------------------------------------
 
 
-class UserMessageEvent(WireModel):
+class UserMessageEvent(WireModel, kw_only=True):
     type: Literal["user_message"] = "user_message"
     message: str
     images: OmitNone[list[str]] = None
-    local_images: list[str] = Field(default_factory=list)
-    text_elements: list[TextElement] = Field(default_factory=list)
+    local_images: list[str] = msgspec.field(default_factory=list)
+    text_elements: list[TextElement] = msgspec.field(default_factory=list)
 
 
-class AgentMessageEvent(WireModel):
+class AgentMessageEvent(WireModel, kw_only=True):
     type: Literal["agent_message"] = "agent_message"
     message: str
 
 
-class AgentMessageDeltaEvent(WireModel):
+class AgentMessageDeltaEvent(WireModel, kw_only=True):
     type: Literal["agent_message_delta"] = "agent_message_delta"
     delta: str
 
 
-class AgentReasoningEvent(WireModel):
+class AgentReasoningEvent(WireModel, kw_only=True):
     type: Literal["agent_reasoning"] = "agent_reasoning"
     text: str
 
 
-class AgentReasoningDeltaEvent(WireModel):
+class AgentReasoningDeltaEvent(WireModel, kw_only=True):
     type: Literal["agent_reasoning_delta"] = "agent_reasoning_delta"
     delta: str
 
 
-class AgentReasoningRawContentEvent(WireModel):
+class AgentReasoningRawContentEvent(WireModel, kw_only=True):
     type: Literal["agent_reasoning_raw_content"] = "agent_reasoning_raw_content"
     text: str
 
 
-class AgentReasoningRawContentDeltaEvent(WireModel):
+class AgentReasoningRawContentDeltaEvent(WireModel, kw_only=True):
     type: Literal["agent_reasoning_raw_content_delta"] = "agent_reasoning_raw_content_delta"
     delta: str
 
 
-class AgentReasoningSectionBreakEvent(WireModel):
+class AgentReasoningSectionBreakEvent(WireModel, kw_only=True):
     type: Literal["agent_reasoning_section_break"] = "agent_reasoning_section_break"
     item_id: str = ""
     summary_index: int = 0
 
 
-class _ItemDelta(WireModel):
+class _ItemDelta(WireModel, kw_only=True):
     thread_id: str
     turn_id: str
     item_id: str
     delta: str
 
 
-class AgentMessageContentDeltaEvent(_ItemDelta):
+class AgentMessageContentDeltaEvent(_ItemDelta, kw_only=True):
     type: Literal["agent_message_content_delta"] = "agent_message_content_delta"
 
 
-class PlanDeltaEvent(_ItemDelta):
+class PlanDeltaEvent(_ItemDelta, kw_only=True):
     """``<proposed_plan>`` text streamed in plan mode."""
 
     type: Literal["plan_delta"] = "plan_delta"
 
 
-class ReasoningContentDeltaEvent(_ItemDelta):
+class ReasoningContentDeltaEvent(_ItemDelta, kw_only=True):
     type: Literal["reasoning_content_delta"] = "reasoning_content_delta"
     summary_index: int = 0
 
 
-class ReasoningRawContentDeltaEvent(_ItemDelta):
+class ReasoningRawContentDeltaEvent(_ItemDelta, kw_only=True):
     type: Literal["reasoning_raw_content_delta"] = "reasoning_raw_content_delta"
     content_index: int = 0
 
 
-class RawResponseItemEvent(WireModel):
+class RawResponseItemEvent(WireModel, kw_only=True):
     type: Literal["raw_response_item"] = "raw_response_item"
     item: ResponseItemField
 
 
-class ItemStartedEvent(WireModel):
+class ItemStartedEvent(WireModel, kw_only=True):
     type: Literal["item_started"] = "item_started"
     thread_id: str
     turn_id: str
@@ -358,7 +363,7 @@ class ItemStartedEvent(WireModel):
     started_at_ms: OmitNone[int] = None
 
 
-class ItemCompletedEvent(WireModel):
+class ItemCompletedEvent(WireModel, kw_only=True):
     type: Literal["item_completed"] = "item_completed"
     thread_id: str
     turn_id: str
@@ -367,12 +372,12 @@ class ItemCompletedEvent(WireModel):
     completed_at_ms: OmitNone[int] = None
 
 
-class PlanStep(WireModel):
+class PlanStep(WireModel, kw_only=True):
     step: str
     status: Literal["pending", "in_progress", "completed"]
 
 
-class PlanUpdateEvent(WireModel):
+class PlanUpdateEvent(WireModel, kw_only=True):
     """The ``update_plan`` tool's arguments, echoed to the UI."""
 
     type: Literal["plan_update"] = "plan_update"
@@ -383,11 +388,11 @@ class PlanUpdateEvent(WireModel):
 # --- review ---------------------------------------------------------------------------------
 
 
-class EnteredReviewModeEvent(ReviewRequest):
+class EnteredReviewModeEvent(ReviewRequest, kw_only=True):
     type: Literal["entered_review_mode"] = "entered_review_mode"
 
 
-class ExitedReviewModeEvent(WireModel):
+class ExitedReviewModeEvent(WireModel, kw_only=True):
     type: Literal["exited_review_mode"] = "exited_review_mode"
     review_output: ReviewOutput | None = None
 
@@ -395,20 +400,20 @@ class ExitedReviewModeEvent(WireModel):
 # --- replies to query ops -------------------------------------------------------------------
 
 
-class HistoryEntry(WireModel):
+class HistoryEntry(WireModel, kw_only=True):
     conversation_id: str
     ts: int
     text: str
 
 
-class GetHistoryEntryResponseEvent(WireModel):
+class GetHistoryEntryResponseEvent(WireModel, kw_only=True):
     type: Literal["get_history_entry_response"] = "get_history_entry_response"
     offset: int
     log_id: int
     entry: OmitNone[HistoryEntry] = None
 
 
-class CustomPrompt(WireModel):
+class CustomPrompt(WireModel, kw_only=True):
     name: str
     path: str
     content: str
@@ -416,17 +421,17 @@ class CustomPrompt(WireModel):
     argument_hint: OmitNone[str] = None
 
 
-class ListCustomPromptsResponseEvent(WireModel):
+class ListCustomPromptsResponseEvent(WireModel, kw_only=True):
     type: Literal["list_custom_prompts_response"] = "list_custom_prompts_response"
-    custom_prompts: list[CustomPrompt] = Field(default_factory=list)
+    custom_prompts: list[CustomPrompt] = msgspec.field(default_factory=list)
 
 
-class UndoStartedEvent(WireModel):
+class UndoStartedEvent(WireModel, kw_only=True):
     type: Literal["undo_started"] = "undo_started"
     message: OmitNone[str] = None
 
 
-class UndoCompletedEvent(WireModel):
+class UndoCompletedEvent(WireModel, kw_only=True):
     type: Literal["undo_completed"] = "undo_completed"
     success: bool
     message: OmitNone[str] = None
@@ -487,89 +492,84 @@ EVENT_VARIANTS: tuple[type[WireModel], ...] = (
     ViewImageToolCallEvent,
 )
 
-EventMsg = Annotated[
-    SessionConfiguredEvent
-    | TaskStartedEvent
-    | TaskCompleteEvent
-    | TurnAbortedEvent
-    | ShutdownCompleteEvent
-    | ThreadSettingsAppliedEvent
-    | ThreadRolledBackEvent
-    | ContextCompactedEvent
-    | TokenCountEvent
-    | ErrorEvent
-    | WarningEvent
-    | StreamErrorEvent
-    | BackgroundEventEvent
-    | DeprecationNoticeEvent
-    | UserMessageEvent
-    | AgentMessageEvent
-    | AgentMessageDeltaEvent
-    | AgentReasoningEvent
-    | AgentReasoningDeltaEvent
-    | AgentReasoningRawContentEvent
-    | AgentReasoningRawContentDeltaEvent
-    | AgentReasoningSectionBreakEvent
-    | AgentMessageContentDeltaEvent
-    | PlanDeltaEvent
-    | ReasoningContentDeltaEvent
-    | ReasoningRawContentDeltaEvent
-    | RawResponseItemEvent
-    | ItemStartedEvent
-    | ItemCompletedEvent
-    | PlanUpdateEvent
-    | EnteredReviewModeEvent
-    | ExitedReviewModeEvent
-    | GetHistoryEntryResponseEvent
-    | ListCustomPromptsResponseEvent
-    | UndoStartedEvent
-    | UndoCompletedEvent
-    | ExecCommandBeginEvent
-    | ExecCommandOutputDeltaEvent
-    | ExecCommandEndEvent
-    | ExecApprovalRequestEvent
-    | ApplyPatchApprovalRequestEvent
-    | PatchApplyBeginEvent
-    | PatchApplyEndEvent
-    | TurnDiffEvent
-    | McpToolCallBeginEvent
-    | McpToolCallEndEvent
-    | McpStartupUpdateEvent
-    | McpStartupCompleteEvent
-    | McpListToolsResponseEvent
-    | WebSearchBeginEvent
-    | WebSearchEndEvent
-    | ViewImageToolCallEvent,
-    Field(discriminator="type"),
-]
+EVENT_UNION = wire_union("event", EVENT_VARIANTS)
+if TYPE_CHECKING:
+    EventMsg = (
+        SessionConfiguredEvent
+        | TaskStartedEvent
+        | TaskCompleteEvent
+        | TurnAbortedEvent
+        | ShutdownCompleteEvent
+        | ThreadSettingsAppliedEvent
+        | ThreadRolledBackEvent
+        | ContextCompactedEvent
+        | TokenCountEvent
+        | ErrorEvent
+        | WarningEvent
+        | StreamErrorEvent
+        | BackgroundEventEvent
+        | DeprecationNoticeEvent
+        | UserMessageEvent
+        | AgentMessageEvent
+        | AgentMessageDeltaEvent
+        | AgentReasoningEvent
+        | AgentReasoningDeltaEvent
+        | AgentReasoningRawContentEvent
+        | AgentReasoningRawContentDeltaEvent
+        | AgentReasoningSectionBreakEvent
+        | AgentMessageContentDeltaEvent
+        | PlanDeltaEvent
+        | ReasoningContentDeltaEvent
+        | ReasoningRawContentDeltaEvent
+        | RawResponseItemEvent
+        | ItemStartedEvent
+        | ItemCompletedEvent
+        | PlanUpdateEvent
+        | EnteredReviewModeEvent
+        | ExitedReviewModeEvent
+        | GetHistoryEntryResponseEvent
+        | ListCustomPromptsResponseEvent
+        | UndoStartedEvent
+        | UndoCompletedEvent
+        | ExecCommandBeginEvent
+        | ExecCommandOutputDeltaEvent
+        | ExecCommandEndEvent
+        | ExecApprovalRequestEvent
+        | ApplyPatchApprovalRequestEvent
+        | PatchApplyBeginEvent
+        | PatchApplyEndEvent
+        | TurnDiffEvent
+        | McpToolCallBeginEvent
+        | McpToolCallEndEvent
+        | McpStartupUpdateEvent
+        | McpStartupCompleteEvent
+        | McpListToolsResponseEvent
+        | WebSearchBeginEvent
+        | WebSearchEndEvent
+        | ViewImageToolCallEvent
+    )
+else:
+    EventMsg = EVENT_UNION
 
-EVENT_TYPES: frozenset[str] = frozenset(
-    cls.model_fields["type"].default for cls in EVENT_VARIANTS
-)
-
-# Forward refs (EventMsg inside SessionConfiguredEvent) resolve lazily on first use: the
-# models are built with defer_build, so an eager rebuild here would cost ~50 ms at import.
+EVENT_TYPES: frozenset[str] = frozenset(tag_of(cls) for cls in EVENT_VARIANTS)
 
 
-class Event(WireModel):
+class Event(WireModel, kw_only=True):
     """One entry of the event queue; ``id`` is the submission it answers."""
 
     id: str
     msg: EventMsg
 
 
-_event_adapter: TypeAdapter[EventMsg] = TypeAdapter(EventMsg, config=ConfigDict(defer_build=True))
-
-
 def parse_event_msg(data: Any) -> EventMsg:
     """Validate one event payload. Unknown ``type`` → ``ValueError`` naming it; bad fields
-    → ``pydantic.ValidationError`` (a ``ValueError`` too)."""
+    → :class:`~pycodex.protocol._wire.WireError` (a ``ValueError`` too)."""
     kind = data.get("type") if isinstance(data, dict) else None
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event type {kind!r}")
-    event: EventMsg = _event_adapter.validate_python(data)
+    event: EventMsg = EVENT_UNION.parse(data)
     return event
 
 
 def event_msg_to_wire(event: EventMsg) -> dict[str, Any]:
-    return event.model_dump(mode="json")
+    return event.to_wire()

@@ -14,11 +14,11 @@ load as :class:`OtherTurnItem` so an old or newer rollout always reads.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+import msgspec
 
-from pycodex.protocol._wire import OmitNone, RustDuration, WireModel
+from pycodex.protocol._wire import OmitNone, RustDuration, WireModel, tag_of, wire_union
 from pycodex.protocol.user_input import TextInput, UserInput
 
 ItemStatus = Literal["in_progress", "completed", "failed", "declined"]
@@ -27,29 +27,31 @@ ItemStatus = Literal["in_progress", "completed", "failed", "declined"]
 # --- shared pieces (also used by exec / patch events) ----------------------------------
 
 
-class AddFileChange(WireModel):
+class AddFileChange(WireModel, kw_only=True):
     type: Literal["add"] = "add"
     content: str
 
 
-class DeleteFileChange(WireModel):
+class DeleteFileChange(WireModel, kw_only=True):
     type: Literal["delete"] = "delete"
     content: str
 
 
-class UpdateFileChange(WireModel):
+class UpdateFileChange(WireModel, kw_only=True):
     type: Literal["update"] = "update"
     unified_diff: str
     # serde writes `move_path: null` for a plain update (no skip_serializing_if).
     move_path: str | None = None
 
 
-FileChange = Annotated[
-    AddFileChange | DeleteFileChange | UpdateFileChange, Field(discriminator="type")
-]
+FILE_CHANGE_UNION = wire_union("file change", (AddFileChange, DeleteFileChange, UpdateFileChange))
+if TYPE_CHECKING:
+    FileChange = AddFileChange | DeleteFileChange | UpdateFileChange
+else:
+    FileChange = FILE_CHANGE_UNION
 
 
-class ParsedCommand(WireModel):
+class ParsedCommand(WireModel, kw_only=True):
     """Codex's best-effort reading of a shell command, for display.
 
     ``type`` is ``read`` (name, path), ``list_files`` (path), ``search`` (query, path) or
@@ -73,7 +75,7 @@ class ExecCommandSource(StrEnum):
 # --- turn items -----------------------------------------------------------------------------
 
 
-class UserMessageTurnItem(WireModel):
+class UserMessageTurnItem(WireModel, kw_only=True):
     type: Literal["UserMessage"] = "UserMessage"
     id: str
     client_id: OmitNone[str] = None
@@ -83,12 +85,12 @@ class UserMessageTurnItem(WireModel):
         return "".join(part.text for part in self.content if isinstance(part, TextInput))
 
 
-class AgentMessageText(WireModel):
+class AgentMessageText(WireModel, kw_only=True):
     type: Literal["Text"] = "Text"
     text: str
 
 
-class AgentMessageTurnItem(WireModel):
+class AgentMessageTurnItem(WireModel, kw_only=True):
     type: Literal["AgentMessage"] = "AgentMessage"
     id: str
     content: list[AgentMessageText]
@@ -99,7 +101,7 @@ class AgentMessageTurnItem(WireModel):
         return "".join(part.text for part in self.content)
 
 
-class PlanTurnItem(WireModel):
+class PlanTurnItem(WireModel, kw_only=True):
     """A ``<proposed_plan>`` block from plan mode (final text, not the deltas)."""
 
     type: Literal["Plan"] = "Plan"
@@ -107,21 +109,21 @@ class PlanTurnItem(WireModel):
     text: str
 
 
-class ReasoningTurnItem(WireModel):
+class ReasoningTurnItem(WireModel, kw_only=True):
     type: Literal["Reasoning"] = "Reasoning"
     id: str
     summary_text: list[str]
-    raw_content: list[str] = Field(default_factory=list)
+    raw_content: list[str] = msgspec.field(default_factory=list)
 
 
-class CommandExecutionTurnItem(WireModel):
+class CommandExecutionTurnItem(WireModel, kw_only=True):
     type: Literal["CommandExecution"] = "CommandExecution"
     id: str
     process_id: OmitNone[str] = None
     command: list[str]
     # 0.163 writes a file:// URI here (`"cwd": "file:///workspace"`); kept as written.
     cwd: str
-    parsed_cmd: list[ParsedCommand] = Field(default_factory=list)
+    parsed_cmd: list[ParsedCommand] = msgspec.field(default_factory=list)
     source: ExecCommandSource = ExecCommandSource.AGENT
     interaction_input: OmitNone[str] = None
     status: ItemStatus
@@ -133,7 +135,7 @@ class CommandExecutionTurnItem(WireModel):
     formatted_output: OmitNone[str] = None
 
 
-class FileChangeTurnItem(WireModel):
+class FileChangeTurnItem(WireModel, kw_only=True):
     type: Literal["FileChange"] = "FileChange"
     id: str
     changes: dict[str, FileChange]
@@ -143,11 +145,11 @@ class FileChangeTurnItem(WireModel):
     stderr: OmitNone[str] = None
 
 
-class McpToolCallError(WireModel):
+class McpToolCallError(WireModel, kw_only=True):
     message: str
 
 
-class McpToolCallTurnItem(WireModel):
+class McpToolCallTurnItem(WireModel, kw_only=True):
     type: Literal["McpToolCall"] = "McpToolCall"
     id: str
     server: str
@@ -160,7 +162,7 @@ class McpToolCallTurnItem(WireModel):
     duration: OmitNone[RustDuration] = None
 
 
-class WebSearchTurnItem(WireModel):
+class WebSearchTurnItem(WireModel, kw_only=True):
     type: Literal["WebSearch"] = "WebSearch"
     id: str
     query: str
@@ -168,12 +170,12 @@ class WebSearchTurnItem(WireModel):
     action: OmitNone[dict[str, Any]] = None
 
 
-class ContextCompactionTurnItem(WireModel):
+class ContextCompactionTurnItem(WireModel, kw_only=True):
     type: Literal["ContextCompaction"] = "ContextCompaction"
     id: str
 
 
-class OtherTurnItem(WireModel):
+class OtherTurnItem(WireModel, kw_only=True):
     """A turn item type pycodex does not model; kept verbatim."""
 
     type: str
@@ -191,27 +193,21 @@ _TURN_ITEM_CLASSES: tuple[type[WireModel], ...] = (
     WebSearchTurnItem,
     ContextCompactionTurnItem,
 )
-TURN_ITEM_TYPES: frozenset[str] = frozenset(
-    cls.model_fields["type"].default for cls in _TURN_ITEM_CLASSES
-)
-_OTHER_TAG = "__other__"
+TURN_ITEM_TYPES: frozenset[str] = frozenset(tag_of(cls) for cls in _TURN_ITEM_CLASSES)
 
-
-def _turn_item_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in TURN_ITEM_TYPES else _OTHER_TAG
-
-
-TurnItem = Annotated[
-    Annotated[UserMessageTurnItem, Tag("UserMessage")]
-    | Annotated[AgentMessageTurnItem, Tag("AgentMessage")]
-    | Annotated[PlanTurnItem, Tag("Plan")]
-    | Annotated[ReasoningTurnItem, Tag("Reasoning")]
-    | Annotated[CommandExecutionTurnItem, Tag("CommandExecution")]
-    | Annotated[FileChangeTurnItem, Tag("FileChange")]
-    | Annotated[McpToolCallTurnItem, Tag("McpToolCall")]
-    | Annotated[WebSearchTurnItem, Tag("WebSearch")]
-    | Annotated[ContextCompactionTurnItem, Tag("ContextCompaction")]
-    | Annotated[OtherTurnItem, Tag(_OTHER_TAG)],
-    Discriminator(_turn_item_tag),
-]
+TURN_ITEM_UNION = wire_union("turn item", _TURN_ITEM_CLASSES, fallback=OtherTurnItem)
+if TYPE_CHECKING:
+    TurnItem = (
+        UserMessageTurnItem
+        | AgentMessageTurnItem
+        | PlanTurnItem
+        | ReasoningTurnItem
+        | CommandExecutionTurnItem
+        | FileChangeTurnItem
+        | McpToolCallTurnItem
+        | WebSearchTurnItem
+        | ContextCompactionTurnItem
+        | OtherTurnItem
+    )
+else:
+    TurnItem = TURN_ITEM_UNION

@@ -13,32 +13,32 @@ Unknown item types load as :class:`OtherItem`, unknown content parts as
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+import msgspec
 
-from pycodex.protocol._wire import OmitNone
+from pycodex.protocol._wire import OmitNone, wire_union
 from pycodex.protocol._wire import WireModel as _Wire
 
 # --- message content parts -------------------------------------------------------------
 
-class InputText(_Wire):
+class InputText(_Wire, kw_only=True):
     type: Literal["input_text"] = "input_text"
     text: str
 
 
-class OutputText(_Wire):
+class OutputText(_Wire, kw_only=True):
     type: Literal["output_text"] = "output_text"
     text: str
 
 
-class InputImage(_Wire):
+class InputImage(_Wire, kw_only=True):
     type: Literal["input_image"] = "input_image"
     image_url: str
     detail: OmitNone[str] = None
 
 
-class OtherContent(_Wire):
+class OtherContent(_Wire, kw_only=True):
     """A content part pycodex does not model (``refusal``, ``input_file``, …); kept verbatim."""
 
     type: str
@@ -46,26 +46,18 @@ class OtherContent(_Wire):
     text: OmitNone[str] = None
 
 
-_CONTENT_TYPES = frozenset({"input_text", "output_text", "input_image"})
-
-
-def _content_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _CONTENT_TYPES else "other"
-
-
-ContentItem = Annotated[
-    Annotated[InputText, Tag("input_text")]
-    | Annotated[OutputText, Tag("output_text")]
-    | Annotated[InputImage, Tag("input_image")]
-    | Annotated[OtherContent, Tag("other")],
-    Discriminator(_content_tag),
-]
+CONTENT_ITEM_UNION = wire_union(
+    "content part", (InputText, OutputText, InputImage), fallback=OtherContent
+)
+if TYPE_CHECKING:
+    ContentItem = InputText | OutputText | InputImage | OtherContent
+else:
+    ContentItem = CONTENT_ITEM_UNION
 
 
 # --- response items ----------------------------------------------------------------------
 
-class MessageItem(_Wire):
+class MessageItem(_Wire, kw_only=True):
     type: Literal["message"] = "message"
     id: OmitNone[str] = None
     role: Literal["user", "assistant", "developer", "system"]
@@ -78,25 +70,25 @@ class MessageItem(_Wire):
         )
 
 
-class ReasoningSummaryText(_Wire):
+class ReasoningSummaryText(_Wire, kw_only=True):
     type: Literal["summary_text"] = "summary_text"
     text: str
 
 
-class ReasoningContentText(_Wire):
+class ReasoningContentText(_Wire, kw_only=True):
     type: Literal["reasoning_text", "text"] = "reasoning_text"
     text: str
 
 
-class ReasoningItem(_Wire):
+class ReasoningItem(_Wire, kw_only=True):
     type: Literal["reasoning"] = "reasoning"
     id: OmitNone[str] = None
-    summary: list[ReasoningSummaryText] = Field(default_factory=list)
+    summary: list[ReasoningSummaryText] = msgspec.field(default_factory=list)
     content: OmitNone[list[ReasoningContentText]] = None
     encrypted_content: OmitNone[str] = None
 
 
-class FunctionCallItem(_Wire):
+class FunctionCallItem(_Wire, kw_only=True):
     type: Literal["function_call"] = "function_call"
     id: OmitNone[str] = None
     name: str
@@ -105,7 +97,7 @@ class FunctionCallItem(_Wire):
     call_id: str
 
 
-class FunctionCallOutputItem(_Wire):
+class FunctionCallOutputItem(_Wire, kw_only=True):
     type: Literal["function_call_output"] = "function_call_output"
     id: OmitNone[str] = None
     call_id: str
@@ -113,7 +105,7 @@ class FunctionCallOutputItem(_Wire):
     output: str | list[ContentItem]
 
 
-class CustomToolCallItem(_Wire):
+class CustomToolCallItem(_Wire, kw_only=True):
     type: Literal["custom_tool_call"] = "custom_tool_call"
     id: OmitNone[str] = None
     call_id: str
@@ -121,14 +113,14 @@ class CustomToolCallItem(_Wire):
     input: str
 
 
-class CustomToolCallOutputItem(_Wire):
+class CustomToolCallOutputItem(_Wire, kw_only=True):
     type: Literal["custom_tool_call_output"] = "custom_tool_call_output"
     id: OmitNone[str] = None
     call_id: str
     output: str | list[ContentItem]
 
 
-class LocalShellExecAction(_Wire):
+class LocalShellExecAction(_Wire, kw_only=True):
     type: Literal["exec"] = "exec"
     command: list[str]
     timeout_ms: OmitNone[int] = None
@@ -137,7 +129,7 @@ class LocalShellExecAction(_Wire):
     user: OmitNone[str] = None
 
 
-class LocalShellCallItem(_Wire):
+class LocalShellCallItem(_Wire, kw_only=True):
     type: Literal["local_shell_call"] = "local_shell_call"
     id: OmitNone[str] = None
     call_id: OmitNone[str] = None
@@ -145,14 +137,14 @@ class LocalShellCallItem(_Wire):
     action: LocalShellExecAction
 
 
-class WebSearchCallItem(_Wire):
+class WebSearchCallItem(_Wire, kw_only=True):
     type: Literal["web_search_call"] = "web_search_call"
     id: OmitNone[str] = None
     status: OmitNone[str] = None
     action: OmitNone[dict[str, Any]] = None
 
 
-class ToolSearchCallItem(_Wire):
+class ToolSearchCallItem(_Wire, kw_only=True):
     type: Literal["tool_search_call"] = "tool_search_call"
     id: OmitNone[str] = None
     call_id: OmitNone[str] = None
@@ -160,16 +152,16 @@ class ToolSearchCallItem(_Wire):
     arguments: OmitNone[Any] = None
 
 
-class ToolSearchOutputItem(_Wire):
+class ToolSearchOutputItem(_Wire, kw_only=True):
     type: Literal["tool_search_output"] = "tool_search_output"
     id: OmitNone[str] = None
     call_id: OmitNone[str] = None
     status: OmitNone[str] = None
     execution: OmitNone[str] = None
-    tools: list[dict[str, Any]] = Field(default_factory=list)
+    tools: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
-class CompactionItem(_Wire):
+class CompactionItem(_Wire, kw_only=True):
     """Server-side compaction summary (opaque to us, sent back verbatim)."""
 
     type: Literal["compaction", "compaction_summary"] = "compaction"
@@ -177,26 +169,11 @@ class CompactionItem(_Wire):
     encrypted_content: OmitNone[str] = None
 
 
-class OtherItem(_Wire):
+class OtherItem(_Wire, kw_only=True):
     """Any item type pycodex does not model; kept verbatim so history is never lost."""
 
     type: str
 
-
-_KnownItem = Annotated[
-    MessageItem
-    | ReasoningItem
-    | FunctionCallItem
-    | FunctionCallOutputItem
-    | CustomToolCallItem
-    | CustomToolCallOutputItem
-    | LocalShellCallItem
-    | WebSearchCallItem
-    | ToolSearchCallItem
-    | ToolSearchOutputItem
-    | CompactionItem,
-    Field(discriminator="type"),
-]
 
 ResponseItem = (
     MessageItem
@@ -213,60 +190,51 @@ ResponseItem = (
     | OtherItem
 )
 
-_KNOWN_TYPES = frozenset(
-    {
-        "message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
-        "custom_tool_call_output", "local_shell_call", "web_search_call", "tool_search_call",
-        "tool_search_output", "compaction", "compaction_summary",
-    }
+_KNOWN_ITEMS = (
+    MessageItem,
+    ReasoningItem,
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    CustomToolCallItem,
+    CustomToolCallOutputItem,
+    LocalShellCallItem,
+    WebSearchCallItem,
+    ToolSearchCallItem,
+    ToolSearchOutputItem,
+    CompactionItem,
 )
-_known_adapter: TypeAdapter[Any] = TypeAdapter(_KnownItem, config=ConfigDict(defer_build=True))
+
+# `ResponseItem` as a field type (e.g. an event carrying an item): unknown types load as
+# `OtherItem`, a malformed known item is an error (it must not slip through as `OtherItem`).
+RESPONSE_ITEM_UNION = wire_union(
+    "response item",
+    _KNOWN_ITEMS,
+    fallback=OtherItem,
+    extra_tags={"compaction_summary": CompactionItem},
+)
+if TYPE_CHECKING:
+    ResponseItemField = ResponseItem
+else:
+    ResponseItemField = RESPONSE_ITEM_UNION
 
 
-def _item_tag(value: Any) -> str:
-    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    if kind == "compaction_summary":
-        return "compaction"
-    return kind if kind in _KNOWN_TYPES else "other"
-
-
-# `ResponseItem` for use as a pydantic field type (e.g. an event carrying an item): the
-# bare union above would let a malformed known item slip through as `OtherItem`.
-ResponseItemField = Annotated[
-    Annotated[MessageItem, Tag("message")]
-    | Annotated[ReasoningItem, Tag("reasoning")]
-    | Annotated[FunctionCallItem, Tag("function_call")]
-    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
-    | Annotated[CustomToolCallItem, Tag("custom_tool_call")]
-    | Annotated[CustomToolCallOutputItem, Tag("custom_tool_call_output")]
-    | Annotated[LocalShellCallItem, Tag("local_shell_call")]
-    | Annotated[WebSearchCallItem, Tag("web_search_call")]
-    | Annotated[ToolSearchCallItem, Tag("tool_search_call")]
-    | Annotated[ToolSearchOutputItem, Tag("tool_search_output")]
-    | Annotated[CompactionItem, Tag("compaction")]
-    | Annotated[OtherItem, Tag("other")],
-    Discriminator(_item_tag),
-]
-
-
-def parse_response_item(data: dict[str, Any]) -> ResponseItem:
+def parse_response_item(data: Any) -> ResponseItem:
     """Validate one wire item; unknown ``type``s become :class:`OtherItem`.
 
-    Raises ``pydantic.ValidationError`` when a known type is malformed.
+    Raises :class:`~pycodex.protocol._wire.WireError` (a ``ValueError``) when a known type
+    is malformed.
     """
-    if data.get("type") in _KNOWN_TYPES:
-        item: ResponseItem = _known_adapter.validate_python(data)
-        return item
-    return OtherItem.model_validate(data)
+    item: ResponseItem = RESPONSE_ITEM_UNION.parse(data)
+    return item
 
 
-def item_to_wire(item: BaseModel) -> dict[str, Any]:
+def item_to_wire(item: _Wire) -> dict[str, Any]:
     """The JSON object sent to the provider / written to a rollout.
 
     Declared optional fields that are ``None`` are left out; unknown fields are written
     exactly as received (a global ``exclude_none`` would also strip their ``null``s).
     """
-    return item.model_dump(mode="json")
+    return item.to_wire()
 
 
 def user_message(text: str) -> MessageItem:

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field, GetCoreSchemaHandler, TypeAdapter, model_validator
-from pydantic_core import CoreSchema
+import msgspec
 
-from pycodex.protocol._wire import WireModel, _is_false
-
-_union_ready = False
+from pycodex.protocol._wire import OmitFalse, WireError, WireModel, convert, wire_union
 
 
 class SandboxMode(StrEnum):
@@ -56,14 +53,14 @@ class ReviewDecision(StrEnum):
     ABORT = "abort"
 
 
-class ExecPolicyAmendment(WireModel):
+class ExecPolicyAmendment(WireModel, kw_only=True):
     """The body of an "approve and remember" answer: the command prefix to allow from now on
     (Codex's `ExecPolicyAmendment`, a bare list of strings on the wire)."""
 
-    proposed_execpolicy_amendment: list[str] = Field(min_length=1)
+    proposed_execpolicy_amendment: Annotated[list[str], msgspec.Meta(min_length=1)]
 
 
-class ApprovedExecPolicyAmendment(WireModel):
+class ApprovedExecPolicyAmendment(WireModel, kw_only=True):
     """`{"approved_execpolicy_amendment": {"proposed_execpolicy_amendment": [...]}}`:
     approve this command and add `prefix_rule(pattern=[...], decision="allow")` to the
     user's rules so commands with that prefix are not asked about again."""
@@ -106,44 +103,28 @@ class NetworkAccess(StrEnum):
     ENABLED = "enabled"
 
 
-class SandboxPolicy(WireModel):
-    """Base of the sandbox policy variants; usable directly as a pydantic field type.
-
-    ``policy: SandboxPolicy`` in a model validates to the right variant by ``type``
-    (see ``__get_pydantic_core_schema__``), and ``isinstance(p, SandboxPolicy)`` holds for
-    every variant.
+class SandboxPolicy(WireModel, kw_only=True):
+    """Base of the sandbox policy variants (``isinstance(p, SandboxPolicy)`` holds for every
+    variant). As a field type use :data:`AnySandboxPolicy`, which validates to the right
+    variant by ``type``; the base itself is abstract and never decoded.
     """
-
-    # Built eagerly: the base must get its own (abstract) schema before the union of its
-    # variants exists, which a deferred build would not see.
-    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=False)
 
     type: str
     _V2_TYPE: ClassVar[str] = ""
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> CoreSchema:
-        # The abstract base stands for the tagged union of its variants once they exist
-        # (while the class itself is being built, the variants are not defined yet).
-        if cls.__name__ == "SandboxPolicy" and _union_ready:
-            return handler.generate_schema(_SandboxPolicyUnion)
-        return handler(source)
-
-    @model_validator(mode="after")
-    def _only_variants(self) -> SandboxPolicy:
-        if type(self).__name__ == "SandboxPolicy":
-            raise ValueError("SandboxPolicy is abstract: use SandboxPolicy.parse() or a variant")
-        return self
 
     # --- constructors ------------------------------------------------------------------
 
     @staticmethod
     def parse(data: Any) -> SandboxPolicy:
-        """Validate the core/rollout wire form; raises ``pydantic.ValidationError``."""
-        policy: SandboxPolicy = _adapter.validate_python(data)
+        """Validate the core/rollout wire form; raises :class:`WireError` (a ``ValueError``)."""
+        policy: SandboxPolicy = SANDBOX_POLICY_UNION.parse(data)
         return policy
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Self:
+        if cls is SandboxPolicy:
+            raise WireError("SandboxPolicy is abstract: use SandboxPolicy.parse() or a variant")
+        return convert(data, cls)
 
     @staticmethod
     def from_mode(
@@ -180,7 +161,7 @@ class SandboxPolicy(WireModel):
         for key, value in data.items():
             if key != "type":
                 fields[_camel_to_snake(key)] = value
-        return variant.model_validate(fields)
+        return variant.from_wire(fields)
 
     # --- queries -----------------------------------------------------------------------
 
@@ -197,7 +178,7 @@ class SandboxPolicy(WireModel):
 
     def to_app_server(self) -> dict[str, Any]:
         """The app-server v2 camelCase rendering of this policy."""
-        data = self.model_dump(mode="json")
+        data = self.to_wire()
         out: dict[str, Any] = {"type": self._V2_TYPE}
         for key, value in data.items():
             if key != "type":
@@ -205,10 +186,10 @@ class SandboxPolicy(WireModel):
         return out
 
 
-class ReadOnlyPolicy(SandboxPolicy):
+class ReadOnlyPolicy(SandboxPolicy, kw_only=True):
     type: Literal["read-only"] = "read-only"
     # Newer Codex versions may carry it; 0.163's core form omits it when false.
-    network_access: bool = Field(default=False, exclude_if=_is_false)
+    network_access: OmitFalse = False
     _V2_TYPE: ClassVar[str] = "readOnly"
 
     @property
@@ -226,9 +207,9 @@ class ReadOnlyPolicy(SandboxPolicy):
         return {"type": self._V2_TYPE, "networkAccess": self.network_access}
 
 
-class WorkspaceWritePolicy(SandboxPolicy):
+class WorkspaceWritePolicy(SandboxPolicy, kw_only=True):
     type: Literal["workspace-write"] = "workspace-write"
-    writable_roots: list[str] = Field(default_factory=list)
+    writable_roots: list[str] = msgspec.field(default_factory=list)
     network_access: bool = False
     exclude_tmpdir_env_var: bool = False
     exclude_slash_tmp: bool = False
@@ -245,7 +226,7 @@ class WorkspaceWritePolicy(SandboxPolicy):
         return self.network_access
 
 
-class DangerFullAccessPolicy(SandboxPolicy):
+class DangerFullAccessPolicy(SandboxPolicy, kw_only=True):
     type: Literal["danger-full-access"] = "danger-full-access"
     _V2_TYPE: ClassVar[str] = "dangerFullAccess"
 
@@ -260,7 +241,7 @@ class DangerFullAccessPolicy(SandboxPolicy):
         return True
 
 
-class ExternalSandboxPolicy(SandboxPolicy):
+class ExternalSandboxPolicy(SandboxPolicy, kw_only=True):
     """Codex runs inside a sandbox someone else set up: full disk, chosen network."""
 
     type: Literal["external-sandbox"] = "external-sandbox"
@@ -280,12 +261,12 @@ _VARIANTS: tuple[type[SandboxPolicy], ...] = (
     DangerFullAccessPolicy,
     ExternalSandboxPolicy,
 )
-_SandboxPolicyUnion = Annotated[
-    ReadOnlyPolicy | WorkspaceWritePolicy | DangerFullAccessPolicy | ExternalSandboxPolicy,
-    Field(discriminator="type"),
-]
-_union_ready = True
-_adapter: TypeAdapter[SandboxPolicy] = TypeAdapter(_SandboxPolicyUnion, config=ConfigDict(defer_build=True))
+SANDBOX_POLICY_UNION = wire_union("sandbox policy", _VARIANTS)
+if TYPE_CHECKING:
+    AnySandboxPolicy = SandboxPolicy
+else:
+    # A field typed `AnySandboxPolicy` validates to the variant named by `type`.
+    AnySandboxPolicy = SANDBOX_POLICY_UNION
 
 SANDBOX_POLICY_VARIANTS = _VARIANTS
 

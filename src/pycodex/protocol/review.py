@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+import msgspec
 
 from pycodex.protocol._wire import OmitNone, WireModel
 
 
-class ReviewRequest(WireModel):
+class ReviewRequest(WireModel, kw_only=True):
     """What to review.
 
     Codex started with ``{prompt}`` and later moved to ``{target}`` (``{"type":
@@ -22,17 +22,17 @@ class ReviewRequest(WireModel):
     user_facing_hint: OmitNone[str] = None
 
 
-class ReviewLineRange(WireModel):
+class ReviewLineRange(WireModel, kw_only=True):
     start: int
     end: int
 
 
-class ReviewCodeLocation(WireModel):
+class ReviewCodeLocation(WireModel, kw_only=True):
     absolute_file_path: str
     line_range: ReviewLineRange
 
 
-class ReviewFinding(WireModel):
+class ReviewFinding(WireModel, kw_only=True):
     title: str
     body: str
     confidence_score: float
@@ -40,8 +40,8 @@ class ReviewFinding(WireModel):
     code_location: ReviewCodeLocation
 
 
-class ReviewOutput(WireModel):
-    findings: list[ReviewFinding] = Field(default_factory=list)
+class ReviewOutput(WireModel, kw_only=True):
+    findings: list[ReviewFinding] = msgspec.field(default_factory=list)
     overall_correctness: str = ""
     overall_explanation: str = ""
     overall_confidence_score: float = 0.0

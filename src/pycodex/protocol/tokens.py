@@ -11,7 +11,7 @@ from typing import Any
 from pycodex.protocol._wire import WireModel
 
 
-class TokenUsage(WireModel):
+class TokenUsage(WireModel, kw_only=True):
     input_tokens: int = 0
     cached_input_tokens: int = 0
     cache_write_input_tokens: int = 0
@@ -39,7 +39,7 @@ class TokenUsage(WireModel):
         return self.total_tokens
 
 
-class TokenUsageInfo(WireModel):
+class TokenUsageInfo(WireModel, kw_only=True):
     total_token_usage: TokenUsage
     last_token_usage: TokenUsage
     model_context_window: int | None = None
@@ -53,20 +53,20 @@ class TokenUsageInfo(WireModel):
         )
 
 
-class RateLimitWindow(WireModel):
+class RateLimitWindow(WireModel, kw_only=True):
     used_percent: float
     window_minutes: int | None = None
     # Unix seconds.
     resets_at: int | None = None
 
 
-class CreditsSnapshot(WireModel):
+class CreditsSnapshot(WireModel, kw_only=True):
     has_credits: bool
     unlimited: bool
     balance: str | None = None
 
 
-class RateLimitSnapshot(WireModel):
+class RateLimitSnapshot(WireModel, kw_only=True):
     limit_id: str | None = None
     limit_name: str | None = None
     primary: RateLimitWindow | None = None

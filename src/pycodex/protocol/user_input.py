@@ -6,53 +6,55 @@ Tagged by ``type`` in snake_case: ``text``, ``image`` (a URL, usually a data: UR
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+import msgspec
 
-from pycodex.protocol._wire import OmitNone, WireModel
+from pycodex.protocol._wire import OmitNone, WireModel, wire_union
 
 
-class ByteRange(WireModel):
+class ByteRange(WireModel, kw_only=True):
     """UTF-8 byte offsets into the parent text: start inclusive, end exclusive."""
 
     start: int
     end: int
 
 
-class TextElement(WireModel):
+class TextElement(WireModel, kw_only=True):
     """A UI span inside the text (e.g. an image placeholder) that survives resume."""
 
     byte_range: ByteRange
     placeholder: OmitNone[str] = None
 
 
-class TextInput(WireModel):
+class TextInput(WireModel, kw_only=True):
     type: Literal["text"] = "text"
     text: str
     # Codex always writes the list, empty or not (rollout `UserMessage` items).
-    text_elements: list[TextElement] = Field(default_factory=list)
+    text_elements: list[TextElement] = msgspec.field(default_factory=list)
 
 
-class ImageInput(WireModel):
+class ImageInput(WireModel, kw_only=True):
     type: Literal["image"] = "image"
     image_url: str
 
 
-class LocalImageInput(WireModel):
+class LocalImageInput(WireModel, kw_only=True):
     type: Literal["local_image"] = "local_image"
     path: str
 
 
-class SkillInput(WireModel):
+class SkillInput(WireModel, kw_only=True):
     type: Literal["skill"] = "skill"
     name: str
     path: str
 
 
-UserInput = Annotated[
-    TextInput | ImageInput | LocalImageInput | SkillInput, Field(discriminator="type")
-]
+USER_INPUT_UNION = wire_union("user input", (TextInput, ImageInput, LocalImageInput, SkillInput))
+if TYPE_CHECKING:
+    UserInput = TextInput | ImageInput | LocalImageInput | SkillInput
+else:
+    UserInput = USER_INPUT_UNION
 
 
 def text_input(text: str) -> TextInput:

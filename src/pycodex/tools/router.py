@@ -56,7 +56,7 @@ class ToolRouter:
                 name="shell",
                 call_id=call_id,
                 kind="local_shell",
-                payload=json.dumps(item.action.model_dump(exclude_none=True)),
+                payload=json.dumps(item.action.to_wire()),
             )
         return None
 

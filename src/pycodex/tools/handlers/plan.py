@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import msgspec
 
+from pycodex.protocol.events import PlanStep as EventPlanStep
 from pycodex.protocol.events import PlanUpdateEvent
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 
@@ -44,16 +45,14 @@ PLAN_TOOL_SPEC: dict[str, Any] = {
 }
 
 
-class PlanStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PlanStep(msgspec.Struct, forbid_unknown_fields=True):
     step: str
     status: Literal["pending", "in_progress", "completed"]
 
 
-class PlanArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    explanation: str | None = None
+class PlanArgs(msgspec.Struct, forbid_unknown_fields=True):
     plan: list[PlanStep]
+    explanation: str | None = None
 
 
 class PlanHandler:
@@ -64,12 +63,9 @@ class PlanHandler:
 
     async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
         try:
-            args = PlanArgs.model_validate_json(call.payload or "{}")
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "arguments"
-            raise RespondToModel(
-                f"failed to parse function arguments: {where}: {first['msg']}"
-            ) from exc
-        ctx.emit(PlanUpdateEvent.model_validate(args.model_dump(exclude_none=True)))
+            args = msgspec.json.decode(call.payload or "{}", type=PlanArgs)
+        except msgspec.DecodeError as exc:
+            raise RespondToModel(f"failed to parse function arguments: {exc}") from exc
+        steps = [EventPlanStep(step=s.step, status=s.status) for s in args.plan]
+        ctx.emit(PlanUpdateEvent(explanation=args.explanation, plan=steps))
         return ToolOutput(text="Plan updated")

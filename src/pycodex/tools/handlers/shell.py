@@ -105,7 +105,7 @@ def parse_shell_arguments(call: ToolCall) -> dict[str, Any]:
     """The shell arguments of a `shell` function call or a `local_shell_call` action."""
     raw = json_arguments(call)
     if call.kind == "local_shell":
-        action = LocalShellExecAction.model_validate(raw)
+        action = LocalShellExecAction.from_wire(raw)
         return {
             "command": action.command,
             "workdir": action.working_directory,
