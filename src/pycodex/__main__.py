@@ -1,4 +1,6 @@
-from pycodex.cli.main import main
+import sys
+
+from pycodex.cli.entry import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,9 +1,9 @@
-"""The `pycodex` command.
+"""The `pycodex` command (click).
 
-Startup is a feature: this module imports only click and the package's version. Each
-subcommand lives in its own module and is imported only when that subcommand runs (or
-when its --help is shown), so `pycodex --version` and `pycodex --help` never import the
-engine, pydantic or the HTTP stack.
+Startup is a feature: `pycodex --version` and `pycodex --help` are answered by
+`pycodex.cli.entry` before this module (and click) is imported. This module imports only
+click and the command table; each subcommand lives in its own module and is imported only
+when that subcommand runs (or when its --help is shown).
 """
 
 from __future__ import annotations
@@ -14,56 +14,19 @@ from typing import Any
 
 import click
 
-from pycodex import CODEX_COMPAT_VERSION, __version__
-
-# name -> (module, attribute, one-line help shown in `pycodex --help`)
-_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "exec": ("pycodex.cli.exec_cmd", "exec_command", "Run pycodex non-interactively [alias: e]"),
-    "apply_patch": (
-        "pycodex.cli.apply_patch_cmd",
-        "apply_patch_command",
-        "Apply a patch in the apply_patch format (argument or stdin)",
-    ),
-    "login": ("pycodex.cli.login_cmd", "login_command", "Manage login"),
-    "sandbox": (
-        "pycodex.cli.sandbox_cmd",
-        "sandbox_command",
-        "Run a command in the sandbox; `sandbox doctor` checks sandbox support",
-    ),
-    "logout": (
-        "pycodex.cli.login_cmd",
-        "logout_command",
-        "Remove stored authentication credentials",
-    ),
-    "threads": (
-        "pycodex.cli.threads_cmd",
-        "threads_command",
-        "List, name, archive and delete recorded threads; rebuild the index",
-    ),
-    "archive": ("pycodex.cli.threads_cmd", "archive_command", "Archive a saved session by id or name"),
-    "unarchive": (
-        "pycodex.cli.threads_cmd",
-        "unarchive_command",
-        "Unarchive a saved session by id or name",
-    ),
-    "delete": (
-        "pycodex.cli.threads_cmd",
-        "delete_command",
-        "Permanently delete a saved session by id or name",
-    ),
-}
-_ALIASES = {"e": "exec", "applypatch": "apply_patch"}
+from pycodex import __version__
+from pycodex.cli.commands import ALIASES, COMMANDS, VERSION_TEXT, top_level_help
 
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        name = _ALIASES.get(cmd_name, cmd_name)
-        spec = _COMMANDS.get(name)
+        name = ALIASES.get(cmd_name, cmd_name)
+        spec = COMMANDS.get(name)
         if spec is None:
             return None
         module = importlib.import_module(spec[0])
@@ -87,12 +50,10 @@ class LazyGroup(click.Group):
             )
         return super().resolve_command(ctx, args)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Use the static help strings so `--help` does not import every command module.
-        rows = [(name, _COMMANDS[name][2]) for name in self.list_commands(ctx)]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+    def get_help(self, ctx: click.Context) -> str:
+        # One renderer for both paths: `pycodex --help` is usually answered by
+        # pycodex.cli.entry before click is even imported.
+        return top_level_help()
 
 
 @click.group(
@@ -105,7 +66,7 @@ class LazyGroup(click.Group):
     "-V",
     "--version",
     prog_name="pycodex",
-    message=f"%(prog)s %(version)s (codex-compatible {CODEX_COMPAT_VERSION})",
+    message=VERSION_TEXT,
 )
 @click.pass_context
 def cli(ctx: click.Context) -> None:

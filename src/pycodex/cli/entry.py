@@ -1,0 +1,33 @@
+"""What the `pycodex` executable runs first.
+
+`pycodex --version` and `pycodex --help` are answered here from the standard library alone;
+anything else loads the click application (`pycodex.cli.main`). The installed launcher
+(`scripts/pycodex-launcher.py`) calls :func:`main` without importing `re` as pip's
+generated console scripts do.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_PATCH_PROGRAMS = ("apply_patch", "applypatch")
+
+
+def main(argv: list[str] | None = None) -> int | None:
+    args = sys.argv[1:] if argv is None else argv
+    # Invoked as `apply_patch` (a symlink), bare `pycodex` reads a patch from stdin there.
+    as_patch_tool = argv is None and os.path.basename(sys.argv[0]) in _PATCH_PROGRAMS
+    if not as_patch_tool and len(args) <= 1:
+        from pycodex.cli import commands
+
+        if args in (["--version"], ["-V"]):
+            print(commands.VERSION_TEXT)
+            return 0
+        if args in ([], ["--help"], ["-h"]):
+            print(commands.top_level_help())
+            return 0
+    from pycodex.cli.main import main as click_main
+
+    click_main(argv)  # click exits the process itself (standalone mode)
+    return None
