@@ -4,7 +4,7 @@
 built on it lives in `pycodex.client`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see `schema` (msgspec reads these at run time).
 
 from typing import Annotated, Any, Literal
 
