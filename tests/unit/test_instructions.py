@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pycodex.context.environment import EnvironmentContext
@@ -74,9 +75,9 @@ def test_environment_context_renders_and_compares() -> None:
     assert "<sandbox_mode>workspace-write</sandbox_mode>" in text
     assert "<network_access>restricted</network_access>" in text
     assert "<writable_roots><root>/w&amp;x</root></writable_roots>" in text
-    later = EnvironmentContext(**{**env.__dict__, "current_date": "2026-11-22"})
+    later = msgspec.structs.replace(env, current_date="2026-11-22")
     assert not later.differs_from(env)
-    moved = EnvironmentContext(**{**env.__dict__, "cwd": Path("/other")})
+    moved = msgspec.structs.replace(env, cwd=Path("/other"))
     assert moved.differs_from(env)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 AUTH_FILE = "auth.json"
 
@@ -21,8 +22,7 @@ class AuthFileError(Exception):
     """auth.json exists but cannot be read or understood."""
 
 
-@dataclass(frozen=True)
-class StoredAuth:
+class StoredAuth(msgspec.Struct, frozen=True):
     path: Path
     auth_mode: str
     api_key: str | None

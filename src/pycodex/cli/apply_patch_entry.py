@@ -2,7 +2,7 @@
 
 Usage: `apply_patch 'PATCH'` or `echo 'PATCH' | apply_patch`. Exit 0 on success, 1 when
 the patch fails, 2 on a usage error. Startup matters (models call this a lot), so this
-module imports only the engine — no click, no pydantic.
+module imports only the engine — no click, no protocol types.
 """
 
 from __future__ import annotations

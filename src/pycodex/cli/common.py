@@ -45,7 +45,7 @@ def config_options(func: F) -> F:
 
 
 def overrides_from(flags: Mapping[str, Any], *, default_approval: str | None = None) -> Any:
-    """ConfigOverrides from the flags of `config_options` (imported lazily: pydantic)."""
+    """ConfigOverrides from the flags of `config_options` (imported lazily: the config package)."""
     from pycodex.config.config import ConfigOverrides
 
     if flags.get("bypass") and flags.get("full_auto"):

@@ -1,7 +1,7 @@
 """`pycodex threads list|archive|unarchive|delete|name|reindex`, and the top-level
 `pycodex archive|unarchive|delete ID` that Codex has (same texts, same exit codes).
 
-Works on the files and the SQLite index only (no engine, no pydantic), so a cold
+Works on the files and the SQLite index only (no engine), so a cold
 `pycodex threads list` starts fast. A thread is named by its id or, failing that, by its
 name (ids take precedence).
 """

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from pycodex.client.errors import InvalidResponse, StreamDisconnected
 from pycodex.client.events import (
@@ -185,21 +186,19 @@ def build_body(prompt: Prompt, settings: RequestSettings) -> dict[str, Any]:
 
 # --- response stream -------------------------------------------------------------------------
 
-@dataclass
-class _ToolCallState:
+class _ToolCallState(msgspec.Struct):
     call_id: str = ""
     name: str = ""
     arguments: str = ""
 
 
-@dataclass
-class _ChatState:
+class _ChatState(msgspec.Struct):
     custom_tools: set[str]
     text: str = ""
     reasoning: str = ""
     message_started: bool = False
     reasoning_started: bool = False
-    tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
+    tool_calls: dict[int, _ToolCallState] = msgspec.field(default_factory=dict)
     finished: bool = False
     usage: TokenUsage | None = None
     response_id: str = ""

@@ -19,10 +19,10 @@ import inspect
 import json
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+import msgspec
 
 from pycodex import __version__
 from pycodex.client import chat, responses
@@ -59,8 +59,7 @@ _CONNECT_TIMEOUT_S = 30.0
 _BODY_START_BYTES = 300
 
 
-@dataclass
-class _BodyStart:
+class _BodyStart(msgspec.Struct):
     """What a response body began with, to explain one that was not an event stream."""
 
     events: int = 0

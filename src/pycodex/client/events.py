@@ -6,13 +6,12 @@ The client keeps its own small usage / rate-limit dataclasses so it does not dep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from pycodex.protocol.models import ResponseItem
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
+class TokenUsage(msgspec.Struct, frozen=True):
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
@@ -20,91 +19,76 @@ class TokenUsage:
     total_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitWindow:
+class RateLimitWindow(msgspec.Struct, frozen=True):
     used_percent: float
     window_minutes: int | None = None
     #: Unix seconds when the window resets (from `-reset-at`, or now + `-reset-after-seconds`).
     resets_at: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CreditsSnapshot:
+class CreditsSnapshot(msgspec.Struct, frozen=True):
     has_credits: bool
     unlimited: bool
     balance: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitSnapshot:
+class RateLimitSnapshot(msgspec.Struct, frozen=True):
     primary: RateLimitWindow | None = None
     secondary: RateLimitWindow | None = None
     credits: CreditsSnapshot | None = None
     limit_id: str = "codex"
 
 
-@dataclass(frozen=True, slots=True)
-class Created:
+class Created(msgspec.Struct, frozen=True):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class OutputItemAdded:
+class OutputItemAdded(msgspec.Struct, frozen=True):
     item: ResponseItem
 
 
-@dataclass(frozen=True, slots=True)
-class OutputItemDone:
+class OutputItemDone(msgspec.Struct, frozen=True):
     item: ResponseItem
 
 
-@dataclass(frozen=True, slots=True)
-class OutputTextDelta:
+class OutputTextDelta(msgspec.Struct, frozen=True):
     item_id: str | None
     delta: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReasoningSummaryDelta:
+class ReasoningSummaryDelta(msgspec.Struct, frozen=True):
     delta: str
     summary_index: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReasoningSummaryPartAdded:
+class ReasoningSummaryPartAdded(msgspec.Struct, frozen=True):
     summary_index: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReasoningContentDelta:
+class ReasoningContentDelta(msgspec.Struct, frozen=True):
     delta: str
     content_index: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class CustomToolCallInputDelta:
+class CustomToolCallInputDelta(msgspec.Struct, frozen=True):
     item_id: str | None
     delta: str
 
 
-@dataclass(frozen=True, slots=True)
-class WebSearchCallBegin:
+class WebSearchCallBegin(msgspec.Struct, frozen=True):
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimits:
+class RateLimits(msgspec.Struct, frozen=True):
     snapshot: RateLimitSnapshot
 
 
-@dataclass(frozen=True, slots=True)
-class Completed:
+class Completed(msgspec.Struct, frozen=True):
     response_id: str
     token_usage: TokenUsage | None
 
 
-@dataclass(frozen=True, slots=True)
-class StreamRetry:
+class StreamRetry(msgspec.Struct, frozen=True):
     """The attempt failed and a new request follows after ``delay_s``.
 
     Everything yielded since the last ``StreamRetry`` (or the start) belongs to the failed
@@ -116,7 +100,8 @@ class StreamRetry:
     max_attempts: int
     message: str
     delay_s: float
-    error: Exception | None = field(default=None, compare=False)
+    # Compared by identity (Struct eq): events from one failure share the exception.
+    error: Exception | None = None
 
 
 ResponseEvent = (

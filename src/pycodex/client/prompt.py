@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from pycodex.protocol.models import ResponseItem
 
 
-@dataclass(frozen=True, slots=True)
-class ModelSettings:
+class ModelSettings(msgspec.Struct, frozen=True):
     """Per-request overrides of the client's defaults (``None`` = use the client's value).
 
     ``reasoning_effort``/``reasoning_summary`` accept ``"none"`` to switch them off for this
@@ -22,17 +22,16 @@ class ModelSettings:
     verbosity: str | None = None
 
 
-@dataclass(slots=True)
-class Prompt:
+class Prompt(msgspec.Struct):
     #: The whole conversation, every request (no `previous_response_id`: ZDR-safe).
-    input: list[ResponseItem] = field(default_factory=list)
+    input: list[ResponseItem] = msgspec.field(default_factory=list)
     #: Tool specs exactly as the Responses API takes them (dicts with a `type`).
-    tools: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = msgspec.field(default_factory=list)
     parallel_tool_calls: bool = True
     #: JSON Schema the final answer must follow (`--output-schema`).
     output_schema: dict[str, Any] | None = None
-    settings: ModelSettings = field(default_factory=ModelSettings)
+    settings: ModelSettings = msgspec.field(default_factory=ModelSettings)
     #: Extra request headers (turn metadata, window id...) the core attaches per request.
-    extra_headers: dict[str, str] = field(default_factory=dict)
+    extra_headers: dict[str, str] = msgspec.field(default_factory=dict)
     #: Sent as the body's `client_metadata` (Responses API only) when set.
     client_metadata: dict[str, str] | None = None

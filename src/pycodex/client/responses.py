@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from pycodex.client.errors import (
     ContextWindowExceeded,
@@ -44,8 +45,7 @@ PATH = "responses"
 OUTPUT_SCHEMA_NAME = "codex_output_schema"
 
 
-@dataclass(frozen=True, slots=True)
-class RequestSettings:
+class RequestSettings(msgspec.Struct, frozen=True):
     """Client defaults merged with the prompt's overrides."""
 
     model: str

@@ -7,11 +7,10 @@ CR; a CR at the very end of a chunk is held back because its LF may be in the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class SseEvent:
+class SseEvent(msgspec.Struct, frozen=True):
     event: str
     data: str
     id: str | None = None

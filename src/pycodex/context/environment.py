@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import msgspec
 
-@dataclass(frozen=True)
-class EnvironmentContext:
+
+class EnvironmentContext(msgspec.Struct, frozen=True):
     cwd: Path
     shell: str
     approval_policy: str
     sandbox_mode: str
     network_access: bool
-    writable_roots: tuple[Path, ...] = field(default_factory=tuple)
+    writable_roots: tuple[Path, ...] = msgspec.field(default_factory=tuple)
     current_date: str = ""
     timezone: str = ""
 

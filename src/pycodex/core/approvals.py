@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from pycodex.process.quote import join_command
 from pycodex.protocol.event_payloads import (
@@ -35,8 +36,7 @@ log = logging.getLogger(__name__)
 Emit = Callable[[str, EventMsg], None]
 
 
-@dataclass
-class _Waiter:
+class _Waiter(msgspec.Struct):
     turn_id: str
     sub_id: str
     future: asyncio.Future[ReviewDecision]

@@ -14,9 +14,10 @@ so a resumed thread sends exactly the `input` the live one would have.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from pycodex.protocol.events import (
     EVENT_TYPES,
@@ -256,8 +257,7 @@ def turn_in_flight(records: Sequence[RolloutRecord]) -> str | None:
     return open_turn
 
 
-@dataclass
-class LoadedThread:
+class LoadedThread(msgspec.Struct):
     path: Path
     file: RolloutFile
     thread_id: str

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from pycodex.client.client import ModelClient
 from pycodex.config.home import pycodex_home
@@ -77,15 +78,13 @@ PERSISTED_EVENTS = frozenset(
 )
 
 
-@dataclass
-class ActiveTurn:
+class ActiveTurn(msgspec.Struct):
     sub_id: str
     task: asyncio.Task[None]
-    pending_input: list[ResponseItem] = field(default_factory=list)
+    pending_input: list[ResponseItem] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SessionServices:
+class SessionServices(msgspec.Struct, frozen=True):
     """Long-lived collaborators, built once per session by `Codex.spawn`."""
 
     client: ModelClient
@@ -100,7 +99,7 @@ class SessionServices:
     ignore_rules: bool = False
     # config.toml `tools.*` (switches, `shell_type`: None = by model family) and the
     # `web_search` mode.
-    tools: ToolsSettings = field(default_factory=ToolsSettings)
+    tools: ToolsSettings = msgspec.field(default_factory=ToolsSettings)
     web_search: str = "cached"
     # config.toml `notify`: the program run after each completed turn.
     notify: tuple[str, ...] | None = None

@@ -6,11 +6,11 @@ import asyncio
 import datetime as dt
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import msgspec
 
 from pycodex import __version__
 from pycodex.auth.resolve import resolve_api_key
@@ -46,8 +46,7 @@ from .session import Session, SessionServices
 from .turn_context import SessionSettings
 
 
-@dataclass(frozen=True)
-class ThreadOptions:
+class ThreadOptions(msgspec.Struct, frozen=True):
     """Who is running threads: shows in headers (`originator`) and rollouts (`source`)."""
 
     originator: str = "pycodex_exec"
@@ -271,8 +270,7 @@ class ThreadManager:
         return thread
 
 
-@dataclass(frozen=True)
-class _Initial:
+class _Initial(msgspec.Struct, frozen=True):
     """Where a thread's history comes from when it is not new."""
 
     loaded: LoadedThread

@@ -12,8 +12,9 @@ import asyncio
 import base64
 import mimetypes
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from pycodex.client.errors import ModelClientError
 from pycodex.client.events import (
@@ -78,20 +79,18 @@ from .turn_diff import TurnDiffTracker
 ABORTED_OUTPUT = "aborted by user"
 
 
-@dataclass
-class SamplingResult:
+class SamplingResult(msgspec.Struct):
     needs_follow_up: bool
     last_agent_message: str | None
 
 
-@dataclass
-class _ResponseState:
+class _ResponseState(msgspec.Struct):
     """What one streamed response produced so far (reset when the stream is retried)."""
 
-    items: list[ResponseItem] = field(default_factory=list)
-    calls: list[ToolCall] = field(default_factory=list)
+    items: list[ResponseItem] = msgspec.field(default_factory=list)
+    calls: list[ToolCall] = msgspec.field(default_factory=list)
     # Calls that could not even be parsed get their answer right away.
-    immediate: dict[str, ToolResponse] = field(default_factory=dict)
+    immediate: dict[str, ToolResponse] = msgspec.field(default_factory=dict)
     last_agent_message: str | None = None
 
 
@@ -299,7 +298,7 @@ async def run_sampling_request(
         elif isinstance(event, OutputItemDone):
             _on_item_done(sess, turn, state, event.item)
         elif isinstance(event, RateLimits):
-            sess.rate_limits = RateLimitSnapshot.from_wire(_dataclass_dict(event.snapshot))
+            sess.rate_limits = RateLimitSnapshot.from_wire(msgspec.to_builtins(event.snapshot))
         elif isinstance(event, Completed):
             info = None
             if event.token_usage is not None:
@@ -367,9 +366,3 @@ def _turn_context_payload(turn: TurnContext) -> dict[str, object]:
         "effort": s.reasoning_effort,
         "summary": s.reasoning_summary or "none",
     }
-
-
-def _dataclass_dict(obj: object) -> dict[str, object]:
-    import dataclasses
-
-    return dataclasses.asdict(obj)  # type: ignore[call-overload,no-any-return]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 
 
-@dataclass(frozen=True)
-class SessionSettings:
+class SessionSettings(msgspec.Struct, frozen=True):
     """Settings that persist across turns; `OverrideTurnContext`/`UserTurn` update them."""
 
     cwd: Path
@@ -22,8 +22,7 @@ class SessionSettings:
     verbosity: str | None
 
 
-@dataclass(frozen=True)
-class TurnContext:
+class TurnContext(msgspec.Struct, frozen=True):
     sub_id: str
     turn_id: str
     settings: SessionSettings

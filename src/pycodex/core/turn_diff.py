@@ -20,8 +20,9 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from pycodex.apply_patch import FileChange
 from pycodex.apply_patch.changes import unified_diff
@@ -34,8 +35,7 @@ SYMLINK_MODE = "120000"
 CONTEXT_LINES = 3
 
 
-@dataclass(frozen=True)
-class _Snapshot:
+class _Snapshot(msgspec.Struct, frozen=True):
     """A file as seen at one moment (None content: the file did not exist)."""
 
     content: bytes | None
@@ -57,8 +57,7 @@ class _Snapshot:
 _ABSENT = _Snapshot(None)
 
 
-@dataclass
-class _Tracked:
+class _Tracked(msgspec.Struct):
     origin: Path  # where the file was when first touched
     baseline: _Snapshot
     current: Path | None  # where it is now (None: gone, e.g. overwritten by a move)

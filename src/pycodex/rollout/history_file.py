@@ -20,16 +20,16 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 HISTORY_FILE = "history.jsonl"
 FILE_MODE = 0o600
 
 
-@dataclass(frozen=True)
-class HistoryMetadata:
+class HistoryMetadata(msgspec.Struct, frozen=True):
     log_id: int  # inode; 0 when the file does not exist
     entry_count: int
 
@@ -43,8 +43,7 @@ def _locked(fd: int, mode: int) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-@dataclass(frozen=True)
-class PromptHistory:
+class PromptHistory(msgspec.Struct, frozen=True):
     home: Path
     persistence: str = "save-all"
     max_bytes: int | None = None

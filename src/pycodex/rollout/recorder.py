@@ -22,9 +22,10 @@ import os
 import queue
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from .bounds import DEFAULT_MAX_ITEM_BYTES, bound_response_item
 from .reader import valid_length
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
 SESSIONS_DIR = "sessions"
 
 
-@dataclass(frozen=True)
-class RolloutLine:
+class RolloutLine(msgspec.Struct, frozen=True):
     type: str
     payload: dict[str, Any]
 

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from pycodex.process.quote import join_command
 from pycodex.protocol.policies import (
@@ -65,41 +66,36 @@ PROTECTED_DIR_NAMES = frozenset({".git", ".agents", ".codex", ".pycodex"})
 # --- outcomes --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RunSandboxed:
+class RunSandboxed(msgspec.Struct, frozen=True):
     # Under on-failure (and untrusted), a failure that looks like a sandbox denial may be
     # retried without the sandbox after asking.
     retry_unsandboxed_on_denial: bool = False
 
 
-@dataclass(frozen=True)
-class RunUnsandboxed:
+class RunUnsandboxed(msgspec.Struct, frozen=True):
     pass
 
 
-@dataclass(frozen=True)
-class Ask:
+class Ask(msgspec.Struct, frozen=True):
     reason: str | None
     # After approval: run without the sandbox (else inside it).
     unsandboxed: bool = True
 
 
-@dataclass(frozen=True)
-class Reject:
+class Reject(msgspec.Struct, frozen=True):
     message: str
 
 
 ExecOutcome = RunSandboxed | RunUnsandboxed | Ask | Reject
 
 
-@dataclass(frozen=True)
-class ExecRequestInfo:
+class ExecRequestInfo(msgspec.Struct, frozen=True):
     argv: tuple[str, ...]
     approval_policy: AskForApproval
     sandbox_policy: SandboxPolicy
     escalation_requested: bool = False
     justification: str | None = None
-    evaluation: Evaluation = field(default_factory=lambda: Evaluation(None))
+    evaluation: Evaluation = msgspec.field(default_factory=lambda: Evaluation(None))
     approved_for_session: bool = False
 
 
@@ -200,8 +196,7 @@ def propose_allow_prefix(
 # --- patches ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ApplyPatch:
+class ApplyPatch(msgspec.Struct, frozen=True):
     # True when no one was asked (PatchApplyBegin.auto_approved).
     auto_approved: bool = True
 

@@ -30,10 +30,11 @@ import shlex
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from .command_safety import is_known_safe_command
 from .shell_parse import all_command_words, plain_commands, shell_script
@@ -66,8 +67,7 @@ class RulesError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class PrefixRule:
+class PrefixRule(msgspec.Struct, frozen=True):
     # Each position: the tokens accepted there.
     pattern: tuple[tuple[str, ...], ...]
     decision: Decision
@@ -90,8 +90,7 @@ class PrefixRule:
         return " ".join(alts[0] if len(alts) == 1 else "[" + "|".join(alts) + "]" for alts in self.pattern)
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(msgspec.Struct, frozen=True):
     """What the rules say about one command.
 
     `decision` is None when the rules have no opinion: some part of the command matched
@@ -108,9 +107,8 @@ class Evaluation:
         return max(self.matched, key=lambda rule: rule.decision.severity)
 
 
-@dataclass
-class ExecPolicy:
-    rules: list[PrefixRule] = field(default_factory=list)
+class ExecPolicy(msgspec.Struct):
+    rules: list[PrefixRule] = msgspec.field(default_factory=list)
 
     def matching(self, command: Sequence[str]) -> list[PrefixRule]:
         return [rule for rule in self.rules if rule.matches(command)]

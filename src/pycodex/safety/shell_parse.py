@@ -20,9 +20,10 @@ descriptor (`2>&1`, `>&2`), and reading a file (`< file`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+import msgspec
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -39,8 +40,7 @@ _OUTPUT_REDIRECTS = frozenset({">", ">>", "&>", "&>>", ">|"})
 _DUP_REDIRECTS = frozenset({">&", "<&"})
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(msgspec.Struct, frozen=True):
     """One argument as bash would pass it, and whether bash could expand it further."""
 
     text: str

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import msgspec
 
 if TYPE_CHECKING:
     from pycodex.core.turn_diff import TurnDiffTracker
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
 PayloadKind = Literal["function", "custom", "local_shell"]
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(msgspec.Struct, frozen=True):
     name: str
     call_id: str
     kind: PayloadKind
@@ -33,8 +33,7 @@ class ToolCall:
     payload: str
 
 
-@dataclass(frozen=True)
-class ToolOutput:
+class ToolOutput(msgspec.Struct, frozen=True):
     text: str
     success: bool = True
     # Content parts instead of text (an image the model asked to see); `text` then only
@@ -61,8 +60,7 @@ class FatalToolError(Exception):
     """The call cannot be answered at all; the turn ends with this error."""
 
 
-@dataclass
-class ToolContext:
+class ToolContext(msgspec.Struct):
     """What a handler may use: the turn's settings and a way to emit events."""
 
     turn_id: str
@@ -73,7 +71,7 @@ class ToolContext:
     emit: Callable[[Any], None]
     # A user-visible warning that is not an error of the turn (shown, not sent to the model).
     emit_warning: Callable[[str], None]
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
     # Where `workspace-write` lets tools write besides `cwd` (extra roots, temp dirs).
     writable_roots: tuple[Path, ...] = ()
     # The task's record of patched files (None outside a task, e.g. in unit tests).

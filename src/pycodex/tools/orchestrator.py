@@ -12,8 +12,9 @@ told `sandbox unavailable: ...` and the user sees a warning with the fix.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from pycodex.process.spawn import ExecResult
 from pycodex.protocol.items import FileChange
@@ -51,8 +52,7 @@ NO_ONE_TO_ASK = "it needs the user's approval, and no one can be asked here"
 Runner = Callable[[list[str], Mapping[str, str]], Awaitable[tuple[ToolOutput, ExecResult]]]
 
 
-@dataclass(frozen=True)
-class ExecPlan:
+class ExecPlan(msgspec.Struct, frozen=True):
     call_id: str
     argv: list[str]
     cwd: Path

@@ -6,8 +6,9 @@ pipelines work; everything a person watches goes to stderr.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TextIO
+
+import msgspec
 
 from pycodex import __version__
 from pycodex.process.quote import join_command
@@ -38,8 +39,7 @@ from pycodex.protocol.events import (
 MAX_OUTPUT_LINES = 20
 
 
-@dataclass
-class Style:
+class Style(msgspec.Struct):
     enabled: bool
 
     def _wrap(self, code: str, text: str) -> str:
@@ -64,8 +64,7 @@ class Style:
         return self._wrap("36", text)
 
 
-@dataclass
-class HumanRenderer:
+class HumanRenderer(msgspec.Struct):
     err: TextIO
     style: Style
     header: dict[str, str]
@@ -74,7 +73,7 @@ class HumanRenderer:
     last_agent_message: str | None = None
     turn_error: str | None = None
     _tokens: int | None = None
-    _commands: dict[str, str] = field(default_factory=dict)
+    _commands: dict[str, str] = msgspec.field(default_factory=dict)
 
     def _print(self, text: str) -> None:
         print(text, file=self.err, flush=True)

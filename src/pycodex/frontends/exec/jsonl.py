@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from pycodex.process.quote import join_command
 from pycodex.process.truncation import HeadTailBuffer
@@ -58,20 +59,19 @@ def usage_json(usage: TokenUsage | None) -> JsonObj:
     }
 
 
-@dataclass
-class JsonlProcessor:
+class JsonlProcessor(msgspec.Struct):
     """Turns engine events into zero or more JSONL objects."""
 
     _next_item: int = 0
-    _by_call: dict[str, JsonObj] = field(default_factory=dict)
+    _by_call: dict[str, JsonObj] = msgspec.field(default_factory=dict)
     _todo: JsonObj | None = None
     _usage: TokenUsage | None = None
     # Live output of running commands (call_id -> bounded head+tail buffer) and when each
     # item was last shown, for `item.updated`.
-    _live: dict[str, HeadTailBuffer] = field(default_factory=dict)
-    _shown_at: dict[str, float] = field(default_factory=dict)
+    _live: dict[str, HeadTailBuffer] = msgspec.field(default_factory=dict)
+    _shown_at: dict[str, float] = msgspec.field(default_factory=dict)
     # Commands completed at turn end while still running: their late end is not news.
-    _settled: set[str] = field(default_factory=set)
+    _settled: set[str] = msgspec.field(default_factory=set)
     clock: Callable[[], float] = time.monotonic
     turn_error: str | None = None
     last_agent_message: str | None = None

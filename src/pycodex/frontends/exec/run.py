@@ -9,9 +9,10 @@ import os
 import signal
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
+
+import msgspec
 
 from pycodex.config.config import Config, ConfigOverrides, load_config
 from pycodex.config.errors import ConfigError
@@ -53,11 +54,10 @@ class ExecUsageError(Exception):
     """Bad input detected before any model request; exits 1 with the message."""
 
 
-@dataclass
-class ExecArgs:
+class ExecArgs(msgspec.Struct):
     prompt: str | None
     overrides: ConfigOverrides
-    images: list[Path] = field(default_factory=list)
+    images: list[Path] = msgspec.field(default_factory=list)
     json: bool = False
     output_last_message: Path | None = None
     output_schema: Path | None = None

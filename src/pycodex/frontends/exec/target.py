@@ -3,12 +3,12 @@ CLI can build it without importing the engine)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
 
-@dataclass(frozen=True)
-class SessionTarget:
+
+class SessionTarget(msgspec.Struct, frozen=True):
     action: Literal["resume", "fork"]
     session_id: str | None
     last: bool = False

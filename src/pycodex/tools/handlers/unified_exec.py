@@ -17,11 +17,12 @@ Output as the model sees it (Codex's format):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from pycodex.apply_patch.invocation import maybe_parse_apply_patch_invocation
 from pycodex.process.runtime import ShellRuntime
@@ -294,7 +295,7 @@ class ExecCommandHandler:
             justification=justification if isinstance(justification, str) else None,
             prefix_rule=prefix_rule_of(args),
         )
-        run_ctx = dataclasses.replace(ctx, command_env=env) if env is not ctx.command_env else ctx
+        run_ctx = msgspec.structs.replace(ctx, command_env=env) if env is not ctx.command_env else ctx
         manager = self.runtime.processes
 
         async def runner(spawn_argv: list[str], spawn_env: Mapping[str, str]) -> tuple[ToolOutput, ExecResult]:
