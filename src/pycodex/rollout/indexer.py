@@ -27,7 +27,7 @@ from typing import Any
 
 from .rows import RowBuilder, ThreadRow
 from .stale import HeldMark, StaleMark, place_mark
-from .thread_index import BUSY_TIMEOUT_MS, INDEX_FILE, ThreadIndex, ThreadIndexError
+from .thread_index import BUSY_TIMEOUT_MS, INDEX_FILE, ThreadIndex, ThreadIndexError, is_busy
 
 
 class ThreadIndexer:
@@ -104,7 +104,10 @@ class ThreadIndexer:
         if index is not None and not index.replaced():
             return index
         replaced = index is not None
-        self._disconnect()
+        if index is not None:
+            self._index = None
+            with contextlib.suppress(sqlite3.Error, OSError):
+                index.close_detached()
         index = ThreadIndex(
             self.home,
             # While failing, a lock is not waited for: this thread also writes the rollout.
@@ -114,7 +117,8 @@ class ThreadIndexer:
             refresh_stale=False,
         )
         self._index = index
-        if replaced:
+        # Unless opening already said what happened (a corrupt file moved aside).
+        if replaced and not index.warnings:
             how = "reopened it" if index.rebuilt is None else (
                 f"rebuilt it from {index.rebuilt} rollouts")
             self._warn(f"thread index {index.path} was deleted or replaced during this "
@@ -128,9 +132,15 @@ class ThreadIndexer:
             self._index = None
 
     def _fail(self, row: ThreadRow, exc: Exception) -> None:
-        # Reopen next time: the file may have been fixed, replaced or made writable.
-        self._disconnect()
         self._failing = True
+        if isinstance(exc, sqlite3.Error) and is_busy(exc) and self._index is not None:
+            # The connection is sound, another one holds the lock: until it is released,
+            # commits only try it, they do not wait (the rollout waits behind them).
+            with contextlib.suppress(sqlite3.Error):
+                self._index.set_busy_timeout(0)
+        else:
+            # Reopen next time: the file may have been fixed, replaced or made writable.
+            self._disconnect()
         mark_error: OSError | None = None
         if self._mark is None:
             try:

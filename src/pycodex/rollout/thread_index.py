@@ -74,15 +74,24 @@ _UPSERT = (
     "forked_from=excluded.forked_from"
 )
 
-# SQLite's primary result codes for "this file is not a usable database".
-_SQLITE_CORRUPT = 11
-_SQLITE_NOTADB = 26
+# SQLite's primary result codes: another connection has the lock; the file is damaged.
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
 
 
 def is_corrupt(exc: sqlite3.Error) -> bool:
     """Whether SQLite says the file itself is damaged (as opposed to busy, read-only...)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(code, int) and (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    return _primary_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether the statement failed only because another connection holds the lock."""
+    return _primary_code(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
 class ThreadIndexError(Exception):
@@ -165,6 +174,25 @@ class ThreadIndex:
         except OSError:
             return True
 
+    def close_detached(self) -> None:
+        """Close a connection whose file was deleted or replaced (see `replaced`).
+
+        SQLite leaves such a connection's WAL files behind, under the names the file now
+        at the path uses: they describe the old database and would be read as part of
+        the new one. So they go too, if they are still the ones this connection used.
+        """
+        self._db.close()
+        for suffix, identity in self._sidecars.items():
+            sidecar = f"{self.path}{suffix}"
+            if identity is not None and _identity_or_none(sidecar) == identity:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sidecar)
+
+    @property
+    def busy_timeout_ms(self) -> int:
+        """How long a write waits for another writer's lock, as SQLite has it."""
+        return int(self._db.execute("PRAGMA busy_timeout").fetchone()[0])
+
     def set_busy_timeout(self, timeout_ms: int) -> None:
         """How long a write waits for another writer's lock before it fails."""
         self._timeout_ms = timeout_ms
@@ -187,8 +215,10 @@ class ThreadIndex:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self.ensure_current()
-            # Which file this connection writes: a later delete or replace is detectable.
+            # Which files this connection uses: a later delete or replace is detectable.
             self._identity = _identity(self.path)
+            self._sidecars = {suffix: _identity_or_none(f"{self.path}{suffix}")
+                              for suffix in ("-wal", "-shm")}
         except BaseException:
             db.close()
             raise
@@ -441,9 +471,16 @@ def _filters(
     return where, args
 
 
-def _identity(path: Path) -> tuple[int, int]:
+def _identity(path: Path | str) -> tuple[int, int]:
     st = os.stat(path)
     return st.st_dev, st.st_ino
+
+
+def _identity_or_none(path: Path | str) -> tuple[int, int] | None:
+    try:
+        return _identity(path)
+    except OSError:
+        return None
 
 
 def _values(row: ThreadRow) -> tuple[Any, ...]:
