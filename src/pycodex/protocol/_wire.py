@@ -25,6 +25,7 @@ offending path: ``Expected `str`, got `int` - at `$.content[0].text```.
 from __future__ import annotations
 
 import abc
+import inspect
 import re
 import typing
 from collections.abc import Mapping
@@ -276,22 +277,66 @@ def replace(obj: M, **changes: Any) -> M:
 
 
 class _Plan:
-    __slots__ = ("fields", "hints", "lenient", "nested", "wire_keys")
+    """How to encode (and, built on first decode, how to walk) one struct class.
+
+    The encoding half reads the annotation *text* (the protocol modules use postponed
+    annotations): resolving type hints costs ~1 ms a class, which a short `exec` run would
+    pay for every event type it writes. Decoding resolves them, once, when first needed.
+    """
+
+    __slots__ = ("_nested", "cls", "fields", "lenient", "names", "wire_keys")
 
     def __init__(self, cls: type[_WireBase]) -> None:
-        self.hints = typing.get_type_hints(cls, include_extras=True)
+        self.cls = cls
         names = list(zip(cls.__struct_fields__, cls.__struct_encode_fields__, strict=True))
         # serde writes an internally tagged enum's tag first.
         names.sort(key=lambda pair: pair[1] != "type")
+        self.names = tuple(names)
+        annotations = _raw_annotations(cls)
         self.fields = tuple(
-            (attr, key, _omit_mode(self.hints[attr]), _is_plain(self.hints[attr]))
-            for attr, key in names
+            (attr, key, *_encoding_of(annotations[attr], cls, attr)) for attr, key in names
         )
         self.wire_keys = frozenset(key for _, key in names)
-        self.nested = tuple(
-            (attr, key) for attr, key in names if _holds_struct(self.hints[attr])
-        )
         self.lenient = issubclass(cls, WireModel)
+        self._nested: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def nested(self) -> tuple[tuple[str, str], ...]:
+        """Fields holding structs that msgspec decodes natively (their unknown keys are
+        attached by walking them); resolved from the type hints on first decode."""
+        if self._nested is None:
+            hints = typing.get_type_hints(self.cls, include_extras=True)
+            self._nested = tuple(
+                (attr, key) for attr, key in self.names if _holds_struct(hints[attr])
+            )
+        return self._nested
+
+
+def _raw_annotations(cls: type) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(inspect.get_annotations(klass))  # unevaluated: strings here
+    return merged
+
+
+_PLAIN_NAMES = frozenset(
+    {"str", "int", "float", "bool", "None", "list", "dict", "tuple", "Literal", "OmitNone",
+     "OmitFalse"}
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_NAME = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _encoding_of(annotation: Any, cls: type, attr: str) -> tuple[int, bool]:
+    """(omit mode, plain) from an annotation: 1 = left out when None, 2 = when False;
+    plain = JSON-ready as it is (no struct or enum inside), so encoding copies nothing."""
+    if not isinstance(annotation, str):
+        hint = typing.get_type_hints(cls, include_extras=True)[attr]
+        return _omit_mode(hint), _is_plain(hint)
+    text = annotation.strip()
+    omit = 1 if text.startswith("OmitNone[") else 2 if text.startswith("OmitFalse") else 0
+    names = set(_NAME.findall(_QUOTED.sub("", text)))
+    return omit, names <= _PLAIN_NAMES
 
 
 _PLANS: dict[type, _Plan] = {}
