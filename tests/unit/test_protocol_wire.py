@@ -7,7 +7,8 @@ import typing
 import pytest
 
 import pycodex.protocol.events
-import pycodex.protocol.ops  # noqa: F401  (defines the op structs walked below)
+import pycodex.protocol.models
+import pycodex.protocol.ops  # defines the op structs walked below
 from pycodex.protocol import _wire
 
 
