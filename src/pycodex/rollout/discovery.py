@@ -5,7 +5,7 @@ moves its file under `archived_sessions/`, so "archived" is where the file is. W
 rollouts do not hold — thread names — lives in `session_index.jsonl` (Codex's file and
 format: `{"id","thread_name","updated_at"}` per line, last line wins).
 
-Stdlib only: this is on the cold path of `pycodex threads list`.
+On the cold path of `pycodex threads list`: nothing beyond the stdlib and the reader.
 """
 
 from __future__ import annotations

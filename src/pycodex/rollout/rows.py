@@ -5,14 +5,16 @@ derived from the thread's rollout lines by one fold, :class:`RowBuilder`, which 
 live indexer (line by line, as the recorder writes) and the rebuild (whole files,
 :func:`row_from_rollout`) use, so a rebuilt index equals the live one.
 
-Stdlib only: this is on the cold path of `pycodex threads list`.
+On the cold path of `pycodex threads list`: the stdlib and msgspec (which the reader
+loads anyway) only.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from .reader import iter_records, timestamp_ms, whole_lines
 
@@ -20,8 +22,9 @@ from .reader import iter_records, timestamp_ms, whole_lines
 TEXT_MAX_CHARS = 200
 
 
-@dataclass
-class ThreadRow:
+# A Struct, not a dataclass: it costs microseconds to define, and this is imported by
+# every cold `pycodex threads list` (msgspec is already loaded there by the reader).
+class ThreadRow(msgspec.Struct):
     id: str
     rollout_path: str
     created_at: int  # Unix ms
@@ -40,11 +43,11 @@ class ThreadRow:
     forked_from: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return msgspec.structs.asdict(self)
 
 
 # Column order of the `threads` table: the field order of ThreadRow.
-COLUMNS = tuple(f.name for f in fields(ThreadRow))
+COLUMNS: tuple[str, ...] = ThreadRow.__struct_fields__
 
 
 def clip(text: str) -> str:

@@ -14,7 +14,8 @@ once its row has been written. The lock is the kernel's, so a crashed session ne
 leaves a mark that looks held, and a mark only ever appears already held (it is locked
 before it is renamed into place).
 
-Stdlib only: this is on the cold path of `pycodex threads list`.
+On the cold path of `pycodex threads list`: the stdlib and msgspec (which the reader
+loads anyway) only.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ import contextlib
 import fcntl
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 STALE_DIR = "state.stale"
 # A mark is a few hundred bytes; anything longer is not one of ours.
 _MAX_MARK_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class StaleMark:
+class StaleMark(msgspec.Struct, frozen=True):
     """What a mark says: whose row is behind, and where its record is."""
 
     thread_id: str

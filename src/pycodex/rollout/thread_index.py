@@ -12,7 +12,8 @@ away. Opening it repairs whatever it can before answering:
 What it cannot repair (locked, read-only, a directory in its place) raises
 :class:`ThreadIndexError`, or, for the stale rows, becomes a warning in `warnings`.
 
-Stdlib only: `pycodex threads list` must start cold in well under 300 ms.
+The stdlib and msgspec (which the reader loads anyway) only: `pycodex threads list`
+must start cold in well under 300 ms.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import msgspec
 
 from .discovery import is_archived, iter_rollout_files, read_names
 from .rows import COLUMNS, ThreadRow, row_from_rollout
@@ -103,8 +105,7 @@ class ThreadIndexError(Exception):
         self.reason = reason
 
 
-@dataclass
-class ThreadPage:
+class ThreadPage(msgspec.Struct):
     items: list[ThreadRow]
     next_cursor: str | None
 
@@ -228,10 +229,10 @@ class ThreadIndex:
         self._db.close()
         aside = self._move_aside()
         self._connect()
-        self._warn(
-            f"thread index {self.path} was unreadable ({damage}); moved it to {aside.name} "
-            f"and rebuilt it from {self.rebuilt or 0} rollouts"
-        )
+        # (Not rebuilt: another process had moved it aside and rebuilt it meanwhile.)
+        how = "reopened" if self.rebuilt is None else f"rebuilt it from {self.rebuilt} rollouts"
+        self._warn(f"thread index {self.path} was unreadable ({damage}); moved it to "
+                   f"{aside.name} and {how}")
 
     def _run(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """One statement, all its rows. If it finds the file damaged past the header that
