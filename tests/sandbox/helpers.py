@@ -11,6 +11,7 @@ excludes /tmp and $TMPDIR from the writable roots):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pycodex.process import zygote
+from pycodex.process.spawn import ExecRequest, run_command
 from pycodex.protocol.policies import ReadOnlyPolicy, SandboxPolicy, WorkspaceWritePolicy
 from pycodex.sandbox import _shim, launcher
 
@@ -161,31 +164,53 @@ def attack_world(base: Path) -> Iterator[tuple[World, Listeners, subprocess.Pope
         listeners.close()
 
 
+# How a prepared command is started: "argv" runs `prepared.argv` as a program (a fresh
+# interpreter runs the shim: what `pycodex sandbox -- CMD` does); "zygote" goes through
+# pycodex's own spawn path (`run_command`), where the process zygote runs the shim's code
+# in a fork of itself. Both must confine identically.
+SPAWN_PATHS = ("argv", "zygote")
+
+
 def probe_spec(world: World, listeners: Listeners, neighbour: int,
-               only: Sequence[str] = ()) -> dict[str, Any]:
+               only: Sequence[str] = (), via: str = "argv") -> dict[str, Any]:
+    zygote_pid = zygote.zygote_pid() if via == "zygote" else os.getpid()
     return {
         "ws": str(world.ws), "outside": str(world.outside), "extra": str(world.extra),
         "gitdir_target": str(world.gitdir_target), "neighbour_pid": neighbour,
-        "agent_pid": os.getpid(), "ports": listeners.ports, "unix_path": listeners.unix_path,
-        "unix_abstract": listeners.abstract, "only": list(only),
+        "agent_pid": os.getpid(), "zygote_pid": zygote_pid, "ports": listeners.ports,
+        "unix_path": listeners.unix_path, "unix_abstract": listeners.abstract,
+        "only": list(only),
     }
 
 
 def run_sandboxed(argv: Sequence[str], *, backend: str | None, policy: SandboxPolicy,
-                  cwd: Path, timeout: float = 30, env: dict[str, str] | None = None
+                  cwd: Path, timeout: float = 30, env: dict[str, str] | None = None,
+                  via: str = "argv",
                   ) -> tuple[subprocess.CompletedProcess[str], launcher.SandboxedCommand]:
     cmd = launcher.prepare_command(argv, policy=policy, cwd=cwd,
                                    env=env if env is not None else dict(os.environ),
                                    backend=backend)
+    if via == "zygote":
+        return run_in_zygote(cmd.argv, cmd.env, cwd, timeout), cmd
     done = subprocess.run(cmd.argv, env=cmd.env, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True)
     return done, cmd
 
 
+def run_in_zygote(argv: Sequence[str], env: dict[str, str], cwd: Path,
+                  timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`argv` through pycodex's spawn path; the zygote must be on (it is on Linux)."""
+    assert zygote.available(), "the process zygote did not start"
+    result = asyncio.run(run_command(ExecRequest(argv, cwd, env, timeout_s=timeout)))
+    assert not result.timed_out, result.aggregated
+    return subprocess.CompletedProcess(list(argv), result.exit_code, result.stdout,
+                                       result.stderr)
+
+
 def run_probes(spec: dict[str, Any], *, backend: str | None, policy: SandboxPolicy,
-               cwd: Path) -> dict[str, str]:
+               cwd: Path, via: str = "argv") -> dict[str, str]:
     done, _ = run_sandboxed([PYTHON, "-I", str(PROBES), json.dumps(spec)], backend=backend,
-                            policy=policy, cwd=cwd)
+                            policy=policy, cwd=cwd, via=via)
     assert done.returncode == 0, f"probe run failed ({done.returncode}): {done.stderr}"
     results: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
     return results

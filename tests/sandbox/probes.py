@@ -34,7 +34,7 @@ def write(path: str, mode: str = "w") -> None:
 
 def probes(spec: dict[str, Any]) -> dict[str, Callable[[], object]]:
     ws, outside, extra = spec["ws"], spec["outside"], spec["extra"]
-    nb, agent = spec["neighbour_pid"], spec["agent_pid"]
+    nb, agent, zygote = spec["neighbour_pid"], spec["agent_pid"], spec["zygote_pid"]
     ports = spec["ports"]
 
     def new_symlink_escape() -> None:
@@ -160,6 +160,11 @@ def probes(spec: dict[str, Any]) -> dict[str, Callable[[], object]]:
         "agent_environ": lambda: open(f"/proc/{agent}/environ", "rb").close(),
         "kill0_agent": lambda: os.kill(agent, 0),
         "kill0_neighbour": lambda: os.kill(nb, 0),
+        # The process that forked this one (pycodex's zygote, or the agent itself): it
+        # runs unconfined and can start anything, so it must be as out of reach.
+        "zygote_environ": lambda: open(f"/proc/{zygote}/environ", "rb").close(),
+        "zygote_mem": lambda: open(f"/proc/{zygote}/mem", "r+b").close(),
+        "kill0_zygote": lambda: os.kill(zygote, 0),
         "dev_kmsg": lambda: open("/dev/kmsg", "w").close(),
         "dev_null": lambda: write("/dev/null"),
         "tcp4": tcp(socket.AF_INET, "127.0.0.1", ports["tcp4"]),

@@ -1,7 +1,8 @@
 """The acceptance table of sandbox_notes.md §4, against every backend available here.
 
-Each (backend, mode) runs all probes in ONE sandboxed process (tests/sandbox/probes.py) in a
-fresh world; every probe is then its own test, and a separate test checks the host side:
+Each (backend, mode, spawn path) runs all probes in ONE sandboxed process
+(tests/sandbox/probes.py) in a fresh world; the spawn paths (helpers.SPAWN_PATHS) are the
+standalone argv and pycodex's own, through the process zygote; every probe is then its own test, and a separate test checks the host side:
 nothing changed outside the writable roots, .git and friends intact, no placeholder left,
 the loopback listeners saw nothing. Unavailable backends skip with the reason.
 """
@@ -24,6 +25,7 @@ from pycodex.sandbox import launcher
 from tests.sandbox.helpers import (
     PROBES,
     PYTHON,
+    SPAWN_PATHS,
     World,
     attack_world,
     backend_skip_reason,
@@ -71,6 +73,9 @@ EXPECTED: dict[str, set[str]] = {
     "agent_environ": {"ENOENT", "EACCES", "EPERM"},
     "kill0_agent": {"ESRCH", "EPERM"},
     "kill0_neighbour": {"ESRCH", "EPERM"},
+    "zygote_environ": {"ENOENT", "EACCES", "EPERM"},
+    "zygote_mem": {"ENOENT", "EACCES", "EROFS", "EPERM"},
+    "kill0_zygote": {"ESRCH", "EPERM"},
     "dev_kmsg": {"ENOENT", "EACCES", "EPERM"},
     "dev_null": {"ok"},
     "tcp4": NET_DENIED,
@@ -119,23 +124,25 @@ def _protected_state(world: World) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str], TableRun]]:
-    runs: dict[tuple[str, str], TableRun] = {}
+def table(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str, str, str], TableRun]]:
+    runs: dict[tuple[str, str, str], TableRun] = {}
     stack = contextlib.ExitStack()
 
-    def get(backend: str, mode: str) -> TableRun:
+    def get(backend: str, mode: str, via: str) -> TableRun:
         reason = backend_skip_reason(backend)
         if reason:
             print(reason)
             pytest.skip(reason)
-        key = (backend, mode)
+        key = (backend, mode, via)
         if key not in runs:
-            base = tmp_path_factory.mktemp(f"{backend}-{mode}")
+            base = tmp_path_factory.mktemp(f"{backend}-{mode}-{via}")
             world, listeners, neighbour = stack.enter_context(attack_world(base))
             before = _protected_state(world)
             policy = policy_for(mode, extra=world.extra)
-            results = run_probes(probe_spec(world, listeners, neighbour.pid), backend=backend,
-                                 policy=policy, cwd=world.ws)
+            spec = probe_spec(world, listeners, neighbour.pid, via=via)
+            results = run_probes(spec, backend=backend, policy=policy, cwd=world.ws, via=via)
             leftovers = wait_gone([world.ws / ".codex", world.ws / ".pycodex"])
             runs[key] = TableRun(world, results, listeners.settle(), before,
                                  _protected_state(world), neighbour.poll() is None, leftovers)
@@ -148,22 +155,25 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, s
 PROBE_NAMES = [*EXPECTED, *WRITE_PROBES, "env_backend"]
 
 
+@pytest.mark.parametrize("via", SPAWN_PATHS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("probe", PROBE_NAMES)
-def test_probe(table: Callable[[str, str], TableRun], backend: str, mode: str, probe: str) -> None:
-    run = table(backend, mode)
+def test_probe(table: Callable[[str, str, str], TableRun], backend: str, mode: str, via: str,
+               probe: str) -> None:
+    run = table(backend, mode, via)
     if probe == "i386_socketcall" and probe not in run.results:
         pytest.skip("i386 syscalls only exist on x86_64")
     got = run.results[probe]
-    assert got in expected(probe, backend, mode), f"{backend}/{mode}: {probe} -> {got}"
+    assert got in expected(probe, backend, mode), f"{backend}/{mode}/{via}: {probe} -> {got}"
 
 
+@pytest.mark.parametrize("via", SPAWN_PATHS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_host_side_unchanged(table: Callable[[str, str], TableRun], backend: str,
-                             mode: str) -> None:
-    run = table(backend, mode)
+def test_host_side_unchanged(table: Callable[[str, str, str], TableRun], backend: str,
+                             mode: str, via: str) -> None:
+    run = table(backend, mode, via)
     assert run.after == run.before, "something outside the writable roots changed"
     assert not (run.world.outside / "new").exists()
     assert (run.world.outside / "victim").read_text() == "original\n"

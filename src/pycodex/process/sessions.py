@@ -34,8 +34,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pycodex.process.spawn import _LIVE_GROUPS, SpawnError, wait_for_exit
+from pycodex.process import zygote
+from pycodex.process.spawn import _LIVE_GROUPS, ChildProcess, SpawnError, wait_for_exit
 from pycodex.process.truncation import HeadTailBuffer
+from pycodex.process.zygote import ZygoteError
 
 MAX_SESSIONS = 16
 # Unread output kept per session (head + tail); the model sees far less.
@@ -143,7 +145,7 @@ class ProcessSession:
     tty: bool
     call_id: str
     turn_id: str
-    proc: asyncio.subprocess.Process
+    proc: ChildProcess
     _fd: int
     started: float = field(default_factory=time.monotonic)
     last_used: float = field(default_factory=time.monotonic)
@@ -298,29 +300,15 @@ async def start_session(
 ) -> ProcessSession:
     """Start `argv`; raises SpawnError when it cannot start. The session runs until the
     process exits or `terminate()`; `on_exit` runs once, after its last output."""
-    spawn_argv = list(argv)
-    new_session = True
     if tty:
         master, slave = os.openpty()
         _set_winsize(slave, TERMINAL_ROWS, TERMINAL_COLS)
-        setsid = _setsid_ctty()
-        if setsid is not None:
-            spawn_argv = [setsid, "--ctty", "--", *spawn_argv]
-            new_session = False  # setsid makes it a session leader itself
         read_fd, child_in, child_out = master, slave, slave
     else:
         read_fd, child_out = os.pipe()
         child_in = subprocess.DEVNULL
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *spawn_argv,
-            cwd=str(cwd),
-            env=dict(env),
-            stdin=child_in,
-            stdout=child_out,
-            stderr=child_out,
-            start_new_session=new_session,
-        )
+        proc = await _start(argv, cwd, env, child_in, child_out, tty)
     except BaseException as exc:
         os.close(read_fd)
         os.close(child_out)
@@ -339,6 +327,30 @@ async def start_session(
     asyncio.get_running_loop().add_reader(read_fd, session._on_readable)
     session._watcher = asyncio.create_task(session._watch(), name=f"process-session-{session_id}")
     return session
+
+
+async def _start(argv: Sequence[str], cwd: Path, env: Mapping[str, str], child_in: int,
+                 child_out: int, tty: bool) -> ChildProcess:
+    """Start the session's process in a new session; on a PTY, the PTY becomes its
+    controlling terminal. Through the zygote when available, else directly."""
+    with contextlib.suppress(ZygoteError):
+        return await zygote.spawn(argv, cwd=cwd, env=env,
+                                  stdin=None if child_in == subprocess.DEVNULL else child_in,
+                                  stdout=child_out, stderr=child_out, ctty=tty)
+    spawn_argv = list(argv)
+    new_session = True
+    if tty and (setsid := _setsid_ctty()) is not None:
+        spawn_argv = [setsid, "--ctty", "--", *spawn_argv]
+        new_session = False  # setsid makes it a session leader itself
+    return await asyncio.create_subprocess_exec(
+        *spawn_argv,
+        cwd=str(cwd),
+        env=dict(env),
+        stdin=child_in,
+        stdout=child_out,
+        stderr=child_out,
+        start_new_session=new_session,
+    )
 
 
 class ProcessManager:

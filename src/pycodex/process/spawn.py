@@ -4,14 +4,19 @@ Every command the model asks for runs here. Invariants:
 - the command leads a new process group, so a timeout or an interrupt kills everything
   it started (`make` and its compilers, `npm test` and its workers), not just the leader;
 - nothing is left behind: on any exit path (normal, timeout, cancellation) the group is
-  killed if still alive and the leader is reaped;
+  killed if still alive and the leader is reaped; and when pycodex itself dies, even by
+  SIGKILL, the process zygote that forked the command kills it (`pycodex.process.zygote`);
 - memory is bounded however much the command prints (head + tail kept).
+
+Commands are forked by the zygote when it is available (Linux), else spawned directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import io
 import os
 import signal
 import time
@@ -19,7 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycodex.process import zygote
 from pycodex.process.truncation import HeadTailBuffer
+from pycodex.process.zygote import ZygoteChild, ZygoteError
 
 # Per stream. The model sees far less (see tools), this only bounds memory.
 DEFAULT_CAPTURE_BYTES = 1024 * 1024
@@ -29,6 +36,8 @@ PIPE_DRAIN_GRACE_S = 0.25
 READ_CHUNK = 64 * 1024
 
 OutputCallback = Callable[[str, bytes], None]  # (stream name "stdout"|"stderr", chunk)
+# A started command: a child of the zygote, or of pycodex when spawned directly.
+ChildProcess = asyncio.subprocess.Process | ZygoteChild
 
 # Process groups started here and not yet cleaned up, so an emergency exit (a second
 # Ctrl-C) can still take every command down with it.
@@ -79,15 +88,7 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
     aggregated = HeadTailBuffer(cap // 2, cap // 2)
     start = time.monotonic()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *request.argv,
-            cwd=str(request.cwd),
-            env=dict(request.env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        proc, streams, transports = await _start(request)
     except FileNotFoundError as exc:
         missing = exc.filename or request.argv[0]
         if not request.cwd.is_dir():
@@ -110,8 +111,8 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
                 on_output(name, chunk)
 
     readers = [
-        asyncio.ensure_future(pump(proc.stdout, "stdout", stdout_buf)),
-        asyncio.ensure_future(pump(proc.stderr, "stderr", stderr_buf)),
+        asyncio.ensure_future(pump(streams[0], "stdout", stdout_buf)),
+        asyncio.ensure_future(pump(streams[1], "stderr", stderr_buf)),
     ]
     timed_out = False
     try:
@@ -139,6 +140,8 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
         for task in readers:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for transport in transports:
+            transport.close()
 
     returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
     # Shell convention: death by signal N is reported as 128 + N.
@@ -154,7 +157,60 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
     )
 
 
-async def wait_for_exit(proc: asyncio.subprocess.Process) -> int:
+Streams = tuple[asyncio.StreamReader | None, asyncio.StreamReader | None]
+
+
+async def _start(request: ExecRequest) -> tuple[ChildProcess, Streams, list[asyncio.BaseTransport]]:
+    """The command started with stdin on /dev/null and stdout/stderr on pipes, its output
+    streams, and the transports to close when done. Raises OSError as subprocess does."""
+    try:
+        return await _start_in_zygote(request)
+    except ZygoteError:
+        pass  # off or unavailable here: spawn directly
+    proc = await asyncio.create_subprocess_exec(
+        *request.argv,
+        cwd=str(request.cwd),
+        env=dict(request.env),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    return proc, (proc.stdout, proc.stderr), []
+
+
+async def _start_in_zygote(
+    request: ExecRequest,
+) -> tuple[ChildProcess, Streams, list[asyncio.BaseTransport]]:
+    loop = asyncio.get_running_loop()
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        child = await zygote.spawn(request.argv, cwd=request.cwd, env=request.env, stdin=None,
+                                   stdout=out_w, stderr=err_w)
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    streams: list[asyncio.StreamReader] = []
+    transports: list[asyncio.BaseTransport] = []
+    for fd in (out_r, err_r):
+        reader = asyncio.StreamReader(loop=loop)
+        protocol = functools.partial(asyncio.StreamReaderProtocol, reader, loop=loop)
+        transport, _ = await loop.connect_read_pipe(protocol, _pipe_file(fd))
+        streams.append(reader)
+        transports.append(transport)
+    return child, (streams[0], streams[1]), transports
+
+
+def _pipe_file(fd: int) -> io.FileIO:
+    return io.FileIO(fd, "rb")  # owned, and closed, by the read transport
+
+
+async def wait_for_exit(proc: ChildProcess) -> int:
     """Wait until the process itself has exited.
 
     `Process.wait()` also waits for its pipes to close, which never happens while a
@@ -162,6 +218,8 @@ async def wait_for_exit(proc: asyncio.subprocess.Process) -> int:
     its own. A pidfd becomes readable at exit without reaping (asyncio's child watcher
     still reaps and sets `returncode`); where pidfds are unavailable, poll.
     """
+    if isinstance(proc, ZygoteChild):
+        return await proc.wait()  # the zygote reports the exit status once it reaped it
     loop = asyncio.get_running_loop()
     if proc.returncode is None:
         pidfd = -1

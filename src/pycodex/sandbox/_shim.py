@@ -208,6 +208,7 @@ def libc() -> ctypes.CDLL:
         lib = ctypes.CDLL(None, use_errno=True)
         lib.syscall.restype = ctypes.c_long
         lib.prctl.restype = ctypes.c_int
+        lib.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
         lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_ulong, ctypes.c_char_p]
         _libc = lib
@@ -231,8 +232,31 @@ def machine() -> str:
 
 
 def prctl(option: int, a2: int = 0, a3: int = 0, a4: int = 0, a5: int = 0) -> int:
-    args = [ctypes.c_ulong(a) for a in (a2, a3, a4, a5)]
-    return int(libc().prctl(ctypes.c_int(option), *args))
+    return int(libc().prctl(option, a2, a3, a4, a5))
+
+
+_FILTERS: dict[tuple[str, bool], bytes] = {}
+
+
+def filter_for(arch: str, network: bool) -> bytes:
+    """`build_filter(arch, network)`, built once per process (see `warm`)."""
+    key = (arch, network)
+    if key not in _FILTERS:
+        _FILTERS[key] = build_filter(arch, network)
+    return _FILTERS[key]
+
+
+def warm() -> None:
+    """Do once, in a long-lived parent that forks confined children (pycodex's zygote), what
+    every child would otherwise repeat: load libc and resolve the functions used here
+    (never dlsym after fork), build the seccomp filters. Changes nothing in this process."""
+    lib = libc()
+    for name in ("syscall", "prctl", "mount", "unshare", "capget", "capset", "flock", "poll"):
+        getattr(lib, name)
+    arch = machine()
+    if arch in SYSCALLS:
+        for network in (False, True):
+            filter_for(arch, network)
 
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -403,40 +427,73 @@ def _same_dir(fd: int, path: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) and a.st_nlink > 0
 
 
-def hold_placeholders(paths: list[str]) -> None:
-    """Make each protected-but-missing path exist for the command's lifetime.
+def acquire_placeholders(paths: list[str]) -> list[tuple[str, int]]:
+    """Make each protected-but-missing path exist, and hold a shared flock on it.
 
     A missing ``.codex`` can only be made read-only by mounting over a real directory, so
-    one is created. Every sandbox that relies on it holds a shared flock on it through a
-    detached janitor process (outside the command's process group, so a group kill does
-    not reach it); when its sandbox exits the janitor removes the directory if it is still
-    empty and no other sandbox holds it. Returns nothing; failure to create a placeholder
-    where the user could not write anyway is ignored.
+    one is created. Returns (path, fd) for each held placeholder: whoever keeps the fds
+    keeps the directories alive; `release_placeholders` removes them when no other
+    sandbox holds them. Failure to create a placeholder where the user could not write
+    anyway is ignored.
     """
-    held = []
-    for path in paths:
-        for _ in range(50):
-            try:
-                os.mkdir(path, 0o755)
-            except FileExistsError:
-                pass
-            except OSError as exc:
-                if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
-                    break  # nobody can create it here: nothing to protect
-                raise SetupError(f"cannot create placeholder {path}: {exc.strerror}") from exc
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError as exc:
-                if exc.errno == errno.ENOENT:
-                    continue
-                raise SetupError(f"protected path {path} is not a directory") from exc
-            _check(_flock(fd, LOCK_SH), f"flock({path})")
-            if _same_dir(fd, path):
+    held: list[tuple[str, int]] = []
+    try:
+        for path in paths:
+            fd = _acquire_one(path)
+            if fd is not None:
                 held.append((path, fd))
-                break
-            os.close(fd)  # removed by another janitor meanwhile: create it again
-        else:
-            raise SetupError(f"cannot hold placeholder {path}")
+    except BaseException:
+        for _, fd in held:
+            os.close(fd)
+        raise
+    return held
+
+
+def _acquire_one(path: str) -> int | None:
+    for _ in range(50):
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+                return None  # nobody can create it here: nothing to protect
+            raise SetupError(f"cannot create placeholder {path}: {exc.strerror}") from exc
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                continue
+            raise SetupError(f"protected path {path} is not a directory") from exc
+        if _flock(fd, LOCK_SH) < 0:
+            os.close(fd)
+            raise SetupError(f"flock({path}): {os.strerror(ctypes.get_errno())}")
+        if _same_dir(fd, path):
+            return fd
+        os.close(fd)  # removed by another holder meanwhile: create it again
+    raise SetupError(f"cannot hold placeholder {path}")
+
+
+def release_placeholders(held: list[tuple[str, int]]) -> None:
+    """Remove each placeholder unless another sandbox still holds it (or it is no longer
+    an empty directory of ours), then drop the locks."""
+    for path, fd in held:
+        if _flock(fd, LOCK_EX | LOCK_NB) == 0 and _same_dir(fd, path):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass  # not empty (a real directory now) or busy: leave it
+        os.close(fd)
+
+
+def hold_placeholders(paths: list[str]) -> None:
+    """Placeholders for the lifetime of this process and the command it becomes.
+
+    The locks are handed to a detached janitor process (outside the command's process
+    group, so a group kill does not reach it), which releases them when this process
+    (the command, after exec) exits.
+    """
+    held = acquire_placeholders(paths)
     if held:
         _start_janitor(held)
 
@@ -470,12 +527,7 @@ def _start_janitor(held: list[tuple[str, int]]) -> None:
             while libc().poll(ctypes.byref(pfd), 1, -1) < 0:
                 if ctypes.get_errno() != errno.EINTR:
                     break
-            for path, fd in held:
-                if _flock(fd, LOCK_EX | LOCK_NB) == 0 and _same_dir(fd, path):
-                    try:
-                        os.rmdir(path)
-                    except OSError:
-                        pass  # not empty (a real directory now) or busy: leave it
+            release_placeholders(held)
         finally:
             os._exit(0)
     os.close(ready_w)
@@ -652,16 +704,19 @@ def parse(argv: list[str]) -> tuple[Options, list[str]]:
     raise SetupError("no command (missing `--`)")
 
 
-def confine(opts: Options) -> None:
+def confine(opts: Options, placeholders_held: bool = False) -> None:
+    """Confine this process as `opts` say. `placeholders_held`: the caller (pycodex's
+    zygote) already holds the placeholders and removes them when this process exits."""
     if opts.stage == "outer":
-        hold_placeholders(opts.placeholder)
+        if not placeholders_held:
+            hold_placeholders(opts.placeholder)
         return
     network = opts.net == "on"
     arch = machine()
     if arch not in SYSCALLS:
         raise SetupError("unsupported architecture " + arch + " (seccomp: x86_64, aarch64)")
-    filter_bytes = build_filter(arch, network)
-    if opts.placeholder:
+    filter_bytes = filter_for(arch, network)
+    if opts.placeholder and not placeholders_held:
         hold_placeholders(opts.placeholder)
     if opts.userns:
         enter_userns(network)
@@ -688,13 +743,16 @@ def confine(opts: Options) -> None:
     install_seccomp(filter_bytes)
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], environ: dict[str, str] | None = None,
+         placeholders_held: bool = False) -> None:
+    """Confine, then exec the command; never returns. `environ`: the command's environment
+    (default: this process's); `placeholders_held`: see `confine`."""
     try:
         opts, cmd = parse(argv)
         if opts.probe_userns:
             enter_userns(False)
             os._exit(0)
-        confine(opts)
+        confine(opts, placeholders_held)
     except SetupError as exc:
         os.write(2, (_PREFIX + str(exc.args[0]) + "\n").encode())
         os._exit(SETUP_FAILED)
@@ -702,7 +760,7 @@ def main(argv: list[str]) -> None:
         message = "setup failed: " + type(exc).__name__ + ": " + str(exc)
         os.write(2, (_PREFIX + message + "\n").encode())
         os._exit(SETUP_FAILED)
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     if opts.stage == "inner":
         env["PYCODEX_SANDBOX"] = opts.backend or "linux"
         if opts.net != "on":

@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 BACKENDS = ("bwrap", "userns", "landlock")
+# Forces one Linux backend for every command of this process (tests, benchmarks,
+# diagnosing one backend): the same as prepare_command(backend=...).
+BACKEND_ENV = "PYCODEX_SANDBOX_BACKEND"
 DOCTOR_HINT = "run `pycodex sandbox doctor` for details"
 FIX_HINT = (
     "fix: apt-get install bubblewrap, allow unprivileged user namespaces "
@@ -249,7 +252,8 @@ def _select(backend: str | None) -> tuple[str, dict[str, str]]:
     failures: dict[str, str] = {}
     for name in (backend,) if backend else BACKENDS:
         if name not in BACKENDS:
-            raise ValueError(f"unknown sandbox backend {name!r}")
+            raise SandboxUnavailable(f"unknown sandbox backend {name!r} (one of "
+                                     f"{', '.join(BACKENDS)})")
         reason = preflight(name)
         if reason is None:
             return name, failures
@@ -271,8 +275,8 @@ def prepare_command(
 ) -> SandboxedCommand:
     """The argv/env that run `argv` in `cwd` under `policy`; raises SandboxUnavailable.
 
-    `backend` forces one Linux backend (tests, benchmarks); by default the first working
-    one is used. For danger-full-access the command is returned unchanged.
+    `backend` (or ``$PYCODEX_SANDBOX_BACKEND``) forces one Linux backend (tests,
+    benchmarks); by default the first working one is used. For danger-full-access the command is returned unchanged.
     """
     if not argv:
         raise ValueError("empty command")
@@ -293,7 +297,7 @@ def prepare_command(
                                 seatbelt.seatbelt_env(out_env, network=network), "seatbelt")
     if system != "Linux":
         raise SandboxUnavailable(f"no sandbox implementation for {system}")
-    chosen, _ = _select(backend)
+    chosen, _ = _select(backend or os.environ.get(BACKEND_ENV) or None)
     warnings: tuple[str, ...] = ()
     if chosen == "landlock" and roots:
         roots = []

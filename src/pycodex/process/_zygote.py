@@ -1,0 +1,310 @@
+"""The zygote: one small single-threaded process that forks every command pycodex runs.
+
+SELF-CONTAINED ON PURPOSE (stdlib only, never imports pycodex) and never run from a file:
+`pycodex.process.zygote` starts ``python -I -S -c BOOTSTRAP FD`` with an empty environment
+and writes, on its stdin, the sandbox shim's source and this file's source as pycodex read
+them once; BOOTSTRAP runs both and calls ``main(shim, FD)`` (``shim``: the shim's globals).
+
+Why it exists:
+* Speed. A sandboxed command used to pay a Python start-up (~12 ms here, plus ctypes and
+  compiling the shim) before its confinement even began. A fork of this warm interpreter
+  (shim loaded, ctypes imported, ~10 MB) runs the very same shim code (`shim["main"]`)
+  for the cost of a small fork. Forking pycodex itself (``preexec_fn``) would copy page
+  tables that grow with pycodex's heap, and run Python after fork in a multi-threaded
+  process.
+* Nothing is orphaned. The zygote is every command's parent and a child subreaper, so
+  whatever a command leaves behind is re-parented to it, not to init. When pycodex goes
+  away, however it died (the control socket reaches EOF), the zygote SIGKILLs all its
+  descendants, reaps them, removes the placeholders it held, and exits. Its direct children
+  also carry PR_SET_PDEATHSIG(SIGKILL): that signal fires when the parent *thread* dies,
+  and the zygote has a single thread, so it cannot fire early.
+
+Protocol, over a SOCK_STREAM unix socket pair (pycodex sends one request at a time):
+* zygote -> pycodex once started: ``b"R"``;
+* pycodex -> zygote: struct ``=I`` length, then a marshal payload ``(mode, argv, env, cwd,
+  ctty)``; the first byte carries SCM_RIGHTS fds ``[stdin, stdout, stderr, status_w,
+  error_w]``. mode ``exec``: exec argv as given; mode ``shim``: argv are the shim's
+  arguments, the shim runs in the child;
+* zygote -> pycodex: struct ``=q``: the child's pid, or -errno when fork failed;
+* the child writes struct ``=ii`` (errno, stage) on error_w when it cannot start the command
+  (stages below), as subprocess does through its error pipe; error_w closes at exec;
+* the zygote writes the raw wait status, struct ``=i``, on status_w when it reaps the child.
+"""
+
+from __future__ import annotations
+
+import _signal  # type: ignore[import-not-found]  # (no stubs)
+import contextlib
+import errno
+import fcntl
+import marshal
+import os
+import select
+import signal
+import socket
+import struct
+import termios
+import time
+import warnings  # noqa: F401  (os.execvpe imports it: once here, not in every child)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: the zygote does not pay for importing typing
+    from typing import Any
+
+    Shim = dict[str, Any]
+    Children = dict[int, tuple[int, list[tuple[str, int]]]]
+
+STAGE_CWD = 0
+STAGE_EXEC = 1
+STAGE_SETUP = 2
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+N_FDS = 5
+# Signals the zygote ignores or handles that a command must get back at their defaults
+# (exec resets handled ones by itself, ignored ones are inherited).
+RESET_SIGNALS = tuple(int(s) for s in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ,
+                                        signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP))
+SHUTDOWN_DEADLINE_S = 10.0
+_HEADER = struct.Struct("=I")
+_REPLY = struct.Struct("=q")
+_ERROR = struct.Struct("=ii")
+_STATUS = struct.Struct("=i")
+
+
+class _State:
+    stop = False
+
+
+def _on_stop(signum: int, frame: object) -> None:
+    _State.stop = True
+
+
+def _noop(signum: int, frame: object) -> None:
+    pass  # SIGCHLD: the wakeup fd wakes the loop, which reaps
+
+
+# --- the child: becomes the command ----------------------------------------------------------
+
+
+def _report(error_w: int, err: int | None, stage: int) -> None:
+    try:
+        os.write(error_w, _ERROR.pack(err or errno.EINVAL, stage))
+    finally:
+        os._exit(255)
+
+
+def _child(shim: Shim, zygote_pid: int, request: tuple[Any, ...], fds: list[int],
+           failure: str | None) -> None:
+    """Runs in the forked child; never returns (exec or _exit)."""
+    try:
+        mode, argv, env, cwd, ctty = request
+        # _signal, not signal: the latter's enum conversions cost ~1 ms of page faults
+        # in a fresh fork.
+        _signal.set_wakeup_fd(-1)
+        for sig in RESET_SIGNALS:
+            _signal.signal(sig, _signal.SIG_DFL)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+        os.setsid()  # its own session and process group, as start_new_session=True
+        shim["prctl"](PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != zygote_pid:
+            os._exit(255)  # the zygote died before PDEATHSIG was set
+        # Move the fds out of the way first: a received fd may be numbered 0-3.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+        for target in (0, 1, 2):
+            os.dup2(high[target], target)
+        error_w = 3
+        os.dup2(high[4], error_w, inheritable=False)
+        os.closerange(error_w + 1, 1 << 30)
+        if ctty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            _report(error_w, exc.errno, STAGE_CWD)
+        if failure is not None:
+            os.write(2, ("pycodex-sandbox: " + failure + "\n").encode())
+            os._exit(shim["SETUP_FAILED"])
+        if mode == "shim":
+            shim["main"](argv, env, True)  # confines, then execs the command; never returns
+        try:
+            os.execvpe(argv[0], argv, env)
+        except OSError as exc:
+            _report(error_w, exc.errno, STAGE_EXEC)
+    except BaseException as exc:  # never fall back into the zygote's loop
+        try:
+            _report(3, getattr(exc, "errno", None) or errno.EINVAL, STAGE_SETUP)
+        finally:
+            os._exit(255)
+    os._exit(255)
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(sock: socket.socket) -> tuple[tuple[Any, ...], list[int]] | None:
+    """The next request as (payload, fds), or None at EOF (pycodex is gone)."""
+    data, fds, flags, _ = socket.recv_fds(sock, _HEADER.size, N_FDS)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        return None
+    rest = _recv_exact(sock, _HEADER.size - len(data)) if len(data) < _HEADER.size else b""
+    body = _recv_exact(sock, _HEADER.unpack(data + rest)[0]) if rest is not None else None
+    if body is None or len(fds) != N_FDS or flags & socket.MSG_CTRUNC:
+        for fd in fds:
+            os.close(fd)
+        return None
+    mode, argv, env, cwd, ctty = marshal.loads(body)
+    fsdecode = os.fsdecode  # UTF-8 + surrogateescape (-X utf8): the bytes come back intact
+    request = (mode, [fsdecode(a) for a in argv],
+               {fsdecode(k): fsdecode(v) for k, v in env.items()}, fsdecode(cwd), bool(ctty))
+    return request, fds
+
+
+def _spawn(shim: Shim, sock: socket.socket, request: tuple[Any, ...], fds: list[int],
+           children: Children) -> None:
+    mode, argv = request[0], request[1]
+    failure: str | None = None
+    held: list[tuple[str, int]] = []
+    if mode == "shim":
+        # Parsed here too: the placeholders must be held by a process that outlives the
+        # command (this one), so it can remove them once the command is gone.
+        try:
+            opts, _ = shim["parse"](list(argv))
+            held = shim["acquire_placeholders"](opts.placeholder)
+        except Exception as exc:
+            failure = str(exc.args[0]) if exc.args else type(exc).__name__
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        shim["release_placeholders"](held)
+        for fd in fds:
+            os.close(fd)
+        sock.sendall(_REPLY.pack(-(exc.errno or errno.EAGAIN)))
+        return
+    if pid == 0:
+        _child(shim, os.getppid(), request, fds, failure)
+    for fd in fds[:3] + fds[4:]:
+        os.close(fd)
+    children[pid] = (fds[3], held)
+    sock.sendall(_REPLY.pack(pid))
+
+
+def _reap(shim: Shim, children: Children) -> None:
+    """Reap every exited child; report the status of commands to pycodex."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        entry = children.pop(pid, None)
+        if entry is None:
+            continue  # an orphan of some command, re-parented here
+        status_w, held = entry
+        # Placeholders first: once pycodex hears the command is done, they are gone.
+        shim["release_placeholders"](held)
+        with contextlib.suppress(OSError):  # pycodex is gone
+            os.write(status_w, _STATUS.pack(status))
+        os.close(status_w)
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/" + name + "/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and fields[0] != b"Z":
+            parents.setdefault(int(fields[1]), []).append(int(name))
+    found = []
+    todo = [root]
+    while todo:
+        for pid in parents.get(todo.pop(), ()):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def _shutdown(shim: Shim, children: Children, wake_r: int) -> None:
+    """Kill every descendant (orphans included: they were re-parented here), reap them all,
+    release the placeholders; bounded, so a process stuck in the kernel cannot hold us."""
+    me = os.getpid()
+    deadline = time.monotonic() + SHUTDOWN_DEADLINE_S
+    while time.monotonic() < deadline:
+        victims = _descendants(me)
+        for pid in victims:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        _reap(shim, children)
+        if not victims:
+            try:
+                os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+        # Wait for a SIGCHLD (wakeup fd), never longer than a moment: orphans arrive when
+        # their parents die, and are found by the next scan.
+        select.select([wake_r], [], [], 0.05)
+        _drain(wake_r)
+    for status_w, held in children.values():
+        os.close(status_w)
+        shim["release_placeholders"](held)
+    children.clear()
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+
+
+def main(shim: Shim, sock_fd: int) -> None:
+    sock = socket.socket(fileno=sock_fd)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # stdin was the pipe that carried the sources
+    os.close(devnull)
+    os.chdir("/")  # hold no directory of the user's busy
+    shim["prctl"](PR_SET_CHILD_SUBREAPER, 1)
+    shim["warm"]()
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, _noop)
+    signal.signal(signal.SIGTERM, _on_stop)
+    signal.signal(signal.SIGHUP, _on_stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    children: Children = {}
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    sock.sendall(b"R")
+    while not _State.stop:
+        ready = dict(poller.poll())
+        _drain(wake_r)
+        _reap(shim, children)
+        if sock.fileno() in ready:
+            received = _receive(sock)
+            if received is None:
+                break
+            request, fds = received
+            _spawn(shim, sock, request, fds, children)
+    _shutdown(shim, children, wake_r)
+    os._exit(0)

@@ -1,0 +1,376 @@
+"""pycodex's side of the zygote (`pycodex.process._zygote`): the process that forks commands.
+
+`spawn(argv, ...)` starts a command the way ``asyncio.create_subprocess_exec(...,
+start_new_session=True)`` would, except that its parent is the zygote, so
+
+* a sandbox shim invocation (``PYTHON -I -S .../sandbox/_shim.py ARGS -- CMD``, as
+  `pycodex.sandbox.launcher` builds it) runs the shim's own code in a fork of the warm
+  zygote instead of starting an interpreter: same confinement, same exit codes, no
+  start-up cost;
+* nothing the command starts outlives pycodex, even after ``kill -9`` (see `_zygote`).
+
+The zygote is started lazily, once per pycodex process, with an empty environment (its
+``/proc/PID/environ`` leaks no secret; commands get the environment they are given).
+``PYCODEX_ZYGOTE=off`` turns it off (commands are then spawned directly, unprotected).
+Thread-safe: one request at a time over the socket; waiting for a command is per event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import errno
+import functools
+import logging
+import marshal
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = [
+    "ENV_SWITCH",
+    "ZygoteChild",
+    "ZygoteError",
+    "available",
+    "shutdown",
+    "spawn",
+    "zygote_pid",
+]
+
+log = logging.getLogger(__name__)
+
+ENV_SWITCH = "PYCODEX_ZYGOTE"
+START_TIMEOUT_S = 10.0
+REPLY_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+SHIM_PATH = Path(__file__).resolve().parents[1] / "sandbox" / "_shim.py"
+SERVER_PATH = Path(__file__).resolve().with_name("_zygote.py")
+# Runs the two sources read by pycodex (stdin), never files a command could have edited.
+BOOTSTRAP = (
+    "import sys\n"
+    "shim_source, zygote_source = sys.stdin.buffer.read().split(b'\\0', 1)\n"
+    "shim = {'__name__': 'pycodex_sandbox_shim'}\n"
+    "exec(compile(shim_source, 'pycodex-sandbox-shim', 'exec'), shim)\n"
+    "zygote = {'__name__': 'pycodex_zygote'}\n"
+    "exec(compile(zygote_source, 'pycodex-zygote', 'exec'), zygote)\n"
+    "zygote['main'](shim, int(sys.argv[1]))\n"
+)
+_HEADER = struct.Struct("=I")
+_REPLY = struct.Struct("=q")
+_ERROR = struct.Struct("=ii")
+_STATUS = struct.Struct("=i")
+_STAGE_CWD = 0
+
+
+class ZygoteError(Exception):
+    """The zygote cannot be started or stopped answering; spawn directly instead."""
+
+
+@functools.cache
+def _sources() -> bytes:
+    # Read once per process, before the first command runs (the zygote starts at the
+    # first spawn), like the launcher's copy of the shim: a sandboxed command that can
+    # write into an editable install cannot change what runs unconfined later.
+    return SHIM_PATH.read_bytes() + b"\0" + SERVER_PATH.read_bytes()
+
+
+class Zygote:
+    def __init__(self, python: str) -> None:
+        self.python = python
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def broken(self) -> bool:
+        return self._sock is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            proc = subprocess.Popen(
+                [self.python, "-I", "-S", "-X", "utf8", "-c", BOOTSTRAP, str(theirs.fileno())],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), cwd="/", env={}, start_new_session=True)
+        except OSError as exc:
+            ours.close()
+            raise ZygoteError(f"cannot start {self.python}: {exc.strerror}") from exc
+        finally:
+            theirs.close()
+        self._proc, self._sock = proc, ours
+        try:
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.write(_sources())
+            proc.stdin.close()
+            ours.settimeout(START_TIMEOUT_S)
+            if ours.recv(1) != b"R":
+                raise ZygoteError(f"the zygote exited at start (status {proc.poll()})")
+        except (OSError, ZygoteError) as exc:
+            self.close()
+            raise ZygoteError(f"the zygote did not start: {exc}") from exc
+        ours.settimeout(REPLY_TIMEOUT_S)
+
+    def request(self, payload: bytes, fds: Sequence[int]) -> int:
+        """Send one spawn request; the child's pid. Raises ZygoteError when the zygote was
+        gone before it got the request (the caller spawns directly), OSError when fork
+        failed or the zygote died while answering."""
+        with self._lock:
+            sock = self._sock
+            if sock is None:
+                raise ZygoteError("the zygote is stopped")
+            message = _HEADER.pack(len(payload)) + payload
+            try:
+                sent = sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                                 struct.pack(f"{len(fds)}i", *fds))])
+                sock.sendall(message[sent:])
+            except OSError as exc:
+                raise ZygoteError(f"lost the zygote: {exc}") from exc
+            # From here on the command may have started: never report "try elsewhere",
+            # which could run it twice.
+            reply = b""
+            with contextlib.suppress(OSError):
+                while len(reply) < _REPLY.size:
+                    chunk = sock.recv(_REPLY.size - len(reply))
+                    if not chunk:
+                        break
+                    reply += chunk
+            if len(reply) < _REPLY.size:
+                self._sock = None
+                sock.close()
+                raise OSError(errno.EIO, "the process zygote exited while starting the command")
+        (pid,) = _REPLY.unpack(reply)
+        if pid < 0:
+            raise OSError(-pid, os.strerror(-pid))
+        return int(pid)
+
+    def close(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Close the socket: the zygote kills what is left of the commands and exits."""
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def forget_after_fork(self) -> None:
+        # A forked copy of pycodex must not keep the zygote's socket open: the zygote
+        # would not notice pycodex's death until the copy died too.
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            self._sock = None
+        self._proc = None
+
+
+_instance_lock = threading.Lock()
+_instance: Zygote | None = None
+_unavailable: str | None = None
+
+
+def _get() -> Zygote | None:
+    """The process's zygote, started on first use; None when off or it cannot start."""
+    global _instance, _unavailable
+    if os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false"):
+        return None
+    with _instance_lock:
+        if _instance is not None or _unavailable is not None or sys.platform != "linux":
+            return _instance
+        zygote = Zygote(os.path.realpath(sys.executable))
+        try:
+            zygote.start()
+        except ZygoteError as exc:
+            _unavailable = str(exc)
+            log.warning("commands are spawned directly (they may outlive pycodex): %s", exc)
+            return None
+        _instance = zygote
+        return zygote
+
+
+def _drop(zygote: Zygote, reason: str) -> None:
+    """Forget a zygote that stopped answering; the next spawn starts a new one."""
+    global _instance
+    log.warning("restarting the process zygote: %s", reason)
+    with _instance_lock:
+        if _instance is zygote:
+            _instance = None
+    zygote.close(timeout=0.5)
+
+
+def available() -> bool:
+    """Whether commands go through the zygote (starts it if needed)."""
+    return _get() is not None
+
+
+def zygote_pid() -> int | None:
+    """The running zygote's pid (starts it if needed); None when commands spawn directly."""
+    zygote = _get()
+    return zygote.pid if zygote is not None else None
+
+
+def shutdown() -> None:
+    """Stop the zygote (it kills any command still running); the next spawn restarts it."""
+    global _instance, _unavailable
+    with _instance_lock:
+        zygote, _instance, _unavailable = _instance, None, None
+    if zygote is not None:
+        zygote.close()
+
+
+def _after_fork_in_child() -> None:
+    global _instance
+    if _instance is not None:
+        _instance.forget_after_fork()
+    _instance = None
+
+
+atexit.register(shutdown)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# --- spawning --------------------------------------------------------------------------------
+
+
+def _trusted_pythons() -> set[str]:
+    base = getattr(sys, "_base_executable", sys.executable)
+    return {os.path.realpath(sys.executable), os.path.realpath(base)}
+
+
+def _shim_args(argv: Sequence[str]) -> list[str] | None:
+    """The shim's arguments when `argv` runs the installed shim file; else None."""
+    if (len(argv) > 4 and argv[1:3] == ["-I", "-S"] and argv[3] == str(SHIM_PATH)
+            and os.path.realpath(argv[0]) in _trusted_pythons()):
+        return list(argv[4:])
+    return None
+
+
+def _payload(argv: Sequence[str], env: Mapping[str, str], cwd: Path, ctty: bool) -> bytes:
+    shim = _shim_args(argv)
+    mode, args = ("shim", shim) if shim is not None else ("exec", list(argv))
+    # Bytes: the zygote decodes them as UTF-8 with surrogateescape (-X utf8), so exec
+    # gets back exactly the bytes pycodex's own file system encoding makes of them. The
+    # zygote's cwd is /, so a relative cwd is resolved here.
+    return marshal.dumps((mode, [os.fsencode(a) for a in args],
+                          {os.fsencode(k): os.fsencode(v) for k, v in env.items()},
+                          os.fsencode(os.path.abspath(cwd)), ctty))
+
+
+class ZygoteChild:
+    """A command the zygote forked: the part of `asyncio.subprocess.Process` spawn uses."""
+
+    def __init__(self, pid: int, status_fd: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._status_fd = status_fd
+        self._waiter: asyncio.Future[bytes] | None = None
+
+    async def wait(self) -> int:
+        """Wait until the zygote reaped it; returncode as asyncio reports it (-N: signal N)."""
+        if self.returncode is None:
+            if self._waiter is None:
+                self._waiter = asyncio.ensure_future(_read_to_eof(self._status_fd))
+            data = await asyncio.shield(self._waiter)
+            if self.returncode is None:
+                with contextlib.suppress(OSError):
+                    os.close(self._status_fd)
+                if len(data) >= _STATUS.size:
+                    self.returncode = os.waitstatus_to_exitcode(_STATUS.unpack(data[:4])[0])
+                else:
+                    # The zygote died without reporting: PDEATHSIG has killed the command.
+                    self.returncode = -signal.SIGKILL
+        return self.returncode
+
+
+async def _read_to_eof(fd: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    os.set_blocking(fd, False)
+    chunks: list[bytes] = []
+    done: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            while chunk := os.read(fd, 4096):
+                chunks.append(chunk)
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+    return b"".join(chunks)
+
+
+async def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    stdin: int | None,
+    stdout: int,
+    stderr: int,
+    ctty: bool = False,
+) -> ZygoteChild:
+    """Start `argv` in a new session with the given fds (stdin None: /dev/null; `ctty`:
+    stdin, a terminal, becomes its controlling terminal).
+
+    Raises OSError as subprocess would (missing program, bad cwd), ZygoteError when the
+    zygote is off or unusable (the caller spawns directly).
+    """
+    zygote = _get()
+    if zygote is None:
+        raise ZygoteError(_unavailable or "the zygote is off")
+    payload = _payload(argv, env, cwd, ctty)
+    status_r, status_w = os.pipe2(os.O_CLOEXEC)
+    error_r, error_w = os.pipe2(os.O_CLOEXEC)
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin is None else -1
+    try:
+        fds = [devnull if stdin is None else stdin, stdout, stderr, status_w, error_w]
+        pid = zygote.request(payload, fds)
+    except BaseException as exc:
+        os.close(status_r)
+        os.close(error_r)
+        if isinstance(exc, ZygoteError) or zygote.broken:
+            _drop(zygote, str(exc))
+        raise
+    finally:
+        for fd in (status_w, error_w, devnull):
+            if fd >= 0:
+                os.close(fd)
+    child = ZygoteChild(pid, status_r)
+    try:
+        error = await _read_to_eof(error_r)  # EOF: the command was exec'd (or the shim ran)
+    except BaseException:
+        # Cancelled while it starts: nobody will wait for it, so it must not run.
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(OSError):
+                kill(pid, signal.SIGKILL)
+        os.close(status_r)
+        raise
+    finally:
+        os.close(error_r)
+    if error:
+        await child.wait()  # it exited right after reporting; reaped by the zygote
+        err, stage = _ERROR.unpack(error[: _ERROR.size])
+        raise OSError(err, os.strerror(err), str(cwd) if stage == _STAGE_CWD else argv[0])
+    return child
