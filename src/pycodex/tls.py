@@ -13,6 +13,7 @@ This module imports only the standard library at import time (cheap for the CLI)
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import TYPE_CHECKING
 
@@ -29,8 +30,9 @@ def prewarm_default_ssl_context() -> None:
     global _thread
     # Imported here, on the calling thread, so the worker only runs OpenSSL: two threads
     # importing overlapping module graphs at once can deadlock on import locks.
-    import httpcore2  # noqa: F401  (httpx2 imports it lazily, inside create_ssl_context)
-    import httpx2
+    # (pycodex.http also imports httpcore2, which httpx2 would import lazily, inside
+    # create_ssl_context, i.e. on the worker.)
+    from pycodex.http import httpx2
 
     def build() -> None:
         try:
@@ -44,6 +46,14 @@ def prewarm_default_ssl_context() -> None:
             return
         _thread = threading.Thread(target=build, name="pycodex-tls-prewarm", daemon=True)
         _thread.start()
+        atexit.register(_join_at_exit, _thread)
+
+
+def _join_at_exit(thread: threading.Thread) -> None:
+    # A run that ends early (bad input, no prompt) must not exit while OpenSSL is still
+    # loading certificates on this thread: the C library's exit handlers would free what
+    # it is using (a segfault at exit, seen once in ~30 runs).
+    thread.join(timeout=5.0)
 
 
 def take_default_ssl_context() -> ssl.SSLContext | None:

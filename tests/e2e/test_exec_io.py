@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -266,3 +267,17 @@ def test_attached_image_is_framed_as_codex_frames_it(harness: ExecHarness) -> No
         {"type": "input_text", "text": "</image>"},
         {"type": "input_text", "text": "what is this?"},
     ]
+
+
+def test_an_early_exit_waits_for_the_tls_prewarm(harness: ExecHarness, tmp_path: Path) -> None:
+    """The CA bundle is loaded on a background thread from the start; a run that ends at
+    once (no prompt) must not exit under it. With a large bundle the thread is certainly
+    still inside OpenSSL at exit: without the wait, some of these runs die by SIGSEGV."""
+    system_bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    if not system_bundle.is_file():
+        pytest.skip(f"no system CA bundle at {system_bundle} to build a slow one from")
+    big = tmp_path / "big-bundle.pem"
+    big.write_bytes(system_bundle.read_bytes() * 10)
+    env = {**harness.env, "SSL_CERT_FILE": str(big)}
+    codes = [harness.run("-", stdin=" \n", env=env).rc for _ in range(4)]
+    assert codes == [1, 1, 1, 1]

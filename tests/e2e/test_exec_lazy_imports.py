@@ -20,6 +20,22 @@ from tests.unit.test_startup_imports import imported_modules
 pytestmark = pytest.mark.e2e
 
 LAZY = ("tree_sitter", "tree_sitter_bash", "pycodex.sandbox")
+# What only running a tool needs (loaded by the tool registry on the first call), and
+# what nothing on the exec path needs at all (the HTTP stack is imported without
+# importlib.metadata; prompts are read without importlib.resources, which imports zipfile).
+TOOL_MACHINERY = (
+    "pycodex.apply_patch",
+    "pycodex.safety.approval",
+    "pycodex.safety.exec_policy",
+    "pycodex.tools.orchestrator",
+    "pycodex.tools.handlers.shell",
+    "pycodex.tools.handlers.unified_exec",
+    "pycodex.tools.handlers.apply_patch",
+    "pycodex.process.spawn",
+    "pycodex.process.runtime",
+    "pycodex.process.sessions",
+)
+NEVER_ON_EXEC = ("pydantic", "importlib.metadata", "xml", "zipfile")
 
 
 def run_importtime(harness: ExecHarness, *args: str) -> set[str]:
@@ -51,6 +67,8 @@ def test_text_only_turn_imports_no_safety_parser_or_sandbox(
     mock_model.enqueue(response(message("Just text, no tools.")))
     modules = run_importtime(harness, "[[text]] just answer")
     assert loaded(modules, *LAZY) == []
+    assert loaded(modules, *TOOL_MACHINERY) == []
+    assert loaded(modules, *NEVER_ON_EXEC) == []
 
 
 def test_unsandboxed_command_does_not_import_the_sandbox(
@@ -73,3 +91,5 @@ def test_sandboxed_command_imports_the_sandbox(
     )
     modules = run_importtime(harness, "-s", "read-only", "[[shell]] run echo")
     assert "pycodex.sandbox.launcher" in modules
+    # ... and a command loads what running a tool needs, on demand.
+    assert {"pycodex.tools.orchestrator", "pycodex.process.spawn"} <= modules

@@ -26,14 +26,13 @@ from pycodex.protocol.items import AddFileChange, DeleteFileChange, UpdateFileCh
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.handlers import apply_patch as handler_module
 from pycodex.tools.handlers import shell as shell_module
-from pycodex.tools.handlers.apply_patch import (
+from pycodex.tools.handlers.apply_patch import ApplyPatchHandler, protocol_changes
+from pycodex.tools.handlers.shell import ShellHandler
+from pycodex.tools.specs import (
     APPLY_PATCH_LARK_GRAMMAR,
-    ApplyPatchHandler,
     apply_patch_tool_kind,
     apply_patch_tool_spec,
-    protocol_changes,
 )
-from pycodex.tools.handlers.shell import ShellHandler
 
 PATCH = (
     "*** Begin Patch\n*** Add File: hello.txt\n+hello world\n+second line\n"

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from pycodex.process.shell import UserShell, discover_user_shell, parse_env0, resolve_shell
-from pycodex.tools.handlers.unified_exec import shell_tool_type
+from pycodex.tools.specs import shell_tool_type
 
 
 def test_discovery_prefers_shell_env_and_replaces_unsupported_shells() -> None:

@@ -21,7 +21,6 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-import httpx2
 import msgspec
 
 from pycodex import __version__
@@ -50,6 +49,7 @@ from pycodex.client.responses import RequestSettings
 from pycodex.client.retry import BASE_DELAY_S, backoff_delay, parse_retry_after, parse_try_again_in
 from pycodex.client.sse import SseDecoder, SseEvent
 from pycodex.config.providers import ModelProviderInfo
+from pycodex.http import httpx2
 from pycodex.tls import take_default_ssl_context
 
 ApiKeyResolver = Callable[[], "str | Awaitable[str | None] | None"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import msgspec
 
@@ -73,3 +72,8 @@ def local_timezone_name() -> str:
 
 def today() -> str:
     return dt.datetime.now().astimezone().date().isoformat()
+
+
+def escape(text: str) -> str:
+    """`&`, `<` and `>` as XML entities (xml.sax.saxutils.escape, without importing xml)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

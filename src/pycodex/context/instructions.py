@@ -8,7 +8,6 @@ directory, so more specific guidance comes last and wins ties.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 AGENTS_FILENAMES = ("AGENTS.override.md", "AGENTS.md")
@@ -21,9 +20,8 @@ class InstructionsError(Exception):
 
 
 def default_base_instructions() -> str:
-    return (resources.files("pycodex.context") / "prompts" / "base_instructions.md").read_text(
-        encoding="utf-8"
-    )
+    # Beside this module (importlib.resources would import zipfile & co. for one read).
+    return (Path(__file__).parent / "prompts" / "base_instructions.md").read_text(encoding="utf-8")
 
 
 def load_base_instructions(model_instructions_file: Path | None) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -28,8 +30,11 @@ from pycodex.protocol.policies import (
     ExecReviewAnswer,
     ReviewDecision,
 )
-from pycodex.safety.approval import ApprovalStore
-from pycodex.safety.exec_policy import Evaluation, ExecPolicy, ExecPolicyManager
+from pycodex.safety import RULES_DIR, RULES_SUFFIX
+
+if TYPE_CHECKING:
+    from pycodex.safety.approval import ApprovalStore
+    from pycodex.safety.exec_policy import Evaluation, ExecPolicyManager
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +51,52 @@ class SessionApprovals:
     """Per-session approval state: pending waiters, the session cache, the rules."""
 
     def __init__(self, home: Path, emit: Emit, *, load_rules: bool = True) -> None:
-        self.store = ApprovalStore()
-        # Without the rules files, "approve and remember" still saves rules for later runs.
-        self.exec_policy = ExecPolicyManager(home) if load_rules else ExecPolicyManager(home, ExecPolicy())
+        self._home = home
+        self._load_rules = load_rules
+        # Built on first use: the safety modules are not loaded by a turn that runs nothing.
+        self._store: ApprovalStore | None = None
+        self._exec_policy: ExecPolicyManager | None = None
         self._emit = emit
         self._pending: dict[str, _Waiter] = {}
         self._policy_warned = False
 
+    @property
+    def store(self) -> ApprovalStore:
+        if self._store is None:
+            from pycodex.safety.approval import ApprovalStore
+
+            self._store = ApprovalStore()
+        return self._store
+
+    @property
+    def exec_policy(self) -> ExecPolicyManager:
+        if self._exec_policy is None:
+            from pycodex.safety.exec_policy import ExecPolicy, ExecPolicyManager
+
+            # Without the rules files, "approve and remember" still saves rules for later runs.
+            self._exec_policy = (
+                ExecPolicyManager(self._home)
+                if self._load_rules
+                else ExecPolicyManager(self._home, ExecPolicy())
+            )
+        return self._exec_policy
+
+    def _has_rules_files(self) -> bool:
+        try:
+            with os.scandir(self._home / RULES_DIR) as entries:
+                return any(entry.name.endswith(RULES_SUFFIX) for entry in entries)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True  # let the loader report what is wrong with the directory
+
     def broker(self, sub_id: str, turn_id: str) -> TurnApprovals:
         if not self._policy_warned:
             self._policy_warned = True
-            _ = self.exec_policy.policy  # load now, so problems are reported once, up front
-            for warning in self.exec_policy.warnings:
-                self._emit(sub_id, WarningEvent(message=warning))
+            if self._load_rules and self._has_rules_files():
+                _ = self.exec_policy.policy  # load now, so problems are reported once, up front
+                for warning in self.exec_policy.warnings:
+                    self._emit(sub_id, WarningEvent(message=warning))
         return TurnApprovals(self, sub_id, turn_id)
 
     def emit(self, sub_id: str, msg: EventMsg) -> None:

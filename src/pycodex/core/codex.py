@@ -224,7 +224,9 @@ class Codex:
         if self._closed:
             return
         self._closed = True
-        await self.session.shell.close()  # every process session dies with the thread
+        shell = self.session.shell_if_started
+        if shell is not None:
+            await shell.close()  # every process session dies with the thread
         self.session.notifier.close()  # reap finished notifiers; running ones finish alone
         services = self.session.services
         await services.client.aclose()

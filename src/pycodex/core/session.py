@@ -10,7 +10,7 @@ import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -26,7 +26,6 @@ from pycodex.context.environment import (
 from pycodex.context.instructions import format_user_instructions
 from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
-from pycodex.process.runtime import ShellRuntime
 from pycodex.protocol.events import Event, EventMsg
 from pycodex.protocol.models import (
     InputText,
@@ -38,24 +37,17 @@ from pycodex.protocol.models import (
 from pycodex.protocol.policies import AskForApproval, WorkspaceWritePolicy
 from pycodex.protocol.tokens import RateLimitSnapshot, TokenUsage, TokenUsageInfo
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder
-from pycodex.tools.base import ToolContext, ToolHandler
-from pycodex.tools.handlers.apply_patch import ApplyPatchHandler, apply_patch_tool_kind
-from pycodex.tools.handlers.hosted import WebSearchTool
-from pycodex.tools.handlers.plan import PlanHandler
-from pycodex.tools.handlers.shell import ShellHandler
-from pycodex.tools.handlers.unified_exec import (
-    ExecCommandHandler,
-    LocalShellHandler,
-    WriteStdinHandler,
-    shell_tool_type,
-)
-from pycodex.tools.handlers.view_image import ViewImageHandler
+from pycodex.tools.base import ToolContext
+from pycodex.tools.registry import ToolSettings, build_router
 from pycodex.tools.router import ToolRouter
 
 from .approvals import SessionApprovals
 from .model_info import model_info
 from .notify import TurnNotifier
 from .turn_context import SessionSettings, TurnContext
+
+if TYPE_CHECKING:
+    from pycodex.process.runtime import ShellRuntime
 
 # Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
 # and what an audit needs. Deltas and tool chatter are not (the response items are).
@@ -137,14 +129,27 @@ class Session:
             pycodex_home(services.base_env), self.emit, load_rules=not services.ignore_rules
         )
         self.notifier = TurnNotifier(services.notify, services.base_env)
-        # Process sessions (exec_command), the user's shell and its login snapshot.
-        self.shell = ShellRuntime(
-            thread_id=thread_id,
-            env_policy=services.env_policy,
-            base_env=services.base_env,
-            home=pycodex_home(services.base_env),
-            snapshots=services.shell_snapshot,
-        )
+        self._shell: ShellRuntime | None = None
+
+    @property
+    def shell(self) -> ShellRuntime:
+        """Process sessions (exec_command), the user's shell and its login snapshot; built
+        (and process spawning imported) when a command first needs them."""
+        if self._shell is None:
+            from pycodex.process.runtime import ShellRuntime
+
+            self._shell = ShellRuntime(
+                thread_id=self.thread_id,
+                env_policy=self.services.env_policy,
+                base_env=self.services.base_env,
+                home=pycodex_home(self.services.base_env),
+                snapshots=self.services.shell_snapshot,
+            )
+        return self._shell
+
+    @property
+    def shell_if_started(self) -> ShellRuntime | None:
+        return self._shell
 
     # --- events and records ---------------------------------------------------------
 
@@ -246,35 +251,26 @@ class Session:
 
     def tool_router(self, turn: TurnContext | None = None) -> ToolRouter:
         settings = turn.settings if turn is not None else self.settings
-        model = settings.model
-        shell = ShellHandler(escalation=_offers_escalation(settings))
-        unified: list[ToolHandler] = [ExecCommandHandler(self.shell), WriteStdinHandler(self.shell)]
-        kind = shell_tool_type(model, self.services.tools.shell_type, self.services.unified_exec)
-        offered: list[ToolHandler]
-        hidden: list[ToolHandler]
-        if kind == "unified_exec":
-            offered, hidden = [*unified], [shell]
-        elif kind == "local_shell":
-            offered, hidden = [LocalShellHandler(escalation=shell.escalation)], unified
-        else:
-            offered, hidden = [shell], unified
-        config = self.services.tools
-        info = model_info(model)
-        tools: list[ToolHandler] = [*offered]
-        # A tool switched off in config (or unsuited to the model) is not offered, but a
-        # call to it is still answered.
-        (tools if config.update_plan else hidden).append(PlanHandler())
-        tools.append(ApplyPatchHandler(apply_patch_tool_kind(model)))
-        (tools if config.view_image and info.supports_images else hidden).append(ViewImageHandler())
+        tools = self.services.tools
+        info = model_info(settings.model)
         # OpenAI's hosted search exists only behind the Responses API of OpenAI models.
-        if (
+        hosted_search = (
             self.services.web_search != "disabled"
             and info.hosted_tools
             and self.services.client.provider.wire_api == "responses"
-        ):
-            tools.append(WebSearchTool(live=self.services.web_search == "live"))
-        # Every shell tool stays callable: a model may use one it was offered earlier.
-        return ToolRouter(tools, hidden=hidden)
+        )
+        return build_router(
+            ToolSettings(
+                model=settings.model,
+                escalation=_offers_escalation(settings),
+                shell_type=tools.shell_type,
+                unified_exec=self.services.unified_exec,
+                update_plan=tools.update_plan,
+                view_image=tools.view_image and info.supports_images,
+                web_search=self.services.web_search if hosted_search else None,
+            ),
+            lambda: self.shell,
+        )
 
     def writable_roots_for(self, settings: SessionSettings) -> tuple[Path, ...]:
         """Where `workspace-write` lets tools write besides the cwd (as Codex's sandbox)."""

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import msgspec
 
 from pycodex import __version__
@@ -19,6 +18,7 @@ from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
 from pycodex.config.home import read_home_for
 from pycodex.context.instructions import load_base_instructions, load_user_instructions
+from pycodex.http import httpx2
 from pycodex.ids import uuid7
 from pycodex.protocol.events import Event, SessionConfiguredEvent
 from pycodex.protocol.ops import Op

@@ -191,7 +191,8 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
     except asyncio.CancelledError:
         _answer_dangling_calls(sess)
         # Interactive processes this turn started die with it; older ones live on.
-        await sess.shell.processes.terminate_started_in(turn.turn_id)
+        if sess.shell_if_started is not None:
+            await sess.shell_if_started.processes.terminate_started_in(turn.turn_id)
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         await sess.flush()
         raise

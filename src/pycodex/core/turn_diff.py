@@ -21,11 +21,13 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from pycodex.apply_patch import FileChange
-from pycodex.apply_patch.changes import unified_diff
+if TYPE_CHECKING:
+    from pycodex.apply_patch import FileChange
+
 
 DEV_NULL = "/dev/null"
 ZERO_OID = "0" * 40
@@ -218,6 +220,8 @@ def _with_body(
     if old_text is None or new_text is None:
         return "\n".join([*header, f"Binary files {old_name} and {new_name} differ"]) + "\n"
     lines = [*header, f"--- {old_name}", f"+++ {new_name}"]
+    from pycodex.apply_patch.changes import unified_diff  # only when a patch was applied
+
     hunks = unified_diff(old_text, new_text, context=CONTEXT_LINES)
     return "\n".join(lines) + "\n" + hunks
 

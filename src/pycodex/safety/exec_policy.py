@@ -36,11 +36,10 @@ from typing import Any
 
 import msgspec
 
+from . import RULES_DIR, RULES_SUFFIX
 from .command_safety import is_known_safe_command
 from .shell_parse import all_command_words, plain_commands, shell_script
 
-RULES_DIR = "rules"
-RULES_SUFFIX = ".rules"
 DEFAULT_RULES_FILE = "default.rules"
 
 

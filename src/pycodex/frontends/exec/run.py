@@ -25,7 +25,6 @@ from pycodex.core.thread_manager import (
     ThreadOptions,
     sandbox_policy_for,
 )
-from pycodex.process.spawn import kill_all_process_groups
 from pycodex.protocol.events import (
     ErrorEvent,
     EventMsg,
@@ -206,6 +205,8 @@ async def _drive(
         if interrupted.is_set():
             # A second signal: the user (or supervisor) means it. Skip the graceful path,
             # not the cleanup of the commands we started.
+            from pycodex.process.spawn import kill_all_process_groups
+
             kill_all_process_groups()
             os._exit(128 + stopped_by[0])
         stopped_by.append(signum)

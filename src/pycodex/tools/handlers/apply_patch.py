@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pycodex.apply_patch import (
     FileChange,
@@ -38,95 +38,10 @@ from pycodex.protocol.items import FileChange as ProtocolFileChange
 from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput, json_arguments
 from pycodex.tools.orchestrator import approve_patch
 from pycodex.tools.output_format import format_exec_output
-
-ApplyPatchToolKind = Literal["freeform", "function"]
-
-# Model families trained on the freeform (grammar-constrained) patch tool.
-FREEFORM_FAMILIES = ("gpt-5", "gpt-6", "codex-")
-
-# The patch envelope as `pycodex.apply_patch.parse_patch` reads it, in Lark syntax. The
-# parser is more lenient (blank lines, a heredoc wrapper, missing final newline); the
-# grammar describes the canonical form we want models to write.
-APPLY_PATCH_LARK_GRAMMAR = r"""start: open_marker file_op+ close_marker
-
-open_marker: "*** Begin Patch" NL
-close_marker: "*** End Patch" NL?
-
-file_op: create_file | remove_file | edit_file
-
-create_file: "*** Add File: " FILE_PATH NL new_line*
-new_line: PLUS_LINE NL
-
-remove_file: "*** Delete File: " FILE_PATH NL
-
-edit_file: "*** Update File: " FILE_PATH NL rename_to? lead_section section*
-rename_to: "*** Move to: " FILE_PATH NL
-lead_section: anchor? body_line+ at_eof?
-section: anchor body_line+ at_eof?
-anchor: "@@" NL | "@@ " ANCHOR_TEXT NL
-body_line: (KEEP_LINE | MINUS_LINE | PLUS_LINE) NL
-at_eof: "*** End of File" NL
-
-FILE_PATH: /[^\r\n]+/
-ANCHOR_TEXT: /[^\r\n]+/
-KEEP_LINE: / [^\r\n]*/
-MINUS_LINE: /-[^\r\n]*/
-PLUS_LINE: /\+[^\r\n]*/
-NL: "\n"
-"""
-
-FREEFORM_DESCRIPTION = (
-    "Create, edit, rename or delete files by sending a patch. Paths are relative to the "
-    "working directory. Give each update a few unchanged lines around the edit."
+from pycodex.tools.specs import (
+    ApplyPatchToolKind,
+    apply_patch_tool_spec,
 )
-
-FUNCTION_DESCRIPTION = """Create, edit, rename or delete files by sending a patch as `input`.
-
-Format (every line ends with a newline):
-*** Begin Patch
-*** Add File: path/new.txt
-+each line of the new file, prefixed with +
-*** Delete File: path/old.txt
-*** Update File: path/file.py
-*** Move to: path/renamed.py      (optional: rename the file too)
-@@ def some_function():            (optional: a line just above the change, to locate it)
- an unchanged line, prefixed with a space
--a line to remove
-+a line to add
-*** End Patch
-
-Paths are relative to the working directory. Show about three unchanged lines before and
-after each change, and start another `@@` section for each separate place in a file."""
-
-FUNCTION_INPUT_DESCRIPTION = "The whole patch, from `*** Begin Patch` to `*** End Patch`."
-
-
-def apply_patch_tool_kind(model: str) -> ApplyPatchToolKind:
-    """Which form of the tool `model` is offered (a `provider/` prefix is ignored)."""
-    slug = model.rsplit("/", 1)[-1].lower()
-    return "freeform" if slug.startswith(FREEFORM_FAMILIES) else "function"
-
-
-def apply_patch_tool_spec(kind: ApplyPatchToolKind) -> dict[str, Any]:
-    if kind == "freeform":
-        return {
-            "type": "custom",
-            "name": "apply_patch",
-            "description": FREEFORM_DESCRIPTION,
-            "format": {"type": "grammar", "syntax": "lark", "definition": APPLY_PATCH_LARK_GRAMMAR},
-        }
-    return {
-        "type": "function",
-        "name": "apply_patch",
-        "description": FUNCTION_DESCRIPTION,
-        "strict": False,
-        "parameters": {
-            "type": "object",
-            "properties": {"input": {"type": "string", "description": FUNCTION_INPUT_DESCRIPTION}},
-            "required": ["input"],
-            "additionalProperties": False,
-        },
-    }
 
 
 class ApplyPatchHandler:

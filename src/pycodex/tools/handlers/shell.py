@@ -8,7 +8,6 @@ all: it goes to the apply_patch tool's in-process path and policy.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,70 +28,11 @@ from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.orchestrator import ExecPlan, prefix_rule_of, run_with_approvals
 from pycodex.tools.output_format import format_exec_output
-
-# Longer than Codex's 10 s: test suites and builds routinely need more, and a model that
-# knows better passes `timeout_ms` anyway.
-DEFAULT_TIMEOUT_MS = 60_000
-MAX_TIMEOUT_MS = 60 * 60 * 1000
-
-SHELL_TOOL_SPEC: dict[str, Any] = {
-    "type": "function",
-    "name": "shell",
-    "description": (
-        "Run a command and return its exit code and output. `command` is an argv list, "
-        'e.g. ["bash", "-lc", "ls -la"]. Set `workdir` instead of using `cd`.'
-    ),
-    "strict": False,
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "command": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "The command to run, as an argv list.",
-            },
-            "workdir": {
-                "type": "string",
-                "description": "Directory to run the command in (default: the session's).",
-            },
-            "timeout_ms": {
-                "type": "number",
-                "description": f"Kill the command after this many ms (default {DEFAULT_TIMEOUT_MS}).",
-            },
-            "justification": {
-                "type": "string",
-                "description": "Why the command is needed, shown to the user if approval is asked.",
-            },
-        },
-        "required": ["command"],
-        "additionalProperties": False,
-    },
-}
-
-
-# Offered only under `on-request`, the one policy where the user can grant them.
-ESCALATION_PROPERTIES: dict[str, Any] = {
-    "with_escalated_permissions": {
-        "type": "boolean",
-        "description": (
-            "Run the command without the sandbox (e.g. it needs the network or to write "
-            "outside the workspace). The user is asked first; give a `justification`."
-        ),
-    },
-    "sandbox_permissions": {
-        "type": "string",
-        "enum": ["use_default", "require_escalated"],
-        "description": "`require_escalated` is the same as `with_escalated_permissions: true`.",
-    },
-}
-
-
-def shell_tool_spec(escalation: bool) -> dict[str, Any]:
-    if not escalation:
-        return SHELL_TOOL_SPEC
-    spec = json.loads(json.dumps(SHELL_TOOL_SPEC))
-    spec["parameters"]["properties"].update(ESCALATION_PROPERTIES)
-    return spec  # type: ignore[no-any-return]
+from pycodex.tools.specs import (
+    DEFAULT_TIMEOUT_MS,
+    MAX_TIMEOUT_MS,
+    shell_tool_spec,
+)
 
 
 def escalation_requested(args: dict[str, Any]) -> bool:

@@ -42,14 +42,17 @@ from pycodex.tools.base import RespondToModel, ToolCall, ToolContext, ToolOutput
 from pycodex.tools.handlers.apply_patch import run_apply_patch
 from pycodex.tools.handlers.shell import ShellHandler, escalation_requested
 from pycodex.tools.orchestrator import ExecPlan, prefix_rule_of, run_with_approvals
-
-DEFAULT_YIELD_MS = 10_000
-MIN_YIELD_MS = 250
-MAX_YIELD_MS = 30_000
-DEFAULT_WRITE_YIELD_MS = 250
-MIN_POLL_YIELD_MS = 5_000
-MAX_POLL_YIELD_MS = 300_000
-DEFAULT_MAX_OUTPUT_TOKENS = 10_000
+from pycodex.tools.specs import (
+    DEFAULT_MAX_OUTPUT_TOKENS,
+    DEFAULT_WRITE_YIELD_MS,
+    DEFAULT_YIELD_MS,
+    EXEC_COMMAND_SPEC,
+    MAX_POLL_YIELD_MS,
+    MAX_YIELD_MS,
+    MIN_POLL_YIELD_MS,
+    MIN_YIELD_MS,
+    WRITE_STDIN_SPEC,
+)
 
 # What every session's environment says: no colours, no pagers waiting for a key press.
 SESSION_ENV = {
@@ -61,121 +64,6 @@ SESSION_ENV = {
     "GH_PAGER": "cat",
     "CODEX_CI": "1",
 }
-
-SHELL_TYPES = ("shell", "unified_exec", "local_shell")
-
-EXEC_COMMAND_SPEC: dict[str, Any] = {
-    "type": "function",
-    "name": "exec_command",
-    "description": (
-        "Start a shell command; returns its output once it exits, or a session_id to keep "
-        "talking to it with write_stdin if it is still running."
-    ),
-    "strict": False,
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "cmd": {"type": "string", "description": "The script to run in the shell."},
-            "justification": {
-                "type": "string",
-                "description": "Why the command needs escalated permissions, shown to the user.",
-            },
-            "login": {
-                "type": "boolean",
-                "description": "Run as a login shell (profile environment). Default true.",
-            },
-            "max_output_tokens": {
-                "type": "number",
-                "description": "Cap on the output returned, in tokens (middle cut). Default 10000.",
-            },
-            "prefix_rule": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": (
-                    "A command prefix the user may approve for the rest of the session "
-                    "when asked, e.g. [\"npm\", \"test\"]."
-                ),
-            },
-            "sandbox_permissions": {
-                "type": "string",
-                "enum": ["use_default", "require_escalated"],
-                "description": (
-                    "`require_escalated` asks the user to run the command outside the sandbox; "
-                    "give a justification."
-                ),
-            },
-            "shell": {
-                "type": "string",
-                "description": "bash, zsh or sh (name or path). Default: the user's shell.",
-            },
-            "tty": {
-                "type": "boolean",
-                "description": (
-                    "Give the command a terminal (needed to type into it later). Default false."
-                ),
-            },
-            "workdir": {
-                "type": "string",
-                "description": "Directory to run in (default: the session's working directory).",
-            },
-            "yield_time_ms": {
-                "type": "number",
-                "description": "Return after this many ms if still running (250-30000, default 10000).",
-            },
-        },
-        "required": ["cmd"],
-        "additionalProperties": False,
-    },
-}
-
-WRITE_STDIN_SPEC: dict[str, Any] = {
-    "type": "function",
-    "name": "write_stdin",
-    "description": (
-        "Type characters into a running exec_command session (or poll it with empty chars); "
-        "returns what it printed since."
-    ),
-    "strict": False,
-    "parameters": {
-        "type": "object",
-        "properties": {
-            "chars": {
-                "type": "string",
-                "description": "Text to send, e.g. \"ls\\n\" or \"\\u0003\" for Ctrl-C; empty to poll.",
-            },
-            "max_output_tokens": {
-                "type": "number",
-                "description": "Cap on the output returned, in tokens (middle cut). Default 10000.",
-            },
-            "session_id": {
-                "type": "number",
-                "description": "The session_id exec_command returned.",
-            },
-            "yield_time_ms": {
-                "type": "number",
-                "description": (
-                    "How long to collect output, in ms "
-                    f"(writes: default {DEFAULT_WRITE_YIELD_MS}; empty polls wait "
-                    f"{MIN_POLL_YIELD_MS}-{MAX_POLL_YIELD_MS})."
-                ),
-            },
-        },
-        "required": ["session_id"],
-        "additionalProperties": False,
-    },
-}
-
-
-def shell_tool_type(model: str, configured: str | None = None, unified_exec: bool = True) -> str:
-    """Which shell tool a model is offered: `tools.shell_type` when set, else
-    `exec_command`/`write_stdin` for the GPT-5 generation and Codex models (as Codex does)."""
-    if configured in SHELL_TYPES:
-        return configured
-    name = model.rsplit("/", 1)[-1]
-    if unified_exec and name.startswith(("gpt-5", "gpt-6", "codex-")):
-        return "unified_exec"
-    return "shell"
-
 
 class LocalShellHandler(ShellHandler):
     """The `shell` handler offered as the Responses API's built-in `local_shell` tool."""
