@@ -1,4 +1,8 @@
-"""The command runner: exit codes, capture, timeouts, process-group cleanup, cancellation."""
+"""The command runner: exit codes, capture, timeouts, process-group cleanup, cancellation.
+
+Every test runs twice: commands forked by the process zygote (the default on Linux) and
+spawned directly by asyncio (the fallback where the zygote cannot run).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,19 @@ from pathlib import Path
 
 import pytest
 
+from pycodex.process import zygote
 from pycodex.process.spawn import ExecRequest, SpawnError, run_command
+
+
+@pytest.fixture(autouse=True, params=["zygote", "direct"])
+def spawn_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "direct":
+        monkeypatch.setenv(zygote.ENV_SWITCH, "off")
+    else:
+        monkeypatch.delenv(zygote.ENV_SWITCH, raising=False)
+        if not zygote.available():
+            pytest.skip("the process zygote cannot start here")
+    return str(request.param)
 
 
 def _req(script: str, tmp_path: Path, **kw: object) -> ExecRequest:

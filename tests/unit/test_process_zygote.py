@@ -1,0 +1,175 @@
+"""The process zygote (`pycodex.process.zygote`): what a command it forks gets, and that
+nothing a command starts outlives pycodex, even when pycodex is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pycodex.process import zygote
+from pycodex.process.spawn import ExecRequest, run_command
+from tests.support.orphans import Adopter, adopt_orphans, alive, exists, wait_until
+
+PYTHON = os.path.realpath(sys.executable)
+
+PROBE = textwrap.dedent("""
+    import json, os
+    def is_open(fd):
+        try:
+            os.fstat(fd)
+        except OSError:
+            return False
+        return True
+    print(json.dumps({
+        "pid": os.getpid(), "ppid": os.getppid(), "pgid": os.getpgid(0), "sid": os.getsid(0),
+        "fds": [fd for fd in range(256) if is_open(fd)], "env": dict(os.environ),
+        "cwd": os.getcwd(),
+    }))
+""")
+
+
+@pytest.fixture
+def adopter() -> Iterator[Adopter]:
+    with adopt_orphans() as adopter:
+        yield adopter
+
+
+@pytest.fixture(autouse=True)
+def _zygote_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(zygote.ENV_SWITCH, raising=False)
+    if not zygote.available():
+        pytest.skip("the process zygote cannot start here (not Linux?)")
+
+
+async def test_command_gets_a_clean_process_state(tmp_path: Path) -> None:
+    # A zygote started while pycodex blocks a signal: its commands still block none.
+    zygote.shutdown()
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        assert zygote.available()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+    # An fd pycodex forgot to make close-on-exec must not reach the command.
+    leak_r, leak_w = os.pipe()
+    os.set_inheritable(leak_w, True)
+    # LANG: so that the probe's Python does not coerce the C locale into its environment.
+    env = {"PATH": os.environ["PATH"], "ONLY": "this", "LANG": "C.UTF-8"}
+    try:
+        signals = await run_command(ExecRequest(
+            ["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"], tmp_path, env))
+        result = await run_command(ExecRequest([PYTHON, "-I", "-S", "-c", PROBE], tmp_path,
+                                               env))
+    finally:
+        os.close(leak_r)
+        os.close(leak_w)
+    # Nothing ignored or blocked, whatever pycodex (or the zygote) does with signals.
+    assert signals.stdout.splitlines() == ["SigBlk:\t0000000000000000",
+                                           "SigIgn:\t0000000000000000"]
+    assert result.exit_code == 0, result.aggregated
+    state = json.loads(result.stdout)
+    assert state["ppid"] == zygote.zygote_pid()
+    assert state["pid"] == state["pgid"] == state["sid"]  # leads its own session and group
+    assert state["fds"] == [0, 1, 2]
+    assert state["env"] == env  # exactly what was asked: the zygote's own env is empty
+    assert state["cwd"] == str(tmp_path)
+
+
+async def test_death_by_signal_is_reported_like_asyncio(tmp_path: Path) -> None:
+    result = await run_command(ExecRequest(["sh", "-c", "kill -TERM $$"], tmp_path,
+                                           {"PATH": os.environ["PATH"]}))
+    assert result.exit_code == 128 + signal.SIGTERM
+
+
+async def test_zygote_death_kills_its_commands_and_the_next_spawn_restarts_it(
+    tmp_path: Path, adopter: Adopter
+) -> None:
+    first = zygote.zygote_pid()
+    assert first is not None
+    out_r, out_w = os.pipe()
+    child = await zygote.spawn(["sleep", "600"], cwd=tmp_path, env=dict(os.environ),
+                               stdin=None, stdout=out_w, stderr=out_w)
+    os.close(out_w)
+    os.close(out_r)
+    try:
+        os.kill(first, signal.SIGKILL)
+        # PDEATHSIG: the command dies with its parent; re-parented to this test, reaped here.
+        wait_until(lambda: not alive(child.pid), 5, "the command to die with the zygote")
+        assert os.WTERMSIG(adopter.reap(child.pid, 5)) == signal.SIGKILL
+        assert await child.wait() == -signal.SIGKILL  # the status pipe closed unanswered
+    finally:
+        adopter.kill_and_reap([child.pid])
+    result = await run_command(ExecRequest(["true"], tmp_path, dict(os.environ)))
+    assert result.exit_code == 0
+    assert zygote.zygote_pid() not in (None, first)
+
+
+def test_only_the_installed_shim_run_by_this_interpreter_takes_the_shim_path() -> None:
+    shim = str(zygote.SHIM_PATH)
+    args = ["--backend", "landlock", "--net", "off", "--", "true"]
+    assert zygote._shim_args([PYTHON, "-I", "-S", shim, *args]) == args
+    # Anything else is exec'd as it is: another interpreter, the source on the command
+    # line (an editable install in a writable root), another script, other flags.
+    assert zygote._shim_args(["/bin/sh", "-I", "-S", shim, *args]) is None
+    assert zygote._shim_args([PYTHON, "-I", "-S", "-c", "...", *args]) is None
+    assert zygote._shim_args([PYTHON, "-I", "-S", shim + ".x", *args]) is None
+    assert zygote._shim_args([PYTHON, "-I", shim, *args]) is None
+
+
+# --- pycodex killed with SIGKILL ---------------------------------------------------------------
+
+FAKE_PYCODEX = textwrap.dedent("""
+    import asyncio, os, sys
+    from pathlib import Path
+    from pycodex.process import zygote
+    from pycodex.process.spawn import ExecRequest, run_command
+
+    async def main() -> None:
+        workdir = Path(sys.argv[1])
+        (workdir / "zygote.pid").write_text(str(zygote.zygote_pid()))
+        await run_command(ExecRequest(["sh", "-c", sys.argv[2]], workdir, dict(os.environ)))
+
+    asyncio.run(main())
+""")
+
+# A command tree of every shape: a background child, one that left the session (setsid),
+# an orphan whose parent already exited, and the leader itself.
+TREE = """
+sleep 600 & echo $! >> pids
+setsid sleep 600 & echo $! >> pids
+(sleep 600 & echo $! >> pids)
+echo $$ >> pids
+echo ready > ready
+wait
+"""
+
+
+def test_every_command_process_dies_when_pycodex_is_killed(
+    tmp_path: Path, adopter: Adopter
+) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", FAKE_PYCODEX, str(tmp_path), TREE],
+                            start_new_session=True)
+    pids: list[int] = []
+    try:
+        wait_until((tmp_path / "ready").exists, 20, "the command tree to start")
+        pids = [int(line) for line in (tmp_path / "pids").read_text().split()]
+        assert len(pids) == 4 and all(alive(pid) for pid in pids)
+        zygote_pid = int((tmp_path / "zygote.pid").read_text())
+        proc.kill()
+        proc.wait()
+        # Reaped, not merely killed: /proc/PID is gone (the zygote reaps them all).
+        wait_until(lambda: not any(exists(pid) for pid in pids), 10,
+                   "every command process to be killed and reaped")
+        # The zygote then exits cleanly; orphaned itself, it came back to this test.
+        assert adopter.reap(zygote_pid, 10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        adopter.kill_and_reap(pids)
