@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -250,6 +251,54 @@ def test_untouched_lines_keep_their_endings() -> None:
     # context lines, since a chunk replaces its whole matched region.
     assert update("a\nb\r\nc\rd\n", "@@ c", "-d", "+e") == "a\nb\r\nc\re\n"
     assert update("a\nb\r\nc\rd\n", "@@", " c", "-d", "+e") == "a\nb\r\nc\ne\n"
+
+
+def _lines_by_regex(text: str) -> tuple[list[str], list[str]]:
+    """The reference split: every CRLF, LF or lone CR ends a line."""
+    pieces = re.split(r"(\r\n|\n|\r)", text)
+    lines, breaks = pieces[0::2], pieces[1::2]
+    if lines[-1] == "":
+        lines.pop()
+    return lines, breaks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "a\n",
+        "\n",
+        "\n\n",
+        "a\nb",
+        "a\r\nb\r\n",
+        "a\r\nb",
+        "\r\n",
+        "a\rb\r",
+        "a\rb",
+        "\r",
+        "a\r\nb\nc",  # mixed from here on
+        "a\nb\r\n",
+        "a\r\nb\rc\r\n",
+        "a\r\r\nb\n",
+        "a\n\rb",
+        "\r\n\n",
+    ],
+)
+def test_line_split_fast_path_agrees_with_the_general_split(text: str) -> None:
+    source = SourceText.parse(text)
+    lines, breaks = _lines_by_regex(text)
+    assert source.lines == lines
+    uniform = len(set(breaks)) <= 1
+    # Single-style files skip the per-line endings (the fast path); mixed ones keep them.
+    assert (source.endings is None) == uniform
+    assert source.preferred_ending == (breaks[0] if breaks else "\n")
+    if not uniform:
+        assert source.endings is not None
+        assert [e for e in source.endings if e is not None] == breaks
+    # With nothing replaced, every line keeps its break and the last one gains one.
+    expected = "".join(line + end for line, end in zip(lines, [*breaks, source.preferred_ending], strict=False))
+    assert source.render([]) == expected
 
 
 def test_form_feed_and_nel_are_not_line_breaks() -> None:

@@ -1,10 +1,12 @@
 """Write computed changes to disk, as close to all-or-nothing as POSIX allows.
 
-Every new file body is first written and fsynced to a temporary file next to its
-destination ("staging"); only when all of them are staged are they renamed into place
-and the deletions done, in patch order. A failure while staging removes the temporary
-files and leaves the tree untouched. Renames and unlinks can still fail midway (say, a
-directory's permissions change under us); that is reported like Codex reports it.
+Every new file body is first written to a temporary file next to its destination
+("staging"), creating missing parent directories on the way; only when all of them are
+staged, and their data is on disk (durable.py says how, with one sync for many files),
+are they renamed into place and the deletions done, in patch order. A failure while
+staging removes the temporary files and the directories it created, leaving the tree
+untouched. Renames and unlinks can still fail midway (say, a directory's permissions
+change under us); that is reported like Codex reports it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycodex.apply_patch.changes import FileChange
+from pycodex.apply_patch.durable import SyncError, SyncPlan
 
 
 class PatchApplyError(Exception):
@@ -58,19 +61,35 @@ class _Unlink:
 def apply_changes(changes: list[FileChange]) -> ApplyResult:
     ops = _plan(changes)
     writes = [op for op in ops if isinstance(op, _Write)]
-    for write in writes:
-        if os.path.isdir(os.path.dirname(write.path)):
-            try:
-                _stage(write)
-            except OSError as err:
-                _discard(writes)
-                raise PatchApplyError(f"Failed to write file {write.path}") from err
+    sync = SyncPlan(len(ops))
+    created: list[str] = []
+    try:
+        for write in writes:
+            _stage_early(write, created, sync)
+        try:
+            sync.barrier(_parent(w.path) for w in writes if w.temp is not None)
+        except SyncError as err:
+            raise PatchApplyError(_first_failure(writes, err.directory)) from err
+    except BaseException:
+        _discard(writes)
+        _remove_dirs(created)
+        raise
     try:
         for op in ops:
-            _commit(op)
+            _commit(op, sync, created)
     finally:
         _discard(writes)
+    # New directories' own entries live in their parents; everything else in op.path's.
+    touched = [_parent(op.path) for op in ops] + [_parent(d) for d in created]
+    try:
+        sync.settle(touched)
+    except SyncError as err:
+        raise PatchApplyError(_first_failure(ops, err.directory)) from err
     return _result(changes)
+
+
+def _parent(path: str) -> str:
+    return os.path.dirname(path) or "."
 
 
 def _plan(changes: list[FileChange]) -> list[_Write | _Unlink]:
@@ -94,7 +113,38 @@ def _write_target(path: Path) -> str:
     return os.path.realpath(text) if os.path.islink(text) else text
 
 
-def _stage(op: _Write) -> None:
+def _stage_early(op: _Write, created: list[str], sync: SyncPlan) -> None:
+    """Stage `op` now unless its parent cannot exist yet (a file this patch deletes
+    first stands in the way); then `_commit` stages it in patch order."""
+    missing = _missing_parents(op.path)
+    if missing is None:
+        return
+    try:
+        for directory in missing:
+            os.mkdir(directory)
+            created.append(directory)
+    except OSError as err:
+        raise PatchApplyError(f"Failed to create parent directories for {op.path}") from err
+    try:
+        _stage(op, fsync=sync.per_file)
+    except OSError as err:
+        raise PatchApplyError(f"Failed to write file {op.path}") from err
+
+
+def _missing_parents(path: str) -> list[str] | None:
+    """The directories to create, outermost first, for `path`'s parent to exist; None
+    when something other than a directory is in the way."""
+    missing: list[str] = []
+    parent = _parent(path)
+    while not os.path.isdir(parent):
+        if os.path.lexists(parent) or parent == os.path.dirname(parent):
+            return None
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    return missing[::-1]
+
+
+def _stage(op: _Write, *, fsync: bool) -> None:
     directory, name = os.path.split(op.path)
     temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.apply_patch.tmp")
     # 0o666 lets the umask decide a new file's mode, as a plain create would.
@@ -106,12 +156,13 @@ def _stage(op: _Write) -> None:
         view = memoryview(op.data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _commit(op: _Write | _Unlink) -> None:
+def _commit(op: _Write | _Unlink, sync: SyncPlan, created: list[str]) -> None:
     if isinstance(op, _Unlink):
         try:
             os.unlink(op.path)
@@ -119,13 +170,16 @@ def _commit(op: _Write | _Unlink) -> None:
             raise PatchApplyError(op.error) from err
         return
     if op.temp is None:
-        parent = os.path.dirname(op.path)
+        # Its parent only became creatable now that earlier ops ran. Past barrier 1, so
+        # this one file's data must reach the disk on its own before the rename.
+        missing = _missing_parents(op.path) or []
         try:
-            os.makedirs(parent, exist_ok=True)
+            os.makedirs(_parent(op.path), exist_ok=True)
         except OSError as err:
             raise PatchApplyError(f"Failed to create parent directories for {op.path}") from err
+        created += missing
         try:
-            _stage(op)
+            _stage(op, fsync=True)
         except OSError as err:
             raise PatchApplyError(f"Failed to write file {op.path}") from err
     assert op.temp is not None
@@ -142,6 +196,21 @@ def _discard(writes: list[_Write]) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(op.temp)
             op.temp = None
+
+
+def _remove_dirs(created: list[str]) -> None:
+    for directory in reversed(created):  # innermost first
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+
+
+def _first_failure(ops: list[_Write] | list[_Write | _Unlink], directory: str) -> str:
+    """Codex's message for the first op whose file is in `directory` (where a sync
+    failed: those files may not be on disk)."""
+    for op in ops:
+        if _parent(op.path) == directory:
+            return op.error if isinstance(op, _Unlink) else f"Failed to write file {op.path}"
+    return f"Failed to write file {ops[0].path}"
 
 
 def _result(changes: list[FileChange]) -> ApplyResult:
