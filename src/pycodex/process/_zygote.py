@@ -37,6 +37,7 @@ import _signal  # type: ignore[import-not-found]  # (no stubs)
 import contextlib
 import errno
 import fcntl
+import gc
 import marshal
 import os
 import select
@@ -94,10 +95,12 @@ def _report(error_w: int, err: int | None, stage: int) -> None:
 
 
 def _child(shim: Shim, zygote_pid: int, request: tuple[Any, ...], fds: list[int],
-           failure: str | None) -> None:
-    """Runs in the forked child; never returns (exec or _exit)."""
+           parsed: tuple[Any, list[str]] | None, failure: str | None) -> None:
+    """Runs in the forked child; never returns (exec or _exit). `parsed`: the shim's
+    (options, command) in mode "shim"."""
     try:
-        mode, argv, env, cwd, ctty = request
+        gc.disable()  # a collection would touch, so copy, the whole inherited heap
+        _, argv, env, cwd, ctty = request
         # _signal, not signal: the latter's enum conversions cost ~1 ms of page faults
         # in a fresh fork.
         _signal.set_wakeup_fd(-1)
@@ -124,8 +127,8 @@ def _child(shim: Shim, zygote_pid: int, request: tuple[Any, ...], fds: list[int]
         if failure is not None:
             os.write(2, ("pycodex-sandbox: " + failure + "\n").encode())
             os._exit(shim["SETUP_FAILED"])
-        if mode == "shim":
-            shim["main"](argv, env, True)  # confines, then execs the command; never returns
+        if parsed is not None:
+            shim["run"](parsed[0], parsed[1], env, True)  # confines, execs; never returns
         try:
             os.execvpe(argv[0], argv, env)
         except OSError as exc:
@@ -176,13 +179,14 @@ def _spawn(shim: Shim, sock: socket.socket, request: tuple[Any, ...], fds: list[
            children: Children) -> None:
     mode, argv = request[0], request[1]
     failure: str | None = None
+    parsed = None
     held: list[tuple[str, int]] = []
     if mode == "shim":
-        # Parsed here too: the placeholders must be held by a process that outlives the
-        # command (this one), so it can remove them once the command is gone.
+        # Parsed here, not in the child (less work after fork), and the placeholders held
+        # by this process, which outlives the command, so it can remove them afterwards.
         try:
-            opts, _ = shim["parse"](list(argv))
-            held = shim["acquire_placeholders"](opts.placeholder)
+            parsed = shim["parse"](list(argv))
+            held = shim["acquire_placeholders"](parsed[0].placeholder)
         except Exception as exc:
             failure = str(exc.args[0]) if exc.args else type(exc).__name__
     try:
@@ -194,7 +198,7 @@ def _spawn(shim: Shim, sock: socket.socket, request: tuple[Any, ...], fds: list[
         sock.sendall(_REPLY.pack(-(exc.errno or errno.EAGAIN)))
         return
     if pid == 0:
-        _child(shim, os.getppid(), request, fds, failure)
+        _child(shim, os.getppid(), request, fds, parsed, failure)
     for fd in fds[:3] + fds[4:]:
         os.close(fd)
     children[pid] = (fds[3], held)
@@ -285,6 +289,7 @@ def main(shim: Shim, sock_fd: int) -> None:
     os.chdir("/")  # hold no directory of the user's busy
     shim["prctl"](PR_SET_CHILD_SUBREAPER, 1)
     shim["warm"]()
+    gc.freeze()  # what exists now is never collected, so never written to after a fork
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, _noop)

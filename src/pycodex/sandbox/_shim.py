@@ -253,6 +253,7 @@ def warm() -> None:
     lib = libc()
     for name in ("syscall", "prctl", "mount", "unshare", "capget", "capset", "flock", "poll"):
         getattr(lib, name)
+    last_cap()
     arch = machine()
     if arch in SYSCALLS:
         for network in (False, True):
@@ -299,12 +300,8 @@ def drop_capabilities() -> None:
     have_setpcap = bool(data[0] & (1 << cap_setpcap))
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     if have_setpcap:
-        cap = 0
-        while cap < 64:
-            if prctl(PR_CAPBSET_READ, cap) < 0:
-                break
+        for cap in range(last_cap() + 1):
             _check(prctl(PR_CAPBSET_DROP, cap), f"dropping capability {cap}")
-            cap += 1
         _check(prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED), "locking securebits")
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     empty = (ctypes.c_uint32 * 6)()
@@ -313,14 +310,22 @@ def drop_capabilities() -> None:
     if any(data[i] for i in range(6)):
         raise SetupError("capabilities are still held after dropping them")
     if os.geteuid() == 0:
-        cap = 0
-        while cap < 64:
-            held = prctl(PR_CAPBSET_READ, cap)
-            if held < 0:
-                break
-            if held:
+        for cap in range(last_cap() + 1):
+            if prctl(PR_CAPBSET_READ, cap) != 0:
                 raise SetupError(f"uid 0 keeps capability {cap} in its bounding set")
+
+
+_last_cap: list[int] = []
+
+
+def last_cap() -> int:
+    """The highest capability number this kernel knows (probed once: see `warm`)."""
+    if not _last_cap:
+        cap = 0
+        while cap < 63 and prctl(PR_CAPBSET_READ, cap + 1) >= 0:
             cap += 1
+        _last_cap.append(cap)
+    return _last_cap[0]
 
 
 # --- Landlock -------------------------------------------------------------------------------
@@ -743,12 +748,21 @@ def confine(opts: Options, placeholders_held: bool = False) -> None:
     install_seccomp(filter_bytes)
 
 
-def main(argv: list[str], environ: dict[str, str] | None = None,
-         placeholders_held: bool = False) -> None:
-    """Confine, then exec the command; never returns. `environ`: the command's environment
-    (default: this process's); `placeholders_held`: see `confine`."""
+def main(argv: list[str]) -> None:
+    """Confine as `argv` says, then exec the command; never returns."""
     try:
         opts, cmd = parse(argv)
+    except SetupError as exc:
+        os.write(2, (_PREFIX + str(exc.args[0]) + "\n").encode())
+        os._exit(SETUP_FAILED)
+    run(opts, cmd)
+
+
+def run(opts: Options, cmd: list[str], environ: dict[str, str] | None = None,
+        placeholders_held: bool = False) -> None:
+    """Confine as `opts` say, then exec `cmd`; never returns. `environ`: the command's
+    environment (default: this process's); `placeholders_held`: see `confine`."""
+    try:
         if opts.probe_userns:
             enter_userns(False)
             os._exit(0)
