@@ -470,8 +470,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         split = urlsplit(self.path)
         raw = self._read_body()
+        limit = self.server.owner.max_parsed_body_bytes
         try:
-            body: Any = json.loads(raw) if raw else None
+            body: Any = json.loads(raw) if raw and (limit is None or len(raw) <= limit) else None
         except ValueError:
             body = None
         request = RecordedRequest(
@@ -584,6 +585,9 @@ class MockModelServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        # Bodies larger than this are kept raw only (`body` None): a benchmark sending a
+        # 100 MB history must not time the mock's own JSON parsing. None: parse all.
+        self.max_parsed_body_bytes: int | None = None
 
     # lifecycle
     def start(self) -> MockModelServer:

@@ -247,3 +247,16 @@ def test_base_url_resolution(base_url: str | None, expected: str) -> None:
     assert resolve_base_url(provider, {}) == expected
     if base_url is None:
         assert resolve_base_url(provider, {"OPENAI_BASE_URL": "http://proxy/v1"}) == "http://proxy/v1"
+
+
+async def test_a_big_request_arrives_whole_with_its_length(mock_model: MockModelServer) -> None:
+    """A resumed thread can send tens of MB: it goes out in slices (not one write asyncio
+    would buffer and shift), still as one body with a Content-Length, not chunked."""
+    mock_model.enqueue(response(message("ok")))
+    big = "x" * (3 * 1024 * 1024 + 17)
+    events = await collect(make_client(mock_model.url), prompt(big))
+    assert events
+    [request] = mock_model.model_requests()
+    assert request.headers["content-length"] == str(len(request.raw))
+    assert "transfer-encoding" not in request.headers
+    assert request.body["input"][0]["content"][0]["text"] == big

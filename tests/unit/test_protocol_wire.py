@@ -67,3 +67,62 @@ def test_nested_error_paths_are_joined() -> None:
              "item": {"type": "UserMessage", "id": "i", "content": [{"type": "text", "text": 3}]}}
         )
     assert str(err.value) == "Expected `str`, got `int` - at `$.item.content[0].text`"
+
+
+# --- decoding straight from JSON text (resume) ------------------------------------------------
+
+
+RAW_ITEMS = [
+    {"type": "message", "role": "assistant", "status": "completed",
+     "content": [{"type": "output_text", "text": "a", "annotations": []}, {"type": "refusal", "refusal": "no"}]},
+    {"type": "function_call", "name": "shell", "arguments": "{}", "call_id": "c1", "status": "done"},
+    {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "x", "new": 1}]},
+    {"type": "reasoning", "summary": [], "encrypted_content": "e"},
+    {"type": "compaction_summary", "encrypted_content": "z"},
+    {"type": "future_item", "x": None},
+]
+
+
+@pytest.mark.parametrize("wire", RAW_ITEMS, ids=lambda w: w["type"])
+def test_an_item_read_from_json_equals_one_read_from_a_dict(wire: dict[str, object]) -> None:
+    import json
+
+    import msgspec
+
+    from pycodex.protocol.models import parse_response_item, parse_response_item_json
+
+    text = json.dumps(wire).encode()
+    from_json = parse_response_item_json(text)
+    from_dict = parse_response_item(wire)
+    assert from_json == from_dict
+    assert type(from_json) is type(from_dict)
+    assert from_json.to_wire() == wire == from_dict.to_wire()
+    assert from_json.wire_extra() == from_dict.wire_extra()
+    # Sent again as read: the encoded request carries the same JSON value.
+    assert json.loads(msgspec.json.encode(from_json.wire_json())) == wire
+
+
+def test_a_copy_of_an_item_read_from_json_is_encoded_afresh() -> None:
+    from pycodex.protocol.models import parse_response_item_json
+
+    item = parse_response_item_json(b'{"type":"function_call","name":"a","arguments":"{}","call_id":"c"}')
+    changed = _wire.replace(item, name="b")
+    assert changed.to_wire()["name"] == "b"
+    assert isinstance(changed.wire_json(), dict)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b'{"type":"function_call","name":"x"}', "Object missing required field `arguments`"),
+        (b'{"type":"message","role":"user","content":[{"type":"input_text","text":3}]}',
+         "Expected `str`, got `int` - at `$.content[0].text`"),
+        (b'{"type":"message"', "truncated"),
+        (b'[1]', "Expected `object`, got `array`"),
+    ],
+)
+def test_bad_json_items_fail_like_bad_dicts(text: bytes, message: str) -> None:
+    from pycodex.protocol.models import parse_response_item_json
+
+    with pytest.raises(_wire.WireError, match=message.replace("$", r"\$").replace("[", r"\[")):
+        parse_response_item_json(text)

@@ -20,7 +20,7 @@ from pycodex.rollout.index import (
     append_name,
     row_from_rollout,
 )
-from pycodex.rollout.reader import read_rollout, read_session_meta
+from pycodex.rollout.reader import iter_records, read_rollout, read_session_meta
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder, rollout_path_for
 
 REFERENCE = Path("/work/shared/reference/state")
@@ -64,6 +64,35 @@ def test_reader_ignores_a_partial_last_line_and_unknown_kinds(tmp_path: Path) ->
     assert rollout.partial_tail and rollout.skipped == 1
     assert rollout.next_ordinal == 4
     assert read_session_meta(path) == {"id": "x"}
+
+
+LINES = [
+    b'{"timestamp": "t0", "ordinal": 0, "type": "session_meta", "payload": {"id": "x"}}',
+    b'{"type": "event_msg", "payload": {"type": "task_started", "turn_id": "u"}}',
+    b'{"timestamp": 5, "ordinal": 7, "type": "response_item", "payload": {"type": "message"}}',
+    b'{"type": "event_msg", "payload": [1, 2]}',
+    b'',
+    b'{"ordinal": 9, "type": "turn_context", "payload": {"model": "m"}}',
+]
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["all-well-formed", "one-bad-line"])
+def test_the_whole_file_reader_and_the_line_reader_agree(tmp_path: Path, damaged: bool) -> None:
+    """Well-formed files are read in one decoder call; any odd line sends the whole file
+    through the line-by-line reader, which keeps what it can. Both read the same records."""
+    lines = [LINES[0], LINES[1], LINES[5]] if not damaged else LINES
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    rollout = read_rollout(path)
+    got = [(r.ordinal, r.type, r.timestamp, r.payload) for r in rollout.records]
+    by_line = [r for r in iter_records(b"\n".join(lines) + b"\n") if r is not None]
+    assert got == [(r.ordinal, r.type, r.timestamp, r.payload) for r in by_line]
+    if damaged:
+        # A non-string timestamp is tolerated; a payload that is not an object is not.
+        assert [o for o, *_ in got] == [0, 1, 7, 9]
+        assert got[2][2] == "" and rollout.skipped == 1
+    else:
+        assert [o for o, *_ in got] == [0, 1, 9] and rollout.skipped == 0
 
 
 def test_recorder_cuts_a_crash_fragment_before_appending(tmp_path: Path) -> None:

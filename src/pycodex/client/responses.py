@@ -37,7 +37,6 @@ from pycodex.client.sse import SseEvent
 from pycodex.protocol.models import (
     ResponseItem,
     WebSearchCallItem,
-    item_to_wire,
     parse_response_item,
 )
 
@@ -68,7 +67,8 @@ def build_body(prompt: Prompt, settings: RequestSettings, thread_id: str) -> dic
     body: dict[str, Any] = {
         "model": settings.model,
         "stream": True,
-        "input": [item_to_wire(item) for item in prompt.input],
+        # Items read back from a rollout are sent as the JSON they were read from.
+        "input": [item.wire_json() for item in prompt.input],
         "tools": list(prompt.tools),
         "tool_choice": "auto",
         "parallel_tool_calls": prompt.parallel_tool_calls,

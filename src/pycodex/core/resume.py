@@ -36,6 +36,7 @@ from pycodex.protocol.models import (
     MessageItem,
     ResponseItem,
     parse_response_item,
+    parse_response_item_json,
 )
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.protocol.tokens import TokenUsageInfo
@@ -47,8 +48,16 @@ from pycodex.rollout.index import (
     iter_rollout_files,
     thread_id_from_path,
 )
-from pycodex.rollout.reader import RolloutFile, RolloutRecord, iter_records, read_rollout
+from pycodex.rollout.reader import (
+    RolloutFile,
+    RolloutRecord,
+    iter_records,
+    read_rollout,
+    timestamp_ms,
+)
 from pycodex.rollout.recorder import RolloutLine
+from pycodex.rollout.rows import ROW_EVENT_TYPES
+from pycodex.rollout.thread_index import INDEX_FILE, ThreadIndexError
 
 from .turn_context import SessionSettings
 
@@ -123,7 +132,7 @@ def _drop_record_turns(records: list[RolloutRecord], n: int) -> list[RolloutReco
     # The dropped turn's preamble (its task_started / turn_context) goes with it.
     while kept and (
         kept[-1].type == "turn_context"
-        or (kept[-1].type == "event_msg" and kept[-1].payload.get("type") == "task_started")
+        or (kept[-1].type == "event_msg" and kept[-1].payload_type == "task_started")
     ):
         kept.pop()
     return kept
@@ -133,7 +142,7 @@ def effective_records(records: Sequence[RolloutRecord]) -> list[RolloutRecord]:
     """The records with every rollback marker applied (markers themselves removed)."""
     out: list[RolloutRecord] = []
     for record in records:
-        if record.type == "event_msg" and record.payload.get("type") == "thread_rolled_back":
+        if record.type == "event_msg" and record.payload_type == "thread_rolled_back":
             n = record.payload.get("num_turns")
             if isinstance(n, int) and n > 0:
                 out = _drop_record_turns(out, n)
@@ -156,19 +165,28 @@ def _parse_item(payload: dict[str, Any]) -> ResponseItem | None:
         return None
 
 
-def _parse_items(payloads: list[dict[str, Any]]) -> list[ResponseItem]:
-    """The items, skipping malformed ones (a damaged line must not block a resume)."""
-    parsed = (_parse_item(p) for p in payloads)
-    return [i for i in parsed if i is not None]
+def _parse_items(records: list[RolloutRecord]) -> list[ResponseItem]:
+    """The items, skipping malformed ones (a damaged line must not block a resume); each
+    keeps the JSON it was read from, which a request sends again as it is."""
+    items: list[ResponseItem] = []
+    for record in records:
+        try:
+            if record.decoded is None and record.raw_payload:
+                items.append(parse_response_item_json(record.raw_payload))
+            else:
+                items.append(parse_response_item(record.payload))
+        except ValueError:
+            continue
+    return items
 
 
 def history_from_records(records: Sequence[RolloutRecord]) -> list[ResponseItem]:
     """The model-visible history the records describe (rollback already applied)."""
     history: list[ResponseItem] = []
-    pending: list[dict[str, Any]] = []
+    pending: list[RolloutRecord] = []
     for record in records:
         if record.type == "response_item":
-            pending.append(record.payload)
+            pending.append(record)
         elif record.type == "compacted":
             history.extend(_parse_items(pending))
             pending = []
@@ -195,7 +213,7 @@ def _compacted(history: list[ResponseItem], payload: dict[str, Any]) -> list[Res
 def initial_messages(records: Sequence[RolloutRecord]) -> list[EventMsg]:
     """Persisted events, typed, for a UI to repaint; unknown event types are skipped."""
     payloads = [
-        r.payload for r in records if r.type == "event_msg" and r.payload.get("type") in EVENT_TYPES
+        r.payload for r in records if r.type == "event_msg" and r.payload_type in EVENT_TYPES
     ]
     events: list[EventMsg] = []
     for payload in payloads:
@@ -208,7 +226,7 @@ def initial_messages(records: Sequence[RolloutRecord]) -> list[EventMsg]:
 
 def last_token_info(records: Sequence[RolloutRecord]) -> TokenUsageInfo | None:
     for record in reversed(records):
-        if record.type == "event_msg" and record.payload.get("type") == "token_count":
+        if record.type == "event_msg" and record.payload_type == "token_count":
             info = record.payload.get("info")
             if isinstance(info, dict):
                 try:
@@ -245,16 +263,16 @@ def dangling_call_outputs(history: Sequence[ResponseItem]) -> list[ResponseItem]
 
 def turn_in_flight(records: Sequence[RolloutRecord]) -> str | None:
     """The turn id of a turn that started and never ended (the process died), if any."""
-    open_turn: str | None = None
-    for record in records:
+    # The last turn event decides: read backwards (a big thread has tens of thousands).
+    for record in reversed(records):
         if record.type != "event_msg":
             continue
-        kind = record.payload.get("type")
+        kind = record.payload_type
         if kind == "task_started":
-            open_turn = str(record.payload.get("turn_id") or "")
-        elif kind in ("task_complete", "turn_aborted"):
-            open_turn = None
-    return open_turn
+            return str(record.payload.get("turn_id") or "")
+        if kind in ("task_complete", "turn_aborted"):
+            return None
+    return None
 
 
 class LoadedThread(msgspec.Struct):
@@ -275,8 +293,30 @@ class LoadedThread(msgspec.Struct):
         """The index fold over the whole file, to seed the resumed recorder's indexer."""
         builder = RowBuilder(self.path, archived=self.archived)
         for record in self.file.records:
-            builder.apply(record.type, record.payload, record.timestamp)
+            # Only the payloads the fold reads are decoded (a big thread is mostly items).
+            wanted = record.type in ("session_meta", "turn_context") or (
+                record.type == "event_msg" and record.payload_type in ROW_EVENT_TYPES
+            )
+            builder.apply(record.type, record.payload if wanted else {}, record.timestamp)
         return builder
+
+    def seed_row_builder(self, home: Path) -> RowBuilder:
+        """`row_builder()`, or (much cheaper on a big thread) the row the index already
+        holds when it has seen every line of the file. Blocking: call in a worker thread."""
+        last = self.file.records[-1].timestamp if self.file.records else ""
+        if last and (home / INDEX_FILE).is_file():
+            try:
+                with ThreadIndex(home, refresh_stale=False) as index:
+                    row = index.get(self.thread_id)
+            except (ThreadIndexError, OSError):
+                row = None
+            if (
+                row is not None
+                and row.rollout_path == str(self.path)
+                and row.updated_at == timestamp_ms(last)
+            ):
+                return RowBuilder.from_row(row)
+        return self.row_builder()
 
     @property
     def base_instructions(self) -> str | None:

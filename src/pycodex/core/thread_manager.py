@@ -54,6 +54,10 @@ class ThreadOptions(msgspec.Struct, frozen=True):
     env: Mapping[str, str] | None = None
     # Test seam for the model client's HTTP; None = real network.
     transport: httpx2.AsyncBaseTransport | None = None
+    # A resumed thread's recorded events in `SessionConfigured.initial_messages`, for a UI
+    # to repaint the conversation (`exec` shows none of them, and on a big thread they
+    # cost more than the rest of the resume).
+    replay_events: bool = True
 
 
 class CodexThread:
@@ -172,10 +176,11 @@ class ThreadManager:
         recorder: RolloutRecorder | None = None
         resumed = initial is not None and not initial.fork
         if not config.ephemeral and resumed and loaded is not None:
+            seed = await asyncio.to_thread(loaded.seed_row_builder, config.pycodex_home)
             recorder = RolloutRecorder(
                 loaded.path,
                 next_ordinal=loaded.file.next_ordinal,
-                indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=loaded.row_builder()),
+                indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=seed),
                 max_item_bytes=max_item_bytes,
             )
         elif not config.ephemeral:
@@ -252,7 +257,11 @@ class ThreadManager:
                 reasoning_effort=None,
                 history_log_id=history_meta.log_id,
                 history_entry_count=history_meta.entry_count,
-                initial_messages=initial_messages(loaded.records) if loaded is not None else None,
+                initial_messages=(
+                    initial_messages(loaded.records)
+                    if loaded is not None and opts.replay_events
+                    else None
+                ),
                 rollout_path=str(recorder.path) if recorder is not None else None,
             ),
         )

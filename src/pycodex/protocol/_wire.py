@@ -47,6 +47,10 @@ OmitFalse: TypeAlias = Annotated[bool, _OMIT_FALSE]
 
 # Where a struct keeps the keys it does not declare (in its instance __dict__).
 _EXTRA = "_wire_extra"
+# Where it keeps the JSON it was read from (`WireUnion.parse_json`). Protocol values are
+# never changed in place (copies are made with `replace`, which does not carry it), so that
+# JSON stays its wire form: sent again verbatim, e.g. a resumed thread's whole history.
+_RAW = "_wire_raw"
 
 
 class WireError(ValueError):
@@ -72,8 +76,18 @@ class WireModel(_WireBase, kw_only=True, dict=True):
 
     def wire_extra(self) -> dict[str, Any]:
         """The keys read from the wire that this type does not declare."""
+        if _RAW in self.__dict__ and _EXTRA not in self.__dict__:
+            keys = _plan(type(self)).wire_keys
+            wire = _encode_struct(self)
+            self.__dict__[_EXTRA] = {k: v for k, v in wire.items() if k not in keys}
         extra: dict[str, Any] = self.__dict__.get(_EXTRA) or {}
         return extra
+
+    def wire_json(self) -> msgspec.Raw | dict[str, Any]:
+        """The JSON this value was read from when known, else :meth:`to_wire`; both encode
+        to the same JSON value (`msgspec.json.encode` writes a `Raw` as it is)."""
+        raw: msgspec.Raw | None = self.__dict__.get(_RAW)
+        return raw if raw is not None else _encode_struct(self)
 
 
 class StrictWireModel(_WireBase, kw_only=True, forbid_unknown_fields=True):
@@ -114,6 +128,29 @@ class WireUnion(abc.ABC):
     tag_key: ClassVar[str]
     variants: ClassVar[Mapping[str, type[_WireBase]]]
     fallback: ClassVar[type[_WireBase] | None]
+
+    @classmethod
+    def parse_json(cls, raw: msgspec.Raw | bytes) -> Any:
+        """Like :meth:`parse`, straight from JSON text: a known variant is decoded without
+        building the intermediate dict and keeps `raw` as its wire form (its unknown keys
+        live there). Raises :class:`WireError` for malformed JSON too."""
+        try:
+            if cls.tag_key == "type":
+                kind = peek_type(raw)
+            else:
+                kind = msgspec.json.decode(raw).get(cls.tag_key)
+        except msgspec.DecodeError as exc:
+            raise WireError(str(exc)) from None
+        variant = cls.variants.get(kind) if isinstance(kind, str) else None
+        if variant is None or not issubclass(variant, WireModel):
+            return cls.parse(msgspec.json.decode(raw))
+        try:
+            obj = _typed_decoder(variant).decode(raw)
+        except msgspec.DecodeError as exc:  # invalid JSON, or valid but not this type
+            raise WireError(_join_paths(str(exc))) from None
+        # As a Raw: msgspec writes a Raw as it is (bytes would become base64).
+        obj.__dict__[_RAW] = raw if isinstance(raw, msgspec.Raw) else msgspec.Raw(raw)
+        return obj
 
     @classmethod
     def parse(cls, data: Any) -> Any:
@@ -169,6 +206,35 @@ def tag_of(cls: type[_WireBase], key: str = "type") -> str:
 
 
 # --- decoding -------------------------------------------------------------------------------
+
+
+class _Head(msgspec.Struct):
+    """Only a union's tag keys, read without building the rest of the object."""
+
+    type: Any = None
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+# `{"type": "message", ...`: serde and pycodex both write an object's tag first.
+_LEADING_TYPE = re.compile(rb'\{\s*"type"\s*:\s*"([A-Za-z0-9_.\-]*)"')
+
+
+def peek_type(raw: msgspec.Raw | bytes) -> Any:
+    """The `type` of a JSON object: read off its start when it comes first (no scan of
+    the rest, which may be megabytes of tool output), else decoded. Raises
+    `msgspec.DecodeError` when the text is not a JSON object."""
+    match = _LEADING_TYPE.match(bytes(memoryview(raw)[:96]))
+    if match is not None:
+        return match.group(1).decode("ascii")
+    return _head_decoder.decode(raw).type
+_TYPED_DECODERS: dict[type, msgspec.json.Decoder[Any]] = {}
+
+
+def _typed_decoder(cls: type[M]) -> msgspec.json.Decoder[M]:
+    decoder = _TYPED_DECODERS.get(cls)
+    if decoder is None:
+        decoder = _TYPED_DECODERS[cls] = msgspec.json.Decoder(cls, dec_hook=_dec_hook)
+    return decoder
 
 
 def convert(data: Any, cls: type[M]) -> M:
@@ -233,6 +299,10 @@ def _json_kind(value: Any) -> str:
 
 
 def _encode_struct(obj: _WireBase) -> dict[str, Any]:
+    if isinstance(obj, WireModel) and _RAW in obj.__dict__:
+        # Read from JSON and never changed since: that JSON is its wire form.
+        wire: dict[str, Any] = msgspec.json.decode(obj.__dict__[_RAW])
+        return wire
     plan = _plan(type(obj))
     out: dict[str, Any] = {}
     for attr, key, omit, plain in plan.fields:

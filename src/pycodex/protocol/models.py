@@ -228,6 +228,13 @@ def parse_response_item(data: Any) -> ResponseItem:
     return item
 
 
+def parse_response_item_json(raw: bytes) -> ResponseItem:
+    """:func:`parse_response_item` from JSON text (a rollout line's payload); the item keeps
+    that text as its wire form. Raises :class:`~pycodex.protocol._wire.WireError`."""
+    item: ResponseItem = RESPONSE_ITEM_UNION.parse_json(raw)
+    return item
+
+
 def item_to_wire(item: _Wire) -> dict[str, Any]:
     """The JSON object sent to the provider / written to a rollout.
 

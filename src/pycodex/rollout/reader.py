@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from pycodex.protocol._wire import peek_type
 
 # `rollout-2026-11-21T16-12-03-<uuid>.jsonl`
 ROLLOUT_NAME_RE = re.compile(
@@ -28,12 +30,59 @@ ROLLOUT_NAME_RE = re.compile(
 
 
 class RolloutRecord(msgspec.Struct):
-    """One line: `{"timestamp", "ordinal", "type", "payload"}`."""
+    """One line: `{"timestamp", "ordinal", "type", "payload"}`.
+
+    The payload is kept as the line's raw JSON and decoded on first access: resuming a big
+    thread needs the response items and a few markers, not every event's payload.
+    """
 
     ordinal: int
     type: str
-    payload: dict[str, Any]
+    raw_payload: msgspec.Raw
     timestamp: str = ""
+    decoded: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, ordinal: int, kind: str, payload: dict[str, Any], timestamp: str = "") -> RolloutRecord:
+        return cls(ordinal, kind, msgspec.Raw(b""), timestamp, payload)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        if self.decoded is None:
+            self.decoded = _object_decoder.decode(self.raw_payload)
+        return self.decoded
+
+    def payload_once(self) -> dict[str, Any]:
+        """The payload, decoded without keeping it on the record (for a one-off use of a
+        big payload: the raw line is kept anyway)."""
+        if self.decoded is not None:
+            return self.decoded
+        return _object_decoder.decode(self.raw_payload)
+
+    @property
+    def payload_type(self) -> str | None:
+        """The payload's `type` (an event's kind), without building the whole payload."""
+        if self.decoded is not None:
+            kind = self.decoded.get("type")
+            return kind if isinstance(kind, str) else None
+        try:
+            kind = peek_type(self.raw_payload)
+        except msgspec.DecodeError:
+            return None
+        return kind if isinstance(kind, str) else None
+
+
+class _Line(msgspec.Struct):
+    """A well-formed line, payload left undecoded."""
+
+    type: str
+    payload: msgspec.Raw
+    timestamp: str = ""
+    ordinal: int | None = None
+
+
+_line_decoder = msgspec.json.Decoder(_Line)
+_object_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 class RolloutFile(msgspec.Struct):
@@ -93,49 +142,36 @@ def whole_lines(data: bytes) -> tuple[bytes, bool]:
     return data[:end], end < len(data)
 
 
-def _json_loads() -> Callable[[bytes | str], Any]:
-    """msgspec's JSON parser (several times faster than the stdlib's on big rollouts),
-    imported on first use only. Strict JSON: NaN/Infinity are refused, as by Codex."""
-    import msgspec
-
-    decoder = msgspec.json.Decoder()
-
-    def loads(data: bytes | str) -> Any:
-        try:
-            return decoder.decode(data)
-        except msgspec.DecodeError as exc:  # callers treat ValueError as "not a record"
-            raise ValueError(str(exc)) from None
-
-    return loads
-
-
-_loads: Callable[[bytes | str], Any] | None = None
-
-
 def parse_line(line: bytes | str, fallback_ordinal: int) -> RolloutRecord | None:
     """One line → record; None for blank or malformed lines."""
-    global _loads
-    if not line.strip():
-        return None
-    if _loads is None:
-        _loads = _json_loads()
     try:
-        obj = _loads(line)
-    except ValueError:
+        parsed = _line_decoder.decode(line)
+    except msgspec.DecodeError:
+        return _parse_odd_line(line, fallback_ordinal)
+    if bytes(memoryview(parsed.payload)[:1]) != b"{":  # a record's payload is an object
+        return None
+    ordinal = parsed.ordinal if parsed.ordinal is not None else fallback_ordinal
+    return RolloutRecord(ordinal, parsed.type, parsed.payload, parsed.timestamp)
+
+
+def _parse_odd_line(line: bytes | str, fallback_ordinal: int) -> RolloutRecord | None:
+    """A line the strict shape refused: keep it if it is a record with odd extras (a
+    timestamp that is not a string, say), as the lenient reader always did."""
+    try:
+        obj = msgspec.json.decode(line)
+    except msgspec.DecodeError:
         return None
     if not isinstance(obj, dict):
         return None
-    kind = obj.get("type")
-    payload = obj.get("payload")
+    kind, payload = obj.get("type"), obj.get("payload")
     if not isinstance(kind, str) or not isinstance(payload, dict):
         return None
-    ordinal = obj.get("ordinal")
-    ts = obj.get("timestamp")
-    return RolloutRecord(
-        ordinal=ordinal if isinstance(ordinal, int) else fallback_ordinal,
-        type=kind,
-        payload=payload,
-        timestamp=ts if isinstance(ts, str) else "",
+    ordinal, ts = obj.get("ordinal"), obj.get("timestamp")
+    return RolloutRecord.of(
+        ordinal if isinstance(ordinal, int) and not isinstance(ordinal, bool) else fallback_ordinal,
+        kind,
+        payload,
+        ts if isinstance(ts, str) else "",
     )
 
 
@@ -158,6 +194,11 @@ def read_rollout(path: Path) -> RolloutFile:
         data = fh.read()
     whole, partial = whole_lines(data)
     result = RolloutFile(path=path, valid_bytes=len(whole), partial_tail=partial)
+    del data
+    fast = _all_records(whole)
+    if fast is not None:
+        result.records = fast
+        return result
     records = result.records
     for record in iter_records(whole):
         if record is None:
@@ -165,6 +206,25 @@ def read_rollout(path: Path) -> RolloutFile:
         else:
             records.append(record)
     return result
+
+
+def _all_records(whole: bytes) -> list[RolloutRecord] | None:
+    """Every line in one decoder call (~85k lines of a big thread cost more in per-line
+    calls than in decoding). None when a line is malformed: the line-by-line reader then
+    skips just that line."""
+    try:
+        lines = _line_decoder.decode_lines(whole)
+    except msgspec.DecodeError:
+        return None
+    records: list[RolloutRecord] = []
+    prev = -1
+    for line in lines:
+        if bytes(memoryview(line.payload)[:1]) != b"{":
+            return None
+        ordinal = line.ordinal if line.ordinal is not None else prev + 1
+        records.append(RolloutRecord(ordinal, line.type, line.payload, line.timestamp))
+        prev = ordinal
+    return records
 
 
 def read_session_meta(path: Path, max_bytes: int = 1 << 20) -> dict[str, Any] | None:

@@ -69,6 +69,13 @@ class RowBuilder:
         self.row: ThreadRow | None = None
         self._last_ts = ""
 
+    @classmethod
+    def from_row(cls, row: ThreadRow) -> RowBuilder:
+        """Continue the fold from a row the index already holds (the rollout unchanged since)."""
+        builder = cls(Path(row.rollout_path), archived=row.archived, name=row.name)
+        builder.row = row
+        return builder
+
     def apply(self, kind: str, payload: dict[str, Any], timestamp: str) -> None:
         if timestamp:
             self._last_ts = timestamp
@@ -114,6 +121,10 @@ class RowBuilder:
             if ms is not None:
                 row.updated_at = max(row.created_at, ms)
         return row
+
+
+# The event kinds the fold reads; a caller holding undecoded payloads may skip the rest.
+ROW_EVENT_TYPES = frozenset({"user_message", "agent_message", "item_completed", "token_count"})
 
 
 def _apply_event(row: ThreadRow, payload: dict[str, Any]) -> None:

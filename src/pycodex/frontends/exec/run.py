@@ -188,7 +188,7 @@ async def _drive(
 
     # SDKs name themselves this way (the TypeScript SDK sends `codex_sdk_ts`).
     originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "pycodex_exec"
-    manager = ThreadManager(ThreadOptions(originator=originator, source="exec"))
+    manager = ThreadManager(ThreadOptions(originator=originator, source="exec", replay_events=False))
     try:
         thread = await open_thread(manager, config, args.session, args.session_path)
     except OSError as exc:
