@@ -43,6 +43,7 @@ from pycodex.protocol.ops import (
 )
 from pycodex.protocol.user_input import TextInput
 from pycodex.rollout.index import ThreadIndex
+from pycodex.rollout.rows import row_from_rollout
 from pycodex.rollout.reader import read_rollout
 from tests.support.engine import shell, until
 from tests.support.mock_model import MockModelServer, hang, message, response
@@ -148,6 +149,36 @@ async def test_resume_after_a_tool_turn_sends_what_an_uninterrupted_thread_sends
     assert configured.rollout_path is not None
     ordinals = [r.ordinal for r in read_rollout(Path(configured.rollout_path)).records]
     assert ordinals == list(range(len(ordinals)))
+
+
+@pytest.mark.parametrize("index_is_current", [True, False], ids=["from-index-row", "from-fold"])
+async def test_a_resumed_threads_index_row_is_what_a_fresh_fold_gives(
+    world: World, index_is_current: bool
+) -> None:
+    """The resumed recorder's indexer starts from the index's row when the index has seen
+    the whole file (a big thread is not folded again), else from a fold of the file; either
+    way the row after another turn is the one a rebuild from the rollout gives."""
+    world.mock.enqueue(response(message("first answer")), response(message("second answer")))
+    first, configured = await world.start()
+    await turn(first, "the title turn")
+    await first.shutdown()
+    assert configured.rollout_path is not None
+    if not index_is_current:
+        with ThreadIndex(world.home) as index:  # the index lags behind the file
+            stale = index.get(configured.session_id)
+            assert stale is not None
+            stale.updated_at -= 1000
+            stale.title = "not from the file"
+            index.upsert(stale)
+    resumed, _ = await world.resume(configured.session_id)
+    await turn(resumed, "a later turn")
+    await resumed.shutdown()
+    with ThreadIndex(world.home) as index:
+        live = index.get(configured.session_id)
+    rebuilt = row_from_rollout(Path(configured.rollout_path))
+    assert live is not None and rebuilt is not None
+    assert live.title == "the title turn" and live.preview == "second answer"
+    assert live == rebuilt
 
 
 async def test_fork_copies_history_and_records_its_parent(world: World) -> None:
