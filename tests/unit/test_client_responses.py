@@ -260,3 +260,18 @@ async def test_a_big_request_arrives_whole_with_its_length(mock_model: MockModel
     assert request.headers["content-length"] == str(len(request.raw))
     assert "transfer-encoding" not in request.headers
     assert request.body["input"][0]["content"][0]["text"] == big
+
+
+def test_a_plain_http_provider_loads_no_certificates() -> None:
+    """Loading the CA bundle costs tens of ms before the first request; a local model on
+    http:// does not need it. The stand-in context still refuses any TLS peer."""
+    import ssl
+
+    plain = make_client("http://127.0.0.1:9/v1")._tls_context()
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    secure = make_client("https://api.example.test/v1")._tls_context()
+    assert secure is True or (
+        isinstance(secure, ssl.SSLContext) and secure.cert_store_stats()["x509_ca"] > 0
+    )

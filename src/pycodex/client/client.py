@@ -18,6 +18,7 @@ import contextlib
 import inspect
 import json
 import os
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -252,16 +253,24 @@ class ModelClient:
             raise MissingApiKey(env_key, self.provider.env_key_instructions)
         return value
 
+    def _tls_context(self) -> ssl.SSLContext | bool:
+        if self.base_url.startswith("http://"):
+            # A plain-HTTP provider (a local model) needs no CA certificates: loading them
+            # costs ~20-60 ms before the first request. This context verifies nothing and
+            # so refuses any TLS peer, should a request ever reach one.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        # The same context httpx2 would build (verify=True), when `pycodex exec` had it
+        # built in the background at startup (`pycodex.tls`).
+        context = take_default_ssl_context() if self._transport is None else None
+        return context if context is not None else True
+
     def _client(self) -> httpx2.AsyncClient:
         if self._http is None:
             idle = self.provider.effective_stream_idle_timeout_s()
-            # The same context httpx2 would build (verify=True), when `pycodex exec`
-            # had it built in the background at startup (`pycodex.tls`).
-            context = take_default_ssl_context() if self._transport is None else None
             self._http = httpx2.AsyncClient(
                 transport=self._transport,
                 timeout=httpx2.Timeout(idle, connect=min(idle, _CONNECT_TIMEOUT_S)),
-                verify=context if context is not None else True,
+                verify=self._tls_context(),
             )
         return self._http
 
