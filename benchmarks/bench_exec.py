@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -270,6 +271,21 @@ def row(scenario: str, label: str, series: Series) -> str:
     )
 
 
+def _table_row(scenario: str, results: dict[str, Series]) -> dict[str, object]:
+    def figures(label: str) -> dict[str, float] | None:
+        series = results.get(label)
+        if series is None:
+            return None
+        return {
+            "wall_ms": statistics.median(series.wall()) * 1000,
+            "min_ms": min(series.wall()) * 1000,
+            "max_ms": max(series.wall()) * 1000,
+            "rss_mib": statistics.median(s.max_rss_kib for s in series.samples) / MIB,
+        }
+
+    return {"scenario": scenario, "pycodex": figures("pycodex"), "codex": figures("codex")}
+
+
 def bench_parent() -> Path:
     """A directory outside the system temp dir for all of the benchmark's files."""
     system_tmp = Path(tempfile.gettempdir()).resolve()
@@ -287,6 +303,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="timed runs per scenario")
     parser.add_argument("--codex", help="reference Codex binary (default: $CODEX_BIN, PATH)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the rows for benchmarks/bench_table.py as one JSON line")
     args = parser.parse_args()
 
     pycodex = Path(sys.executable).parent / "pycodex"
@@ -305,8 +323,10 @@ def main() -> None:
             print(f"{'scenario':<11} {'tool':<8} {'median ms':>9} {'p90 ms':>9} "
                   f"{'RSS MiB':>10} {'CPU ms':>9}")
             ratios: list[str] = []
+            table: list[dict[str, object]] = []
             for scenario in SCENARIOS:
                 results = bench.run(scenario, args.runs)
+                table.append(_table_row(scenario.name, results))
                 for tool in tools:
                     print(row(scenario.name, tool.label, results[tool.label]))
                 if codex is not None:
@@ -321,6 +341,9 @@ def main() -> None:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
+    if args.json:
+        print(json.dumps({"rows": table}))
+        return
     if codex is None:
         print(
             "\nreference Codex: not found (pass --codex PATH or set CODEX_BIN). To get it:\n"

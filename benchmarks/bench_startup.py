@@ -13,6 +13,7 @@ printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -92,10 +93,26 @@ def describe(label: str, samples: Sequence[float]) -> str:
     return f"{label:<28} median {med * 1000:8.1f} ms   p90 {p90(samples) * 1000:8.1f} ms"
 
 
+def _version_figures(pycodex: Path, runs: int, env: Mapping[str, str]) -> dict[str, object]:
+    ours = time_command([str(pycodex), "--version"], runs, env)
+    codex = find_codex()
+    theirs = time_command([str(codex), "--version"], runs, env) if codex else None
+
+    def figures(samples: Sequence[float] | None) -> dict[str, float] | None:
+        if samples is None:
+            return None
+        return {"wall_ms": statistics.median(samples) * 1000, "min_ms": min(samples) * 1000,
+                "max_ms": max(samples) * 1000}
+
+    return {"pycodex": figures(ours), "codex": figures(theirs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs per command")
     parser.add_argument("--top", type=int, default=10, help="import-time offenders shown")
+    parser.add_argument("--json", action="store_true",
+                        help="print the --version figures for bench_table.py as one JSON line")
     args = parser.parse_args()
 
     pycodex = Path(sys.executable).parent / "pycodex"
@@ -104,6 +121,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         env = quiet_env(Path(tmp))
+        if args.json:
+            print(json.dumps(_version_figures(pycodex, args.runs, env)))
+            return
         print(f"startup, {args.runs} runs each (fresh process per run)")
         version = time_command([str(pycodex), "--version"], args.runs, env)
         help_ = time_command([str(pycodex), "--help"], args.runs, env)
