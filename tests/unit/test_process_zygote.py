@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pycodex.process import zygote
+from pycodex.process import _zygote, zygote
 from pycodex.process.spawn import ExecRequest, run_command
 from tests.support.orphans import Adopter, adopt_orphans, alive, exists, wait_until
 
@@ -123,12 +123,44 @@ def test_only_the_installed_shim_run_by_this_interpreter_takes_the_shim_path() -
     assert zygote._shim_args([PYTHON, "-I", shim, *args]) is None
 
 
+async def test_every_command_runs_exactly_once(tmp_path: Path) -> None:
+    # Commands are handed to a child forked ahead of time; a hand-over must never be
+    # mistaken for a failure and retried (it once was, when the child closed its end fast).
+    log = tmp_path / "runs"
+    env = {"PATH": os.environ["PATH"]}
+    for n in range(30):
+        result = await run_command(ExecRequest(["sh", "-c", f"echo {n} >> {log}"], tmp_path,
+                                               env))
+        assert result.exit_code == 0
+    assert log.read_text().split() == [str(n) for n in range(30)]
+
+
+class _PeerGoneAfterFrame:
+    """A socket whose peer reads the whole frame at once and closes its end."""
+
+    def __init__(self) -> None:
+        self.received = b""
+
+    def sendmsg(self, buffers: list[bytes], ancdata: object) -> int:
+        self.received += b"".join(buffers)
+        return len(self.received)
+
+    def sendall(self, data: bytes) -> None:
+        raise BrokenPipeError(32, "peer closed after reading the whole frame")
+
+
+def test_a_frame_fully_sent_is_never_reported_lost() -> None:
+    sock = _PeerGoneAfterFrame()
+    _zygote._send_frame(sock, b"job", [0])  # type: ignore[arg-type]
+    assert sock.received == _zygote._HEADER.pack(3) + b"job"
+
+
 # --- pycodex killed with SIGKILL ---------------------------------------------------------------
 
 FAKE_PYCODEX = textwrap.dedent("""
     import asyncio, os, sys
     from pathlib import Path
-    from pycodex.process import zygote
+    from pycodex.process import _zygote, zygote
     from pycodex.process.spawn import ExecRequest, run_command
 
     async def main() -> None:

@@ -50,6 +50,7 @@ import warnings  # noqa: F401  (os.execvpe imports it: once here, not in every c
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: the zygote does not pay for importing typing
+    from collections.abc import Callable
     from typing import Any
 
     Shim = dict[str, Any]
@@ -72,19 +73,19 @@ _ERROR = struct.Struct("=ii")
 _STATUS = struct.Struct("=i")
 
 
-class _State:
-    stop = False
+class _Stop:
+    requested = False
 
 
 def _on_stop(signum: int, frame: object) -> None:
-    _State.stop = True
+    _Stop.requested = True
 
 
 def _noop(signum: int, frame: object) -> None:
     pass  # SIGCHLD: the wakeup fd wakes the loop, which reaps
 
 
-# --- the child: becomes the command ----------------------------------------------------------
+# --- a child: prepared, then becomes one command ---------------------------------------------
 
 
 def _report(error_w: int, err: int | None, stage: int) -> None:
@@ -94,54 +95,86 @@ def _report(error_w: int, err: int | None, stage: int) -> None:
         os._exit(255)
 
 
-def _child(shim: Shim, zygote_pid: int, request: tuple[Any, ...], fds: list[int],
-           parsed: tuple[Any, list[str]] | None, failure: str | None) -> None:
-    """Runs in the forked child; never returns (exec or _exit). `parsed`: the shim's
-    (options, command) in mode "shim"."""
+def _prepare(shim: Shim, zygote_pid: int, keep: list[int]) -> None:
+    """Right after fork: the process state every command gets, whatever it is. Closes every
+    fd but stdio and `keep`: a copy of the zygote's (its socket, other commands' status
+    pipes, placeholder locks) would keep them open."""
+    gc.disable()  # a collection would touch, so copy, the whole inherited heap
+    # _signal, not signal: the latter's enum conversions cost ~1 ms of page faults in a
+    # fresh fork.
+    _signal.set_wakeup_fd(-1)
+    for sig in RESET_SIGNALS:
+        _signal.signal(sig, _signal.SIG_DFL)
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+    os.setsid()  # its own session and process group, as start_new_session=True
+    shim["prctl"](PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != zygote_pid:
+        os._exit(255)  # the zygote died before PDEATHSIG was set
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 30)
+
+
+def _become(shim: Shim, job: tuple[Any, ...], fds: list[int]) -> None:
+    """In a prepared child: take the command's fds and cwd, then confine (mode "shim") and
+    exec it. Never returns. `job`: (request, parsed shim options and command or None, the
+    failure to report instead of running anything or None)."""
+    request, parsed, failure = job
+    _, argv, env, cwd, ctty = request
+    # Move the fds out of the way first: a received fd may be numbered 0-3.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+    for target in (0, 1, 2):
+        os.dup2(high[target], target)
+    error_w = 3
+    os.dup2(high[4], error_w, inheritable=False)
+    os.closerange(error_w + 1, 1 << 30)
+    if ctty:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     try:
-        gc.disable()  # a collection would touch, so copy, the whole inherited heap
-        _, argv, env, cwd, ctty = request
-        # _signal, not signal: the latter's enum conversions cost ~1 ms of page faults
-        # in a fresh fork.
-        _signal.set_wakeup_fd(-1)
-        for sig in RESET_SIGNALS:
-            _signal.signal(sig, _signal.SIG_DFL)
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
-        os.setsid()  # its own session and process group, as start_new_session=True
-        shim["prctl"](PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != zygote_pid:
-            os._exit(255)  # the zygote died before PDEATHSIG was set
-        # Move the fds out of the way first: a received fd may be numbered 0-3.
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
-        for target in (0, 1, 2):
-            os.dup2(high[target], target)
-        error_w = 3
-        os.dup2(high[4], error_w, inheritable=False)
-        os.closerange(error_w + 1, 1 << 30)
-        if ctty:
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        try:
-            os.chdir(cwd)
-        except OSError as exc:
-            _report(error_w, exc.errno, STAGE_CWD)
-        if failure is not None:
-            os.write(2, ("pycodex-sandbox: " + failure + "\n").encode())
-            os._exit(shim["SETUP_FAILED"])
-        if parsed is not None:
-            shim["run"](parsed[0], parsed[1], env, True)  # confines, execs; never returns
-        try:
-            os.execvpe(argv[0], argv, env)
-        except OSError as exc:
-            _report(error_w, exc.errno, STAGE_EXEC)
-    except BaseException as exc:  # never fall back into the zygote's loop
-        try:
+        os.chdir(cwd)
+    except OSError as exc:
+        _report(error_w, exc.errno, STAGE_CWD)
+    if failure is not None:
+        os.write(2, ("pycodex-sandbox: " + failure + "\n").encode())
+        os._exit(shim["SETUP_FAILED"])
+    if parsed is not None:
+        shim["run"](parsed[0], parsed[1], env, True)  # confines, execs; never returns
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        _report(error_w, exc.errno, STAGE_EXEC)
+
+
+def _guarded(body: Callable[[], None]) -> None:
+    """Run a child's `body`; whatever happens, never fall back into the zygote's loop."""
+    try:
+        body()
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
             _report(3, getattr(exc, "errno", None) or errno.EINVAL, STAGE_SETUP)
-        finally:
-            os._exit(255)
-    os._exit(255)
+    finally:
+        os._exit(255)
 
 
-# --- the server ------------------------------------------------------------------------------
+def _spare_main(shim: Shim, zygote_pid: int, sock: socket.socket) -> None:
+    """A child forked ahead of time: prepared while idle, it waits for the next command."""
+    _prepare(shim, zygote_pid, [sock.fileno()])
+    frame = _recv_frame(sock, N_FDS)
+    if frame is None:
+        os._exit(0)  # the zygote is shutting down
+    body, fds = frame
+    request, options, command, failure = marshal.loads(body)
+    parsed = None
+    if options is not None:
+        opts = shim["Options"]()
+        opts.__dict__.update(options)
+        parsed = (opts, command)
+    _become(shim, (request, parsed, failure), fds)
+
+
+# --- framing ---------------------------------------------------------------------------------
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
@@ -155,74 +188,161 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _receive(sock: socket.socket) -> tuple[tuple[Any, ...], list[int]] | None:
-    """The next request as (payload, fds), or None at EOF (pycodex is gone)."""
-    data, fds, flags, _ = socket.recv_fds(sock, _HEADER.size, N_FDS)
-    if not data:
+def _recv_frame(sock: socket.socket, n_fds: int) -> tuple[bytes, list[int]] | None:
+    """A length-prefixed message whose first byte carries `n_fds` fds; None at EOF."""
+    data, fds, flags, _ = socket.recv_fds(sock, _HEADER.size, n_fds)
+    rest = b"" if len(data) == _HEADER.size else _recv_exact(sock, _HEADER.size - len(data))
+    body = _recv_exact(sock, _HEADER.unpack(data + rest)[0]) if data and rest is not None else None
+    if body is None or len(fds) != n_fds or flags & socket.MSG_CTRUNC:
         for fd in fds:
             os.close(fd)
         return None
-    rest = _recv_exact(sock, _HEADER.size - len(data)) if len(data) < _HEADER.size else b""
-    body = _recv_exact(sock, _HEADER.unpack(data + rest)[0]) if rest is not None else None
-    if body is None or len(fds) != N_FDS or flags & socket.MSG_CTRUNC:
-        for fd in fds:
-            os.close(fd)
-        return None
+    return body, fds
+
+
+def _send_frame(sock: socket.socket, body: bytes, fds: list[int]) -> None:
+    """Send a frame; raises OSError only if the peer cannot have received all of it.
+
+    Once the last byte is out, the peer may act on it and close its end at once: nothing
+    may be sent after that (``sendall(b"")`` still calls send(), which fails with EPIPE),
+    or the caller would think the frame lost and start the command a second time.
+    """
+    message = _HEADER.pack(len(body)) + body
+    sent = socket.send_fds(sock, [message], fds)
+    if sent < len(message):
+        sock.sendall(message[sent:])
+
+
+def _decode(body: bytes) -> tuple[Any, ...]:
     mode, argv, env, cwd, ctty = marshal.loads(body)
     fsdecode = os.fsdecode  # UTF-8 + surrogateescape (-X utf8): the bytes come back intact
-    request = (mode, [fsdecode(a) for a in argv],
-               {fsdecode(k): fsdecode(v) for k, v in env.items()}, fsdecode(cwd), bool(ctty))
-    return request, fds
+    return (mode, [fsdecode(a) for a in argv],
+            {fsdecode(k): fsdecode(v) for k, v in env.items()}, fsdecode(cwd), bool(ctty))
 
 
-def _spawn(shim: Shim, sock: socket.socket, request: tuple[Any, ...], fds: list[int],
-           children: Children) -> None:
-    mode, argv = request[0], request[1]
-    failure: str | None = None
-    parsed = None
-    held: list[tuple[str, int]] = []
-    if mode == "shim":
-        # Parsed here, not in the child (less work after fork), and the placeholders held
-        # by this process, which outlives the command, so it can remove them afterwards.
+# --- the server ------------------------------------------------------------------------------
+
+
+class Zygote:
+    def __init__(self, shim: Shim, sock: socket.socket, wake_r: int) -> None:
+        self.shim = shim
+        self.sock = sock
+        self.wake_r = wake_r
+        self.pid = os.getpid()
+        self.children: Children = {}  # command pid -> (status_w, held placeholders)
+        self.spare: tuple[int, socket.socket] | None = None
+
+    def spawn(self, request: tuple[Any, ...], fds: list[int]) -> None:
+        failure: str | None = None
+        parsed = None
+        held: list[tuple[str, int]] = []
+        if request[0] == "shim":
+            # Parsed here, not in the child (less work after fork), and the placeholders
+            # held by this process, which outlives the command, so it can remove them.
+            try:
+                parsed = self.shim["parse"](list(request[1]))
+                held = self.shim["acquire_placeholders"](parsed[0].placeholder)
+            except Exception as exc:
+                failure = str(exc.args[0]) if exc.args else type(exc).__name__
         try:
-            parsed = shim["parse"](list(argv))
-            held = shim["acquire_placeholders"](parsed[0].placeholder)
-        except Exception as exc:
-            failure = str(exc.args[0]) if exc.args else type(exc).__name__
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        shim["release_placeholders"](held)
-        for fd in fds:
+            pid = self._hand_over((request, parsed, failure), fds)
+        except OSError as exc:
+            self.shim["release_placeholders"](held)
+            for fd in fds:
+                os.close(fd)
+            self.sock.sendall(_REPLY.pack(-(exc.errno or errno.EAGAIN)))
+            return
+        for fd in fds[:3] + fds[4:]:
             os.close(fd)
-        sock.sendall(_REPLY.pack(-(exc.errno or errno.EAGAIN)))
-        return
-    if pid == 0:
-        _child(shim, os.getppid(), request, fds, parsed, failure)
-    for fd in fds[:3] + fds[4:]:
-        os.close(fd)
-    children[pid] = (fds[3], held)
-    sock.sendall(_REPLY.pack(pid))
+        self.children[pid] = (fds[3], held)
+        self.sock.sendall(_REPLY.pack(pid))
+        self._fork_spare()  # after the reply: off the critical path of this command
 
-
-def _reap(shim: Shim, children: Children) -> None:
-    """Reap every exited child; report the status of commands to pycodex."""
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
+    def _hand_over(self, job: tuple[Any, ...], fds: list[int]) -> int:
+        """The pid of the child that becomes the command: the spare, else a fresh fork."""
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            pid, sock = spare
+            request, parsed, failure = job
+            options = (parsed[0].__dict__, parsed[1]) if parsed is not None else (None, None)
+            try:
+                _send_frame(sock, marshal.dumps((request, *options, failure)), fds)
+                return pid
+            except OSError:
+                pass  # it died before it had the whole job (it exits at EOF): fork afresh
+            finally:
+                sock.close()
+        pid = os.fork()
         if pid == 0:
+            def child() -> None:
+                _prepare(self.shim, self.pid, fds)
+                _become(self.shim, job, fds)
+
+            _guarded(child)
+        return pid
+
+    def _fork_spare(self) -> None:
+        if self.spare is not None:
             return
-        entry = children.pop(pid, None)
-        if entry is None:
-            continue  # an orphan of some command, re-parented here
-        status_w, held = entry
-        # Placeholders first: once pycodex hears the command is done, they are gone.
-        shim["release_placeholders"](held)
-        with contextlib.suppress(OSError):  # pycodex is gone
-            os.write(status_w, _STATUS.pack(status))
-        os.close(status_w)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return  # no spare: the next command is forked when it comes
+        if pid == 0:
+            ours.close()
+            _guarded(lambda: _spare_main(self.shim, self.pid, theirs))
+        theirs.close()
+        self.spare = (pid, ours)
+
+    def reap(self) -> None:
+        """Reap every exited child; report the status of commands to pycodex."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if self.spare is not None and self.spare[0] == pid:
+                self.spare[1].close()
+                self.spare = None
+            entry = self.children.pop(pid, None)
+            if entry is None:
+                continue  # an orphan of some command, re-parented here
+            status_w, held = entry
+            # Placeholders first: once pycodex hears the command is done, they are gone.
+            self.shim["release_placeholders"](held)
+            with contextlib.suppress(OSError):  # pycodex is gone
+                os.write(status_w, _STATUS.pack(status))
+            os.close(status_w)
+
+    def shutdown(self) -> None:
+        """Kill every descendant (orphans included: they were re-parented here), reap them
+        all, release the placeholders; bounded, so a process stuck in the kernel cannot
+        hold us."""
+        deadline = time.monotonic() + SHUTDOWN_DEADLINE_S
+        while time.monotonic() < deadline:
+            victims = _descendants(self.pid)
+            for pid in victims:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            self.reap()
+            if not victims:
+                try:
+                    os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+            # Wait for a SIGCHLD (wakeup fd), never longer than a moment: orphans arrive
+            # when their parents die, and are found by the next scan.
+            select.select([self.wake_r], [], [], 0.05)
+            _drain(self.wake_r)
+        for status_w, held in self.children.values():
+            os.close(status_w)
+            self.shim["release_placeholders"](held)
+        self.children.clear()
 
 
 def _descendants(root: int) -> list[int]:
@@ -245,32 +365,6 @@ def _descendants(root: int) -> list[int]:
             found.append(pid)
             todo.append(pid)
     return found
-
-
-def _shutdown(shim: Shim, children: Children, wake_r: int) -> None:
-    """Kill every descendant (orphans included: they were re-parented here), reap them all,
-    release the placeholders; bounded, so a process stuck in the kernel cannot hold us."""
-    me = os.getpid()
-    deadline = time.monotonic() + SHUTDOWN_DEADLINE_S
-    while time.monotonic() < deadline:
-        victims = _descendants(me)
-        for pid in victims:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        _reap(shim, children)
-        if not victims:
-            try:
-                os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-        # Wait for a SIGCHLD (wakeup fd), never longer than a moment: orphans arrive when
-        # their parents die, and are found by the next scan.
-        select.select([wake_r], [], [], 0.05)
-        _drain(wake_r)
-    for status_w, held in children.values():
-        os.close(status_w)
-        shim["release_placeholders"](held)
-    children.clear()
 
 
 def _drain(fd: int) -> None:
@@ -296,20 +390,20 @@ def main(shim: Shim, sock_fd: int) -> None:
     signal.signal(signal.SIGTERM, _on_stop)
     signal.signal(signal.SIGHUP, _on_stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    children: Children = {}
+    zygote = Zygote(shim, sock, wake_r)
+    zygote._fork_spare()
     poller = select.poll()
     poller.register(sock, select.POLLIN)
     poller.register(wake_r, select.POLLIN)
     sock.sendall(b"R")
-    while not _State.stop:
+    while not _Stop.requested:
         ready = dict(poller.poll())
         _drain(wake_r)
-        _reap(shim, children)
+        zygote.reap()
         if sock.fileno() in ready:
-            received = _receive(sock)
-            if received is None:
-                break
-            request, fds = received
-            _spawn(shim, sock, request, fds, children)
-    _shutdown(shim, children, wake_r)
+            frame = _recv_frame(sock, N_FDS)
+            if frame is None:
+                break  # pycodex is gone
+            zygote.spawn(_decode(frame[0]), frame[1])
+    zygote.shutdown()
     os._exit(0)

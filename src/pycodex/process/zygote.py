@@ -134,7 +134,8 @@ class Zygote:
             try:
                 sent = sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                                  struct.pack(f"{len(fds)}i", *fds))])
-                sock.sendall(message[sent:])
+                if sent < len(message):  # never send() after the last byte: see _zygote
+                    sock.sendall(message[sent:])
             except OSError as exc:
                 raise ZygoteError(f"lost the zygote: {exc}") from exc
             # From here on the command may have started: never report "try elsewhere",
