@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import errno
 import functools
+import hashlib
 import logging
 import marshal
 import os
@@ -252,9 +253,19 @@ def _trusted_pythons() -> set[str]:
     return {os.path.realpath(sys.executable), os.path.realpath(base)}
 
 
+@functools.cache
+def _shim_files() -> set[str]:
+    """The shim as the launcher runs it: its source file, or the bytecode compiled from the
+    same source (named as `pycodex.sandbox.launcher.bytecode_path` names it)."""
+    source = _sources().split(b"\0", 1)[0]
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    bytecode = SHIM_PATH.parent / "__pycache__" / f"_shim.{digest}.{sys.implementation.cache_tag}.pyc"
+    return {str(SHIM_PATH), str(bytecode)}
+
+
 def _shim_args(argv: Sequence[str]) -> list[str] | None:
-    """The shim's arguments when `argv` runs the installed shim file; else None."""
-    if (len(argv) > 4 and argv[1:3] == ["-I", "-S"] and argv[3] == str(SHIM_PATH)
+    """The shim's arguments when `argv` runs the installed shim; else None."""
+    if (len(argv) > 4 and argv[1:3] == ["-I", "-S"] and argv[3] in _shim_files()
             and os.path.realpath(argv[0]) in _trusted_pythons()):
         return list(argv[4:])
     return None
