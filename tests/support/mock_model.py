@@ -42,6 +42,7 @@ __all__ = [
     "Reply",
     "chat_sse",
     "chat_text",
+    "chat_text_cut_after_finish",
     "chat_tool_calls",
     "custom_tool_call",
     "drop",
@@ -403,6 +404,16 @@ def chat_text(
     if usage is not None:
         chunks.append(_chat_usage_chunk(usage))
     return chat_sse(chunks)
+
+
+def chat_text_cut_after_finish(text: str) -> Reply:
+    """:func:`chat_text` cut short: the chunks up to the one with ``finish_reason``, then
+    the connection drops (no usage chunk, no ``[DONE]``, no terminating HTTP chunk)."""
+    chunks = [_chat_chunk({"role": "assistant", "content": ""})]
+    chunks += [_chat_chunk({"content": piece}) for piece in _halves(text)]
+    chunks.append(_chat_chunk({}, "stop"))
+    steps = tuple(_Write(f"data: {json.dumps(c)}\n\n".encode()) for c in chunks)
+    return Reply(steps=steps, abort=True)
 
 
 def chat_tool_calls(

@@ -12,6 +12,7 @@ from pycodex.client import (
     OutputTextDelta,
     Prompt,
     ReasoningContentDelta,
+    StreamRetry,
     TokenUsage,
 )
 from pycodex.client.chat import build_messages, convert_tools
@@ -28,8 +29,14 @@ from pycodex.protocol.models import (
     developer_message,
     user_message,
 )
-from tests.support.mock_model import MockModelServer, chat_sse, chat_text, chat_tool_calls
-from tests.support.model_client import collect, make_client
+from tests.support.mock_model import (
+    MockModelServer,
+    chat_sse,
+    chat_text,
+    chat_text_cut_after_finish,
+    chat_tool_calls,
+)
+from tests.support.model_client import RecordingSleep, collect, make_client
 
 APPLY_PATCH = {"type": "custom", "name": "apply_patch", "description": "edit files",
                "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}
@@ -153,3 +160,21 @@ async def test_stream_without_done_after_finish_is_complete(mock_model: MockMode
         events = await collect(client)
     assert events[-1] == Completed(response_id="c", token_usage=None)
     assert any(isinstance(e, OutputItemDone) for e in events)
+
+
+async def test_stream_cut_after_finish_reason_hands_out_no_finished_item(
+    mock_model: MockModelServer,
+) -> None:
+    # finish_reason came, then the connection dropped before [DONE]: the message is not
+    # complete, and handing it out as done would show it next to the retried answer.
+    mock_model.enqueue(chat_text_cut_after_finish("half"), chat_text("whole"))
+    async with make_client(mock_model.url, wire_api="chat", stream_max_retries=1,
+                           sleep=RecordingSleep()) as client:
+        events = await collect(client)
+    [retry] = [i for i, e in enumerate(events) if isinstance(e, StreamRetry)]
+    cut, retried = events[:retry], events[retry + 1:]
+    assert "".join(e.delta for e in cut if isinstance(e, OutputTextDelta)) == "half"
+    assert not any(isinstance(e, OutputItemDone | Completed) for e in cut)
+    done = [e.item for e in retried if isinstance(e, OutputItemDone)]
+    assert len(done) == 1 and isinstance(done[0], MessageItem) and done[0].text() == "whole"
+    assert isinstance(retried[-1], Completed) and len(mock_model.requests) == 2

@@ -18,6 +18,7 @@ from pycodex.client import (
     Completed,
     ConnectionFailed,
     ContextWindowExceeded,
+    HostNotFound,
     InvalidResponse,
     MissingApiKey,
     ModelClient,
@@ -48,12 +49,15 @@ from tests.support.mock_model import (
 from tests.support.model_client import RecordingSleep, collect, make_client, mock_provider, prompt
 
 
-async def test_request_level_retries_are_silent(mock_model: MockModelServer) -> None:
+async def test_request_failures_are_announced_on_the_one_counter(mock_model: MockModelServer) -> None:
+    # Failures before any stream (5xx) count on the same announced budget as dropped
+    # streams: request_max_retries alone allows them.
     mock_model.enqueue(http_error(500), http_error(502), response(message("ok")))
     sleep = RecordingSleep()
     async with make_client(mock_model.url, sleep=sleep, request_max_retries=2) as client:
         events = await collect(client)
-    assert not any(isinstance(e, StreamRetry) for e in events)
+    retries = [e for e in events if isinstance(e, StreamRetry)]
+    assert [(r.attempt, r.max_attempts) for r in retries] == [(1, 2), (2, 2)]
     assert isinstance(events[-1], Completed)
     assert len(mock_model.requests) == 3 and client.last_attempts == 3
     assert len(sleep.delays) == 2 and sleep.delays[0] < sleep.delays[1] < 1
@@ -73,19 +77,25 @@ async def test_stream_level_retries_announce_each_attempt(mock_model: MockModelS
     assert isinstance(events[-1], Completed) and len(mock_model.requests) == 3
 
 
-async def test_500_until_limit_is_retry_limit_reached(mock_model: MockModelServer) -> None:
-    mock_model.enqueue(*[http_error(500)] * 4)
-    client = make_client(mock_model.url, request_max_retries=1, stream_max_retries=1)
+@pytest.mark.parametrize("request_retries, stream_retries", [(2, 1), (1, 2)])
+async def test_500_until_limit_is_retry_limit_reached(
+    mock_model: MockModelServer, request_retries: int, stream_retries: int
+) -> None:
+    mock_model.enqueue(*[http_error(500)] * 3)
+    client = make_client(
+        mock_model.url, request_max_retries=request_retries, stream_max_retries=stream_retries
+    )
     seen: list[object] = []
     with pytest.raises(RetryLimitReached) as info:
         async with client:
             async for event in client.stream(prompt()):
                 seen.append(event)
-    assert len(mock_model.requests) == 4  # (1+1) requests × (1+1) stream attempts
-    assert info.value.attempts == 4
-    assert [type(e) for e in seen] == [StreamRetry]
+    # One budget, the larger setting: 2 retries (3 POSTs), not (2+1) x (1+1) POSTs.
+    assert len(mock_model.requests) == 3
+    assert [(e.attempt, e.max_attempts) for e in seen if isinstance(e, StreamRetry)] == [(1, 2), (2, 2)]
+    assert len(seen) == 2 and info.value.retries == 2
     msg = str(info.value)
-    assert msg.startswith("exceeded retry limit after 4 attempts, last status: 500 Internal Server Error: ")
+    assert msg.startswith("exceeded retry limit after 2 retries, last status: 500 Internal Server Error: ")
     assert "mock HTTP 500" in msg and "\n" not in msg
     assert isinstance(info.value.last_error, TransientHttpError)
 
@@ -262,13 +272,40 @@ async def test_connection_refused_is_bounded_and_names_url() -> None:
     url = _refused_url()
     sleep = RecordingSleep()
     client = make_client(url, sleep=sleep, request_max_retries=2, stream_max_retries=1)
+    retries: list[StreamRetry] = []
     with pytest.raises(ConnectionFailed) as info:
         async with client:
-            await collect(client)
-    assert info.value.attempts == 6
-    assert f"could not connect to {url}/responses" in str(info.value)
-    assert "gave up after 6 attempts" in str(info.value)
-    assert len(sleep.delays) == 5
+            async for event in client.stream(prompt()):
+                assert isinstance(event, StreamRetry)
+                retries.append(event)
+    assert [(r.attempt, r.max_attempts) for r in retries] == [(1, 2), (2, 2)]
+    assert info.value.retries == 2 and client.last_attempts == 3
+    assert str(info.value).startswith(f"could not connect to {url}/responses: ")
+    assert str(info.value).endswith(" (gave up after 2 retries)")
+    assert len(sleep.delays) == 2
+
+
+UNRESOLVABLE = "http://nonexistent.invalid/v1"  # `.invalid` never resolves (RFC 2606)
+
+
+@pytest.mark.parametrize("budget, expected_retries", [(0, 0), (1, 1), (5, 2)])
+async def test_unresolvable_host_is_retried_briefly(budget: int, expected_retries: int) -> None:
+    sleep = RecordingSleep()
+    client = make_client(UNRESOLVABLE, sleep=sleep, request_max_retries=budget, stream_max_retries=budget)
+    retries: list[StreamRetry] = []
+    with pytest.raises(HostNotFound) as info:
+        async with client:
+            async for event in client.stream(prompt()):
+                assert isinstance(event, StreamRetry)
+                retries.append(event)
+    shown = [(r.attempt, r.max_attempts) for r in retries]
+    assert shown == [(n, expected_retries) for n in range(1, expected_retries + 1)]
+    assert client.last_attempts == expected_retries + 1
+    assert sleep.delays == [r.delay_s for r in retries] and all(d < 1 for d in sleep.delays)
+    msg = str(info.value)
+    assert msg.startswith(f"could not connect to {UNRESOLVABLE}/responses: cannot resolve the host name (")
+    gave_up = {0: "", 1: " (gave up after 1 retry)", 2: " (gave up after 2 retries)"}[expected_retries]
+    assert msg.endswith(")" + gave_up) and "\n" not in msg
 
 
 async def test_garbage_sse_is_invalid_response_not_retried(mock_model: MockModelServer) -> None:
@@ -280,14 +317,31 @@ async def test_garbage_sse_is_invalid_response_not_retried(mock_model: MockModel
     assert len(mock_model.requests) == 1
 
 
-async def test_missing_api_key_names_env_var_and_login(mock_model: MockModelServer) -> None:
+async def test_missing_key_of_a_custom_provider_names_the_variable_to_set(
+    mock_model: MockModelServer,
+) -> None:
     provider = mock_provider(mock_model.url, env_key_instructions="Get a key at https://example.test.")
     client = ModelClient(provider, model="m", thread_id="t", env={"MOCK_KEY": " "})
     with pytest.raises(MissingApiKey) as info:
         async with client:
             await collect(client)
-    msg = str(info.value)
-    assert "MOCK_KEY" in msg and "https://example.test." in msg and "pycodex login" in msg
+    # `pycodex login` stores a key only OpenAI-auth providers read: no use here.
+    assert str(info.value) == (
+        "Missing environment variable: `MOCK_KEY`. Get a key at https://example.test."
+        " Set MOCK_KEY to your API key for model provider `mock` (e.g. `export MOCK_KEY=...`)."
+    )
+    assert mock_model.requests == []
+
+
+async def test_missing_key_of_an_openai_auth_provider_mentions_login(mock_model: MockModelServer) -> None:
+    provider = mock_provider(mock_model.url, requires_openai_auth=True)
+    client = ModelClient(provider, model="m", thread_id="t", env={})
+    with pytest.raises(MissingApiKey) as info:
+        async with client:
+            await collect(client)
+    assert str(info.value) == (
+        "Missing environment variable: `MOCK_KEY`. Set it, or run `pycodex login` to store credentials."
+    )
     assert mock_model.requests == []
 
 

@@ -199,7 +199,7 @@ class _ChatState(msgspec.Struct):
     message_started: bool = False
     reasoning_started: bool = False
     tool_calls: dict[int, _ToolCallState] = msgspec.field(default_factory=dict)
-    finished: bool = False
+    finish_reason_seen: bool = False
     usage: TokenUsage | None = None
     response_id: str = ""
 
@@ -224,9 +224,6 @@ def _usage(raw: Any) -> TokenUsage | None:
 
 def _finish(state: _ChatState) -> list[ResponseEvent]:
     """The finished items, in the order a Responses stream would carry them."""
-    if state.finished:
-        return []
-    state.finished = True
     events: list[ResponseEvent] = []
     if state.reasoning_started:
         events.append(OutputItemDone(ReasoningItem(content=[ReasoningContentText(text=state.reasoning)])))
@@ -308,12 +305,15 @@ async def parse_stream(
         for choice in choices[:1]:
             for event in _apply_delta(state, choice.get("delta") or {}):
                 yield event
+            # The finished items wait for the end of the stream: a stream cut after this
+            # chunk is retried, and an answer already handed out as final would be shown
+            # twice (the cut one, then the retried one).
             if choice.get("finish_reason"):
-                for event in _finish(state):
-                    yield event
+                state.finish_reason_seen = True
     else:
-        # EOF without [DONE]: fine if the model finished (some servers omit the terminator).
-        if not state.finished:
+        # A clean EOF without [DONE]: fine if the model finished (some servers omit the
+        # terminator). A cut connection never gets here: the transport raised.
+        if not state.finish_reason_seen:
             raise StreamDisconnected("stream closed before the chat completion finished")
     if not created:
         yield Created()

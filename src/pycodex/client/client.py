@@ -1,14 +1,16 @@
 """`ModelClient`: one streaming interface over the Responses and Chat Completions wires,
 with bounded retries.
 
-Two retry layers, as in Codex:
-* request level — a POST that fails with 429/5xx or cannot connect is re-sent up to
-  `request_max_retries` times, silently (nothing was streamed yet);
-* stream level — when that is exhausted, or the stream breaks (dropped, idle, retryable
-  `response.failed`), the whole request is redone up to `stream_max_retries` times, each
-  announced by a `StreamRetry` event so the consumer discards the partial response.
-So HTTP 500 forever costs (request_max_retries+1) × (stream_max_retries+1) POSTs, then
-`RetryLimitReached` (or `ConnectionFailed` when the provider was never reachable).
+One retry budget per model request, with one counter: whatever fails — a POST answered
+429/5xx or that cannot connect, a stream that drops, idles or ends in a retryable
+`response.failed` — the whole request is sent again, and each retry is announced by a
+`StreamRetry` event (`Reconnecting... N/M`) so the consumer discards the partial response.
+The budget M is the larger of the provider's `request_max_retries` and
+`stream_max_retries` (Codex's two settings, kept for its configs; counting them apart
+multiplied the POSTs and made the counters the user saw disagree). A host name that does
+not resolve gets at most `DNS_MAX_RETRIES` of them. When the budget is spent the last
+failure is raised, saying how many retries were made: `RetryLimitReached`, or
+`ConnectionFailed` when the provider was never reachable.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import contextlib
 import inspect
 import json
 import os
+import socket
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
@@ -30,6 +33,7 @@ from pycodex.client.errors import (
     ApiError,
     ConnectionFailed,
     ContextWindowExceeded,
+    HostNotFound,
     InvalidResponse,
     MissingApiKey,
     ModelClientError,
@@ -58,6 +62,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 _CONNECT_TIMEOUT_S = 30.0
 _BODY_START_BYTES = 300
+#: Retries left to a request whose host name does not resolve (within the budget).
+DNS_MAX_RETRIES = 2
 
 
 class _BodyStart(msgspec.Struct):
@@ -178,30 +184,12 @@ class ModelClient:
 
     async def stream(self, prompt: Prompt) -> AsyncIterator[ResponseEvent]:
         """Yield the events of one model response, retrying within the provider's bounds."""
-        api_key = await self._resolve_api_key()
-        is_chat = self.provider.wire_api == "chat"
-        settings = self._settings(prompt)
-        if is_chat:
-            path, body = chat.PATH, chat.build_body(prompt, settings)
-        else:
-            path, body = responses.PATH, responses.build_body(prompt, settings, self.thread_id)
-        url = endpoint_url(self.base_url, path, self.provider.query_params)
-        headers = build_headers(
-            self.provider, api_key=api_key, originator=self.originator,
-            user_agent_value=self.user_agent, thread_id=self.thread_id, env=self._env,
-        )
-        headers.update({k.lower(): v for k, v in prompt.extra_headers.items()})
-        # UTF-8 and compact, as Codex (serde_json) sends it; msgspec encodes a big history
-        # several times faster than json.dumps.
-        payload = msgspec.json.encode(body)
-        _, custom_tools = chat.convert_tools(prompt.tools) if is_chat else ([], set())
-
-        max_retries = self.provider.effective_stream_max_retries()
+        request = await self._request(prompt)
         self.last_attempts = 0
         retry = 0
         while True:
             failure: ModelClientError
-            attempt = self._attempt(url, headers, payload, is_chat, custom_tools)
+            attempt = self._attempt(request)
             try:
                 # aclosing: when the consumer stops early, the HTTP response closes now,
                 # not whenever the garbage collector finalizes the generator.
@@ -213,16 +201,50 @@ class ModelClient:
                 if not err.retryable:
                     raise
                 failure = err
-            if retry >= max_retries:
-                raise self._exhausted(failure) from failure
+            limit = self._retry_limit(failure)
+            if retry >= limit:
+                raise _exhausted(failure, retry) from failure
             retry += 1
             delay = failure.delay_s
             if delay is None:
                 delay = backoff_delay(retry, base_s=self._backoff_base_s)
-            yield StreamRetry(retry, max_retries, failure.message, delay, failure)
+            yield StreamRetry(retry, limit, failure.message, delay, failure)
             await self._sleep(delay)
 
     # --- internals --------------------------------------------------------------------
+
+    async def _request(self, prompt: Prompt) -> _Request:
+        api_key = await self._resolve_api_key()
+        is_chat = self.provider.wire_api == "chat"
+        settings = self._settings(prompt)
+        if is_chat:
+            path, body = chat.PATH, chat.build_body(prompt, settings)
+        else:
+            path, body = responses.PATH, responses.build_body(prompt, settings, self.thread_id)
+        headers = build_headers(
+            self.provider, api_key=api_key, originator=self.originator,
+            user_agent_value=self.user_agent, thread_id=self.thread_id, env=self._env,
+        )
+        headers.update({k.lower(): v for k, v in prompt.extra_headers.items()})
+        return _Request(
+            url=endpoint_url(self.base_url, path, self.provider.query_params),
+            headers=headers,
+            # UTF-8 and compact, as Codex (serde_json) sends it; msgspec encodes a big
+            # history several times faster than json.dumps.
+            payload=msgspec.json.encode(body),
+            is_chat=is_chat,
+            custom_tools=chat.convert_tools(prompt.tools)[1] if is_chat else set(),
+        )
+
+    def _retry_limit(self, failure: ModelClientError) -> int:
+        """How many retries this request may make, given its latest failure."""
+        provider = self.provider
+        budget = max(provider.effective_request_max_retries(), provider.effective_stream_max_retries())
+        if isinstance(failure, HostNotFound):
+            # Waiting ~25 s for a typo in base_url to start resolving helps nobody; a
+            # resolver that hiccuped gets its second and third chance.
+            return min(budget, DNS_MAX_RETRIES)
+        return budget
 
     def _settings(self, prompt: Prompt) -> RequestSettings:
         o = prompt.settings
@@ -250,7 +272,13 @@ class ModelClient:
             return None  # e.g. a local Ollama: no authorization header at all
         value = self._env.get(env_key, "").strip()
         if not value:
-            raise MissingApiKey(env_key, self.provider.env_key_instructions)
+            raise MissingApiKey(
+                env_key,
+                self.provider.env_key_instructions,
+                provider_name=self.provider.name,
+                # Only a provider taking OpenAI auth reads the key `pycodex login` stores.
+                login_helps=self.provider.requires_openai_auth,
+            )
         return value
 
     def _tls_context(self) -> ssl.SSLContext | bool:
@@ -274,15 +302,9 @@ class ModelClient:
             )
         return self._http
 
-    def _exhausted(self, err: ModelClientError) -> ModelClientError:
-        if isinstance(err, ConnectionFailed):
-            return ConnectionFailed(err.url, err.reason, attempts=self.last_attempts)
-        return RetryLimitReached(err, self.last_attempts)
-
-    async def _attempt(
-        self, url: str, headers: dict[str, str], payload: bytes, is_chat: bool, custom_tools: set[str]
-    ) -> AsyncGenerator[ResponseEvent, None]:
-        response = await self._send(url, headers, payload)
+    async def _attempt(self, request: _Request) -> AsyncGenerator[ResponseEvent, None]:
+        url = request.url
+        response = await self._send(request)
         seen = _BodyStart()
         try:
             snapshot = parse_rate_limits(response.headers)
@@ -290,7 +312,7 @@ class ModelClient:
                 yield RateLimits(snapshot)
             sse_events = self._sse_events(response, seen)
             parsed = (
-                chat.parse_stream(sse_events, custom_tools) if is_chat
+                chat.parse_stream(sse_events, request.custom_tools) if request.is_chat
                 else responses.parse_stream(sse_events)
             )
             async with contextlib.aclosing(sse_events), contextlib.aclosing(parsed):
@@ -310,44 +332,34 @@ class ModelClient:
         finally:
             await response.aclose()
 
-    async def _send(self, url: str, headers: dict[str, str], payload: bytes) -> httpx2.Response:
-        """POST with request-level retries; returns a 2xx streaming response."""
+    async def _send(self, request: _Request) -> httpx2.Response:
+        """One POST; returns a 2xx streaming response or raises (retryable or not)."""
         client = self._client()
-        max_retries = self.provider.effective_request_max_retries()
-        attempt = 0
-        while True:
-            self.last_attempts += 1
-            err: ModelClientError
-            try:
-                request = client.build_request(
-                    "POST", url, headers=_with_length(headers, payload), content=_body(payload)
-                )
-                response = await client.send(request, stream=True)
-            except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
-                err = ConnectionFailed(url, str(exc) or type(exc).__name__)
-            except httpx2.TimeoutException:
-                err = StreamIdleTimeout(self.provider.effective_stream_idle_timeout_s())
-            except httpx2.TransportError as exc:
-                err = StreamDisconnected(f"{type(exc).__name__}: {exc}")
-            else:
-                if response.is_success:
-                    return response
-                try:
-                    body = await response.aread()
-                except httpx2.HTTPError:
-                    body = b""
-                finally:
-                    await response.aclose()
-                err = classify_http_error(response, body)
-                if not err.retryable:
-                    raise err
-            if attempt >= max_retries:
-                raise err
-            attempt += 1
-            delay = err.delay_s
-            if delay is None:
-                delay = backoff_delay(attempt, base_s=self._backoff_base_s)
-            await self._sleep(delay)
+        url, payload = request.url, request.payload
+        self.last_attempts += 1
+        try:
+            built = client.build_request(
+                "POST", url, headers=_with_length(request.headers, payload), content=_body(payload)
+            )
+            response = await client.send(built, stream=True)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+            resolution = _resolution_failure(exc)
+            if resolution is not None:
+                raise HostNotFound(url, resolution.strerror or str(resolution)) from None
+            raise ConnectionFailed(url, str(exc) or type(exc).__name__) from None
+        except httpx2.TimeoutException:
+            raise StreamIdleTimeout(self.provider.effective_stream_idle_timeout_s()) from None
+        except httpx2.TransportError as exc:
+            raise StreamDisconnected(f"{type(exc).__name__}: {exc}") from None
+        if response.is_success:
+            return response
+        try:
+            body = await response.aread()
+        except httpx2.HTTPError:
+            body = b""
+        finally:
+            await response.aclose()
+        raise classify_http_error(response, body)
 
     async def _sse_events(
         self, response: httpx2.Response, seen: _BodyStart
@@ -381,6 +393,34 @@ class ModelClient:
         finally:
             with contextlib.suppress(Exception):
                 await chunks.aclose()
+
+
+class _Request(msgspec.Struct, frozen=True):
+    """One model request, built once and sent again as is on every retry."""
+
+    url: str
+    headers: dict[str, str]
+    payload: bytes
+    is_chat: bool
+    custom_tools: set[str]
+
+
+def _exhausted(err: ModelClientError, retries: int) -> ModelClientError:
+    if isinstance(err, ConnectionFailed):
+        return err.gave_up(retries)
+    return RetryLimitReached(err, retries)
+
+
+def _resolution_failure(exc: BaseException) -> socket.gaierror | None:
+    """The name-resolution error under an httpx connect error, if that is what it was."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is short (httpx2 -> httpcore2 -> OS); never loop forever
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # Bodies above this go out in slices: one huge write makes asyncio's transport buffer the

@@ -17,6 +17,7 @@ Tree::
       TransientHttpError     HTTP 429/5xx (retryable)
       RetryLimitReached      retries exhausted; wraps the last error
       ConnectionFailed       could not reach the provider (retryable until the bound)
+        HostNotFound         its host name does not resolve (retried briefly)
       StreamIdleTimeout      no byte from the provider for too long (retryable)
       StreamDisconnected     the stream ended before completion (retryable)
       InvalidResponse        the provider sent something that is not the wire format
@@ -52,12 +53,27 @@ class ModelClientError(Exception):
 
 
 class MissingApiKey(ModelClientError):
-    def __init__(self, env_key: str, instructions: str | None = None) -> None:
+    """No key in the provider's variable. ``login_helps``: the provider also takes the key
+    `pycodex login` stores (the OpenAI provider); for any other provider the variable is the
+    only way in, so that is what the hint names."""
+
+    def __init__(
+        self,
+        env_key: str,
+        instructions: str | None = None,
+        *,
+        provider_name: str | None = None,
+        login_helps: bool = True,
+    ) -> None:
         message = f"Missing environment variable: `{env_key}`."
         if instructions:
             message += f" {one_line(instructions)}"
-        if "pycodex login" not in message:
-            message += " Set it, or run `pycodex login` to store credentials."
+        if login_helps:
+            if "pycodex login" not in message:
+                message += " Set it, or run `pycodex login` to store credentials."
+        else:
+            whose = f" for model provider `{provider_name}`" if provider_name else ""
+            message += f" Set {env_key} to your API key{whose} (e.g. `export {env_key}=...`)."
         super().__init__(message)
         self.env_key = env_key
         self.instructions = instructions
@@ -178,31 +194,53 @@ class TransientHttpError(ModelClientError):
         self.body = body
 
 
+def _retries(count: int) -> str:
+    # The same number the user saw last in "Reconnecting... N/M".
+    return f"{count} retry" if count == 1 else f"{count} retries"
+
+
 class RetryLimitReached(ModelClientError):
-    def __init__(self, last_error: ModelClientError, attempts: int) -> None:
-        if attempts <= 1:
+    def __init__(self, last_error: ModelClientError, retries: int) -> None:
+        if retries == 0:
             # Retries were disabled: there was no "retry limit" from the user's view.
             message = last_error.message
         elif isinstance(last_error, TransientHttpError):
-            message = f"exceeded retry limit after {attempts} attempts, last status: {last_error.message}"
+            message = f"exceeded retry limit after {_retries(retries)}, last status: {last_error.message}"
         else:
-            message = f"exceeded retry limit after {attempts} attempts, last error: {last_error.message}"
+            message = f"exceeded retry limit after {_retries(retries)}, last error: {last_error.message}"
         super().__init__(message)
         self.last_error = last_error
-        self.attempts = attempts
+        self.retries = retries
 
 
 class ConnectionFailed(ModelClientError):
     retryable = True
 
-    def __init__(self, url: str, reason: str, attempts: int | None = None) -> None:
+    def __init__(self, url: str, reason: str, retries: int | None = None) -> None:
         message = f"could not connect to {url}: {one_line(reason, _EXCERPT) or 'connection failed'}"
-        if attempts is not None:
-            message += f" (gave up after {attempts} attempts)"
+        if retries:
+            message += f" (gave up after {_retries(retries)})"
         super().__init__(message)
         self.url = url
         self.reason = reason
-        self.attempts = attempts
+        self.retries = retries
+
+    def gave_up(self, retries: int) -> ConnectionFailed:
+        """This failure as the final error, after ``retries`` retries."""
+        return ConnectionFailed(self.url, self.reason, retries)
+
+
+class HostNotFound(ConnectionFailed):
+    """The host name did not resolve. Usually a typo in `base_url` rather than a resolver
+    that is briefly down, so the client retries it only briefly. The message does not name
+    a host of its own: behind a proxy the name that failed may be the proxy's."""
+
+    def __init__(self, url: str, detail: str, retries: int | None = None) -> None:
+        super().__init__(url, f"cannot resolve the host name ({detail})", retries)
+        self.detail = detail
+
+    def gave_up(self, retries: int) -> HostNotFound:
+        return HostNotFound(self.url, self.detail, retries)
 
 
 class StreamIdleTimeout(ModelClientError):
