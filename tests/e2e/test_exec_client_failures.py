@@ -29,9 +29,9 @@ def retries(request: int, stream: int) -> tuple[str, ...]:
     )
 
 
-def notices(r_events: list[str]) -> list[str]:
+def notices(messages: list[str]) -> list[str]:
     """The `Reconnecting... N/M` part of each retry notice."""
-    return [text.split(" (")[0] for text in r_events]
+    return [text.split(" (")[0] for text in messages]
 
 
 # --- a Chat stream cut after finish_reason ----------------------------------------------------
