@@ -299,9 +299,10 @@ def drop_capabilities() -> None:
     cap_setpcap = 8
     have_setpcap = bool(data[0] & (1 << cap_setpcap))
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    raw_prctl = libc().prctl  # ~120 calls below: no wrapper per call
     if have_setpcap:
         for cap in range(last_cap() + 1):
-            _check(prctl(PR_CAPBSET_DROP, cap), f"dropping capability {cap}")
+            _check(raw_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"dropping capability {cap}")
         _check(prctl(PR_SET_SECUREBITS, SECUREBITS_LOCKED), "locking securebits")
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     empty = (ctypes.c_uint32 * 6)()
@@ -311,7 +312,7 @@ def drop_capabilities() -> None:
         raise SetupError("capabilities are still held after dropping them")
     if os.geteuid() == 0:
         for cap in range(last_cap() + 1):
-            if prctl(PR_CAPBSET_READ, cap) != 0:
+            if raw_prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0:
                 raise SetupError(f"uid 0 keeps capability {cap} in its bounding set")
 
 
