@@ -11,6 +11,7 @@ namespace a command cannot tell its host pid.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import signal
@@ -24,7 +25,7 @@ import pytest
 
 from pycodex.process import zygote
 from pycodex.sandbox import launcher
-from tests.sandbox.helpers import backend_skip_reason, policy_for
+from tests.sandbox.helpers import backend_skip_reason, policy_for, run_in_zygote
 from tests.support.orphans import (
     Adopter,
     adopt_orphans,
@@ -107,6 +108,34 @@ async def test_zygote_holds_placeholders_without_a_janitor(
         await child.wait()
         os.close(out_r)
     assert not (ws / ".codex").exists()  # removed before the exit was reported
+
+
+@pytest.mark.parametrize("backend", ["bwrap", "userns"])
+def test_a_placeholder_locked_by_someone_else_fails_that_command_only(
+    tmp_path: Path, backend: str
+) -> None:
+    """A confined command can open and flock `.codex` between commands; the zygote, which
+    serves every command from one thread, gives up on that placeholder instead of hanging."""
+    _skip_unless(backend)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    marker = ws / "ran"
+    cmd = launcher.prepare_command(["touch", str(marker)], policy=policy_for("workspace-write"),
+                                   cwd=ws, env=dict(os.environ), backend=backend)
+    (ws / ".codex").mkdir()  # after the policy was computed: still a placeholder
+    fd = os.open(ws / ".codex", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        done = run_in_zygote(cmd.argv, cmd.env, ws)
+    finally:
+        os.close(fd)
+    assert done.returncode == launcher.SANDBOX_SETUP_FAILED_EXIT
+    assert done.stderr == f"pycodex-sandbox: protected path {ws / '.codex'} is locked by " \
+                          "another process\n"
+    assert not marker.exists()
+    again = run_in_zygote(cmd.argv, cmd.env, ws)  # the zygote still serves commands
+    assert again.returncode == 0, again.stderr
+    assert marker.exists()
 
 
 FAKE_PYCODEX = textwrap.dedent("""

@@ -1,9 +1,12 @@
 """pycodex sandbox exec shim: confine this process, then exec the command.
 
 SELF-CONTAINED ON PURPOSE. This file is run as ``python -I -S <abs path>/_shim.py ARGS -- CMD``
-(never ``-m``): ``-I`` keeps the agent-writable cwd and PYTHON* variables off ``sys.path``,
-``-S`` skips ``site``. It imports only os, sys, ctypes, struct and errno, never anything from
-pycodex, so nothing a sandboxed command can write is imported before the sandbox is in place.
+or as its cached bytecode beside it (see the launcher), never with ``-m``: ``-I`` keeps the
+agent-writable cwd and PYTHON* variables off ``sys.path``, ``-S`` skips ``site``. It imports
+only os, sys, ctypes, struct, errno and time, never anything from pycodex, so nothing a
+sandboxed command can write is imported before the sandbox is in place. pycodex's process
+zygote (`pycodex.process._zygote`) runs this same code (`parse`, then `run`) in a fork of
+itself instead of starting an interpreter, holding the placeholders itself.
 
 Arguments (all paths absolute and canonical, resolved by the launcher)::
 
@@ -13,7 +16,8 @@ Arguments (all paths absolute and canonical, resolved by the launcher)::
     --root PATH           writable root (Landlock rule; userns: bind made writable)
     --ro PATH             read-only subpath of a root (userns backend)
     --placeholder PATH    protected name that must exist while CMD runs (created if
-                          missing and removed afterwards by a detached janitor)
+                          missing, removed afterwards by a detached janitor, or by the
+                          zygote when it runs the shim)
     --landlock off|try|require
     --chdir PATH          working directory, entered after the mounts are in place
     --scope               Landlock ABI>=6: scope signals and abstract unix sockets
@@ -25,12 +29,13 @@ NO_NEW_PRIVS -> seccomp -> environment markers -> execvp. Any setup failure prin
 ``pycodex-sandbox: <reason>`` and exits 125 without running the command.
 """
 
-# ruff: noqa: SIM105  (no contextlib: this file imports only os, sys, ctypes, struct, errno)
+# ruff: noqa: SIM105  (no contextlib: see the imports above)
 import ctypes
 import errno
 import os
 import struct
 import sys
+import time
 
 SETUP_FAILED = 125
 _PREFIX = "pycodex-sandbox: "
@@ -471,13 +476,32 @@ def _acquire_one(path: str) -> int | None:
             if exc.errno == errno.ENOENT:
                 continue
             raise SetupError(f"protected path {path} is not a directory") from exc
-        if _flock(fd, LOCK_SH) < 0:
+        try:
+            _lock_shared(fd, path)
+        except SetupError:
             os.close(fd)
-            raise SetupError(f"flock({path}): {os.strerror(ctypes.get_errno())}")
+            raise
         if _same_dir(fd, path):
             return fd
         os.close(fd)  # removed by another holder meanwhile: create it again
     raise SetupError(f"cannot hold placeholder {path}")
+
+
+# Another holder takes the lock exclusively only for the moment it removes the directory.
+# Anyone holding it longer (a confined command can open and flock the directory) must not
+# hang the caller: pycodex's zygote serves every command from one thread.
+PLACEHOLDER_LOCK_WAIT_S = 1.0
+
+
+def _lock_shared(fd: int, path: str) -> None:
+    deadline = time.monotonic() + PLACEHOLDER_LOCK_WAIT_S
+    while _flock(fd, LOCK_SH | LOCK_NB) < 0:
+        err = ctypes.get_errno()
+        if err not in (errno.EWOULDBLOCK, errno.EINTR):
+            raise SetupError(f"flock({path}): {os.strerror(err)}")
+        if time.monotonic() > deadline:
+            raise SetupError(f"protected path {path} is locked by another process")
+        time.sleep(0.005)
 
 
 def release_placeholders(held: list[tuple[str, int]]) -> None:
