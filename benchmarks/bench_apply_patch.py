@@ -18,6 +18,15 @@ run (untimed), so no run pays for flushing the setup's dirty pages: in real use 
 being patched are long written.
 The first run of each shape checks that every contender leaves the same tree as Codex.
 Prints median, spread (min-max) and the ratio of medians to Codex; never asserts timing.
+
+Reading the `many` figures: pycodex writes each file as a new inode renamed over the old
+one (Codex rewrites files in place, which a crash can leave half-written), so each file
+costs an inode allocation and frees one. On ext4 without a journal (as on some VMs),
+allocation skips inodes freed in the last seconds (minutes while their table block is
+dirty) by rescanning from the start of the block group each time, and a create then
+costs ~1 ms instead of ~20 us after recent deletions nearby, including the previous
+runs' own. `--settle` waits between runs but cannot undo that; a first run in a quiet
+directory shows the undisturbed cost.
 """
 
 from __future__ import annotations
@@ -131,7 +140,7 @@ def contenders(codex: Path | None) -> list[Contender]:
     return found
 
 
-def measure(shape: Shape, players: list[Contender], runs: int, work: Path) -> None:
+def measure(shape: Shape, players: list[Contender], runs: int, work: Path, settle: float) -> None:
     if len(shape.patch.encode()) >= MAX_ARG:
         sys.exit(f"patch is {len(shape.patch.encode())} bytes: too long for one argv string")
     # Every tree is written before the first run and flushed: deleting or rewriting
@@ -146,6 +155,9 @@ def measure(shape: Shape, players: list[Contender], runs: int, work: Path) -> No
         order = players if i % 2 == 0 else players[::-1]
         for player in order:
             root = trees[(i, player.name)]
+            if settle:
+                os.sync()
+                time.sleep(settle)
             start = time.perf_counter()
             player.run(root, shape.patch)
             elapsed = time.perf_counter() - start
@@ -178,6 +190,12 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=10)
     parser.add_argument("--chunks", type=int, default=100)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait (after a sync) before each run (see the module docstring)",
+    )
     args = parser.parse_args()
     codex = find_codex(args.codex)
     if codex is None:
@@ -191,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for shape in (big_shape(args.mb, args.chunks), many_shape(args.files)):
             players = contenders(codex)
-            measure(shape, players, args.runs, Path(tmp, "work"))
+            measure(shape, players, args.runs, Path(tmp, "work"), args.settle)
             report(shape, players, codex is not None)
 
 

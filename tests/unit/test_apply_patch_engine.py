@@ -497,3 +497,21 @@ def test_change_diff_splits_lines_only_at_newlines(tmp_path: Path) -> None:
     )
     [change] = compute_changes(patch, tmp_path)
     assert change.unified_diff == "@@ -1,3 +1,3 @@\n page\x0cbreak\n-old\u2028line\n+new\n last\n"
+
+
+def test_parsed_values_compare_by_every_field() -> None:
+    # The parser's classes are plain slotted records (no dataclasses: start-up cost);
+    # equality must still see every field, and equal values must hash alike.
+    chunk = UpdateChunk("ctx", ("a",), ("b",))
+    assert chunk == UpdateChunk("ctx", ("a",), ("b",), is_end_of_file=False)
+    assert hash(chunk) == hash(UpdateChunk("ctx", ("a",), ("b",)))
+    for other in (
+        UpdateChunk(None, ("a",), ("b",)),
+        UpdateChunk("ctx", ("x",), ("b",)),
+        UpdateChunk("ctx", ("a",), ("x",)),
+        UpdateChunk("ctx", ("a",), ("b",), is_end_of_file=True),
+    ):
+        assert chunk != other
+    assert AddFile("p", "") != DeleteFile("p")
+    assert UpdateFile("p", None, (chunk,)) != UpdateFile("p", "q", (chunk,))
+    assert "old_lines=('a',)" in repr(chunk)

@@ -11,28 +11,37 @@ change under us); that is reported like Codex reports it.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from pycodex.apply_patch.changes import FileChange
 from pycodex.apply_patch.durable import SyncError, SyncPlan
+
+TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class PatchApplyError(Exception):
     """Writing the changes failed. `str()` is the message Codex prints."""
 
 
-@dataclass(frozen=True)
 class ApplyResult:
     """What changed, grouped the way Codex's summary reports it (one entry per hunk)."""
 
-    added: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    # Absolute paths whose content or existence changed, in patch order, no duplicates.
-    affected_paths: list[Path] = field(default_factory=list)
+    __slots__ = ("_affected", "added", "deleted", "modified")
+
+    def __init__(self) -> None:
+        self.added: list[str] = []
+        self.modified: list[str] = []
+        self.deleted: list[str] = []
+        self._affected: list[str] = []
+
+    @property
+    def affected_paths(self) -> list[Path]:
+        """Absolute paths whose content or existence changed, in patch order, once each."""
+        from pathlib import Path
+
+        return [Path(p) for p in self._affected]
 
     @property
     def summary(self) -> str:
@@ -43,19 +52,23 @@ class ApplyResult:
         return "\n".join(lines) + "\n"
 
 
-@dataclass
 class _Write:
-    path: str
-    data: bytes
-    mode: int | None
-    temp: str | None = None
+    __slots__ = ("data", "mode", "path", "temp")
+
+    def __init__(self, path: str, data: bytes, mode: int | None) -> None:
+        self.path = path
+        self.data = data
+        self.mode = mode
+        self.temp: str | None = None
 
 
-@dataclass
 class _Unlink:
-    path: str
-    # Codex's wording differs between a Delete hunk and the source of a move.
-    error: str
+    __slots__ = ("error", "path")
+
+    def __init__(self, path: str, error: str) -> None:
+        self.path = path
+        # Codex's wording differs between a Delete hunk and the source of a move.
+        self.error = error
 
 
 def apply_changes(changes: list[FileChange]) -> ApplyResult:
@@ -96,21 +109,20 @@ def _plan(changes: list[FileChange]) -> list[_Write | _Unlink]:
     ops: list[_Write | _Unlink] = []
     for change in changes:
         if change.kind == "delete":
-            ops.append(_Unlink(str(change.path), f"Failed to delete file {change.path}"))
+            ops.append(_Unlink(change.abs_path, f"Failed to delete file {change.abs_path}"))
             continue
         assert change.new_content is not None
         data = change.new_content.encode("utf-8")
-        ops.append(_Write(_write_target(change.target_path), data, change.mode))
-        if change.move_path is not None and change.move_path != change.path:
-            ops.append(_Unlink(str(change.path), f"Failed to remove original {change.path}"))
+        ops.append(_Write(_write_target(change.abs_target), data, change.mode))
+        if change.abs_move_path is not None and change.abs_move_path != change.abs_path:
+            ops.append(_Unlink(change.abs_path, f"Failed to remove original {change.abs_path}"))
     return ops
 
 
-def _write_target(path: Path) -> str:
+def _write_target(path: str) -> str:
     # Writing through a symlink updates its target (as Codex's fs::write does) instead
     # of replacing the link with a regular file.
-    text = str(path)
-    return os.path.realpath(text) if os.path.islink(text) else text
+    return os.path.realpath(path) if os.path.islink(path) else path
 
 
 def _stage_early(op: _Write, created: list[str], sync: SyncPlan) -> None:
@@ -193,15 +205,19 @@ def _commit(op: _Write | _Unlink, sync: SyncPlan, created: list[str]) -> None:
 def _discard(writes: list[_Write]) -> None:
     for op in writes:
         if op.temp is not None:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 -- contextlib would cost the CLI ~3 ms of imports
                 os.unlink(op.temp)
+            except OSError:
+                pass  # already gone, or the directory went away; nothing left to undo
             op.temp = None
 
 
 def _remove_dirs(created: list[str]) -> None:
     for directory in reversed(created):  # innermost first
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 -- as above
             os.rmdir(directory)
+        except OSError:
+            pass  # something else appeared in it meanwhile: keep it
 
 
 def _first_failure(ops: list[_Write] | list[_Write | _Unlink], directory: str) -> str:
@@ -215,7 +231,7 @@ def _first_failure(ops: list[_Write] | list[_Write | _Unlink], directory: str) -
 
 def _result(changes: list[FileChange]) -> ApplyResult:
     result = ApplyResult()
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for change in changes:
         if change.kind == "add":
             result.added.append(change.display_path)
@@ -223,8 +239,8 @@ def _result(changes: list[FileChange]) -> ApplyResult:
             result.deleted.append(change.display_path)
         else:
             result.modified.append(change.display_target)
-        for p in (change.path, change.target_path):
+        for p in (change.abs_path, change.abs_target):
             if p not in seen:
                 seen.add(p)
-                result.affected_paths.append(p)
+                result._affected.append(p)
     return result

@@ -10,50 +10,102 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
-from typing import Literal
 
+from pycodex.apply_patch.exact import update_exactly
 from pycodex.apply_patch.parser import AddFile, DeleteFile, Patch, UpdateChunk, UpdateFile
 from pycodex.apply_patch.seek import LineMatcher
 from pycodex.apply_patch.text import SourceText, git_lines
+
+# Not typing.TYPE_CHECKING: the `apply_patch` program never imports typing or pathlib.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Final, Literal
+
+    ChangeKind = Literal["add", "delete", "update"]
 
 
 class PatchVerificationError(Exception):
     """The patch does not fit the files. `str()` is the message Codex prints."""
 
 
-ChangeKind = Literal["add", "delete", "update"]
-
-
-@dataclass(frozen=True)
 class FileChange:
-    """One hunk's effect, fully computed. Paths are absolute; `display_*` are as written."""
+    """One hunk's effect, fully computed. Paths are absolute; `display_*` are as written.
 
-    kind: ChangeKind
-    path: Path
-    display_path: str
-    old_content: str | None
-    new_content: str | None
-    move_path: Path | None = None
-    display_move_path: str | None = None
-    # Permission bits to give the written file (None: a new file, default mode).
-    mode: int | None = field(default=None, compare=False)
+    Paths are kept as strings and given out as `Path`s on demand: the CLI never needs
+    one, and importing pathlib would cost it more than applying a small patch.
+    """
+
+    __slots__ = (
+        "_diff",
+        "abs_move_path",
+        "abs_path",
+        "display_move_path",
+        "display_path",
+        "kind",
+        "mode",
+        "new_content",
+        "old_content",
+    )
+
+    def __init__(
+        self,
+        kind: ChangeKind,
+        path: str,
+        display_path: str,
+        old_content: str | None,
+        new_content: str | None,
+        move_path: str | None = None,
+        display_move_path: str | None = None,
+        mode: int | None = None,
+    ) -> None:
+        self.kind: Final = kind
+        self.abs_path: Final = path
+        self.display_path: Final = display_path
+        self.old_content: Final = old_content
+        self.new_content: Final = new_content
+        self.abs_move_path: Final = move_path
+        self.display_move_path: Final = display_move_path
+        # Permission bits to give the written file (None: a new file, default mode).
+        self.mode: Final = mode
+        self._diff: str | None = None
+
+    def __repr__(self) -> str:
+        return f"FileChange({self.kind!r}, {self.abs_path!r} -> {self.abs_target!r})"
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self.abs_path)
+
+    @property
+    def move_path(self) -> Path | None:
+        from pathlib import Path
+
+        return Path(self.abs_move_path) if self.abs_move_path is not None else None
+
+    @property
+    def abs_target(self) -> str:
+        """Where the file lives afterwards (the move destination for a rename)."""
+        return self.abs_move_path if self.abs_move_path is not None else self.abs_path
 
     @property
     def target_path(self) -> Path:
-        """Where the file lives afterwards (the move destination for a rename)."""
-        return self.move_path if self.move_path is not None else self.path
+        from pathlib import Path
+
+        return Path(self.abs_target)
 
     @property
     def display_target(self) -> str:
         return self.display_move_path if self.display_move_path is not None else self.display_path
 
-    @cached_property
+    @property
     def unified_diff(self) -> str:
         """Hunks of a unified diff (1 line of context, no file header), computed on demand."""
-        return unified_diff(self.old_content or "", self.new_content or "")
+        if self._diff is None:
+            self._diff = unified_diff(self.old_content or "", self.new_content or "")
+        return self._diff
 
 
 def unified_diff(old: str, new: str, context: int = 1) -> str:
@@ -87,10 +139,12 @@ def os_error_text(err: OSError) -> str:
     return f"{err.strerror} (os error {err.errno})"
 
 
-@dataclass
 class _Entry:
-    content: str
-    mode: int | None
+    __slots__ = ("content", "mode")
+
+    def __init__(self, content: str, mode: int | None) -> None:
+        self.content = content
+        self.mode = mode
 
 
 class _Tree:
@@ -181,7 +235,7 @@ def compute_changes(patch: Patch, cwd: str | os.PathLike[str]) -> list[FileChang
             changes.append(
                 FileChange(
                     "add",
-                    Path(path),
+                    path,
                     hunk.path,
                     before.content if before else None,
                     hunk.contents,
@@ -191,7 +245,7 @@ def compute_changes(patch: Patch, cwd: str | os.PathLike[str]) -> list[FileChang
         elif isinstance(hunk, DeleteFile):
             old = tree.take_for_delete(path)
             tree.overlay[path] = None
-            changes.append(FileChange("delete", Path(path), hunk.path, old, None))
+            changes.append(FileChange("delete", path, hunk.path, old, None))
         else:
             changes.append(_update(tree, cwd, path, hunk))
     return changes
@@ -219,11 +273,11 @@ def _update(tree: _Tree, cwd: str | os.PathLike[str], path: str, hunk: UpdateFil
         tree.overlay[path] = _Entry(new_content, entry.mode)
     return FileChange(
         "update",
-        Path(path),
+        path,
         hunk.path,
         entry.content,
         new_content,
-        move_path=Path(dest) if dest is not None else None,
+        move_path=dest,
         display_move_path=hunk.move_path,
         mode=entry.mode,
     )
@@ -240,6 +294,12 @@ def _same_file(a: str, b: str) -> bool:
 
 def derive_new_content(original: str, chunks: tuple[UpdateChunk, ...], path: str) -> str:
     """Apply update chunks to `original` (Codex's matching rules); `path` is for errors."""
+    exact = update_exactly(original, chunks)
+    return exact if exact is not None else derive_by_lines(original, chunks, path)
+
+
+def derive_by_lines(original: str, chunks: tuple[UpdateChunk, ...], path: str) -> str:
+    """`derive_new_content` on the file cut into lines: every case, fuzzy ones included."""
     source = SourceText.parse(original)
     lines = source.lines
     matcher = LineMatcher(lines)

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
-from functools import cache
+
+TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 # Up to this many written or deleted files, fsync each one (and each touched directory);
 # beyond it one syncfs per file system is cheaper than a journal commit per file.
@@ -42,9 +44,17 @@ class SyncError(OSError):
         self.directory = directory
 
 
-@cache
 def load_syncfs() -> Callable[[int], None] | None:
     """libc's `syncfs(fd)` as a function raising OSError, or None where there is none."""
+    if not _loaded:
+        _loaded.append(_find_syncfs())
+    return _loaded[0]
+
+
+_loaded: list[Callable[[int], None] | None] = []  # load_syncfs's answer, once known
+
+
+def _find_syncfs() -> Callable[[int], None] | None:
     if not sys.platform.startswith("linux"):
         return None
     import ctypes  # ~5 ms: only patches that write many files get here

@@ -14,28 +14,46 @@ prefix (`echo hi;`) or suffix (`&& echo done`) means it is an ordinary shell com
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
+from pycodex.apply_patch.record import Record
+
+TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Iterator
 
 APPLY_PATCH_COMMANDS = ("apply_patch", "applypatch")
 
 
-class ApplyPatchInvocation(NamedTuple):
-    patch: str
-    # From a leading `cd DIR &&`; relative to the command's cwd when not absolute.
-    workdir: str | None
+class ApplyPatchInvocation(Record):
+    __slots__ = ("patch", "workdir")
+
+    def __init__(self, patch: str, workdir: str | None) -> None:
+        self.patch = patch
+        # From a leading `cd DIR &&`; relative to the command's cwd when not absolute.
+        self.workdir = workdir
+
+    def __iter__(self) -> Iterator[str | None]:
+        return iter((self.patch, self.workdir))
 
 
-_SCRIPT = re.compile(
-    r"""\A\s*
+# Compiled on first use: the `apply_patch` program never needs it, and `re` costs it ~7 ms.
+_script: re.Pattern[str] | None = None
+_SCRIPT = r"""\A\s*
     (?:cd[ \t]+(?:(?P<word>[^\s;&|<>()'"`$\\]+)|'(?P<single>[^']*)'|"(?P<double>[^"\\$`]*)")
        [ \t]*&&[ \t]*)?
     (?:apply_patch|applypatch)[ \t]*<<[ \t]*
     (?P<quote>['"]?)(?P<delim>[A-Za-z_][A-Za-z0-9_]*)(?P=quote)[ \t]*\n
     (?P<body>(?:.*?\n)??)
-    (?P=delim)[ \t]*(?:\n\s*)?\Z""",
-    re.DOTALL | re.VERBOSE,
-)
+    (?P=delim)[ \t]*(?:\n\s*)?\Z"""
+
+
+def _script_pattern() -> re.Pattern[str]:
+    global _script
+    if _script is None:
+        import re
+
+        _script = re.compile(_SCRIPT, re.DOTALL | re.VERBOSE)
+    return _script
 
 
 def _stem(program: str) -> str:
@@ -70,7 +88,7 @@ def _shell_script(argv: list[str]) -> str | None:
 
 def extract_heredoc_patch(script: str) -> ApplyPatchInvocation | None:
     """The heredoc body (and `cd` dir) of `[cd DIR &&] apply_patch <<'EOF' ... EOF`."""
-    m = _SCRIPT.match(script)
+    m = _script_pattern().match(script)
     if m is None:
         return None
     workdir = m.group("word") or m.group("single") or m.group("double")

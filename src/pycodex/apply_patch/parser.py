@@ -16,9 +16,13 @@ exact error text and line numbers it reports, which models and clients rely on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from pycodex.apply_patch.record import Record
 from pycodex.apply_patch.text import rust_lines, rust_trim
+
+# Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
 BEGIN_PATCH = "*** Begin Patch"
 END_PATCH = "*** End Patch"
@@ -61,40 +65,54 @@ class InvalidHunkError(PatchParseError):
         self.line_number = line_number
 
 
-@dataclass(frozen=True)
-class UpdateChunk:
+class UpdateChunk(Record):
     """One `@@` section: replace `old_lines` (found after `context`) by `new_lines`."""
 
-    context: str | None
-    old_lines: tuple[str, ...]
-    new_lines: tuple[str, ...]
-    is_end_of_file: bool = False
+    __slots__ = ("context", "is_end_of_file", "new_lines", "old_lines")
+
+    def __init__(
+        self,
+        context: str | None,
+        old_lines: tuple[str, ...],
+        new_lines: tuple[str, ...],
+        is_end_of_file: bool = False,
+    ) -> None:
+        self.context: Final = context
+        self.old_lines: Final = old_lines
+        self.new_lines: Final = new_lines
+        self.is_end_of_file: Final = is_end_of_file
 
 
-@dataclass(frozen=True)
-class AddFile:
-    path: str
-    contents: str
+class AddFile(Record):
+    __slots__ = ("contents", "path")
+
+    def __init__(self, path: str, contents: str) -> None:
+        self.path: Final = path
+        self.contents: Final = contents
 
     @property
     def target(self) -> str:
         return self.path
 
 
-@dataclass(frozen=True)
-class DeleteFile:
-    path: str
+class DeleteFile(Record):
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path: Final = path
 
     @property
     def target(self) -> str:
         return self.path
 
 
-@dataclass(frozen=True)
-class UpdateFile:
-    path: str
-    move_path: str | None
-    chunks: tuple[UpdateChunk, ...]
+class UpdateFile(Record):
+    __slots__ = ("chunks", "move_path", "path")
+
+    def __init__(self, path: str, move_path: str | None, chunks: tuple[UpdateChunk, ...]) -> None:
+        self.path: Final = path
+        self.move_path: Final = move_path
+        self.chunks: Final = chunks
 
     @property
     def target(self) -> str:
@@ -105,11 +123,13 @@ class UpdateFile:
 Hunk = AddFile | DeleteFile | UpdateFile
 
 
-@dataclass(frozen=True)
-class Patch:
-    hunks: tuple[Hunk, ...]
-    # The patch without any heredoc wrapper: what `apply_patch PATCH` would receive.
-    text: str = field(default="")
+class Patch(Record):
+    __slots__ = ("hunks", "text")
+
+    def __init__(self, hunks: tuple[Hunk, ...], text: str = "") -> None:
+        self.hunks: Final = hunks
+        # The patch without any heredoc wrapper: what `apply_patch PATCH` would receive.
+        self.text: Final = text
 
 
 def parse_patch(text: str) -> Patch:

@@ -12,9 +12,11 @@ keeps a 100-chunk patch on a multi-megabyte file linear instead of quadratic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pycodex.apply_patch.text import rust_trim, rust_trim_end
+
+TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _PUNCTUATION = str.maketrans(
     {

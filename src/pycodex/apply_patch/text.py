@@ -7,10 +7,12 @@ must match byte for byte what Codex accepts, so nothing here uses them.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 # Unicode White_Space, which is what Rust's `char::is_whitespace` / `str::trim` use.
 RUST_WHITESPACE = (
@@ -50,11 +52,7 @@ def git_lines(text: str) -> list[str]:
     return out
 
 
-# File line breaks: CRLF first so it is one break, then LF, then a lone CR.
-_LINE_BREAK = re.compile(r"\r\n|\n|\r")
-
-
-def _uniform_break(contents: str) -> str | None:
+def uniform_break(contents: str) -> str | None:
     """The one line break `contents` uses throughout, or None when it mixes several.
 
     Nearly every file uses a single style; for those a C-speed `str.split` replaces the
@@ -68,7 +66,6 @@ def _uniform_break(contents: str) -> str | None:
     return "\r\n" if contents.count("\r\n") == crs == lfs else None
 
 
-@dataclass
 class SourceText:
     """A file as lines plus the ending each line had.
 
@@ -77,23 +74,31 @@ class SourceText:
     break at all), which is the common case and needs no per-line bookkeeping.
     """
 
-    lines: list[str]
-    endings: list[str | None] | None
-    preferred_ending: str
+    __slots__ = ("endings", "lines", "preferred_ending")
+
+    def __init__(
+        self, lines: list[str], endings: list[str | None] | None, preferred_ending: str
+    ) -> None:
+        self.lines = lines
+        self.endings = endings
+        self.preferred_ending = preferred_ending
 
     @classmethod
     def parse(cls, contents: str) -> SourceText:
-        uniform = _uniform_break(contents)
+        uniform = uniform_break(contents)
         if uniform is not None:
             lines = contents.split(uniform)
             if lines[-1] == "":  # a final break (or an empty file) leaves one empty piece
                 lines.pop()
-            # A file with no break at all prefers LF, as `_uniform_break` says.
+            # A file with no break at all prefers LF, as `uniform_break` says.
             return cls(lines, None, uniform)
+        import re  # mixed line breaks are rare; the common case never pays for `re`
+
         lines = []
         endings: list[str | None] = []
         pos = 0
-        for m in _LINE_BREAK.finditer(contents):
+        # CRLF first so it is one break, then LF, then a lone CR.
+        for m in re.finditer(r"\r\n|\n|\r", contents):
             lines.append(contents[pos : m.start()])
             endings.append(m.group())
             pos = m.end()
@@ -122,9 +127,6 @@ class SourceText:
             out.append(text)
             out.append(pref if end is None else end)
         return "".join(out)
-
-
-T = TypeVar("T")
 
 
 def _splice(items: list[T], ordered: list[tuple[int, int, Sequence[T]]]) -> list[T]:
