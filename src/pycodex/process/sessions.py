@@ -333,7 +333,7 @@ async def _start(argv: Sequence[str], cwd: Path, env: Mapping[str, str], child_i
                  child_out: int, tty: bool) -> ChildProcess:
     """Start the session's process in a new session; on a PTY, the PTY becomes its
     controlling terminal. Through the zygote when available, else directly."""
-    with contextlib.suppress(ZygoteError):
+    with contextlib.suppress(ZygoteError):  # off, unavailable, or just stopped answering
         return await zygote.spawn(argv, cwd=cwd, env=env,
                                   stdin=None if child_in == subprocess.DEVNULL else child_in,
                                   stdout=child_out, stderr=child_out, ctty=tty)

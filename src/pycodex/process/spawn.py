@@ -163,10 +163,9 @@ Streams = tuple[asyncio.StreamReader | None, asyncio.StreamReader | None]
 async def _start(request: ExecRequest) -> tuple[ChildProcess, Streams, list[asyncio.BaseTransport]]:
     """The command started with stdin on /dev/null and stdout/stderr on pipes, its output
     streams, and the transports to close when done. Raises OSError as subprocess does."""
-    try:
-        return await _start_in_zygote(request)
-    except ZygoteError:
-        pass  # off or unavailable here: spawn directly
+    if zygote.available():
+        with contextlib.suppress(ZygoteError):  # it just stopped answering: spawn directly
+            return await _start_in_zygote(request)
     proc = await asyncio.create_subprocess_exec(
         *request.argv,
         cwd=str(request.cwd),

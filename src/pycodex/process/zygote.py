@@ -295,7 +295,8 @@ class ZygoteChild:
         """Wait until the zygote reaped it; returncode as asyncio reports it (-N: signal N)."""
         if self.returncode is None:
             if self._waiter is None:
-                self._waiter = asyncio.ensure_future(_read_to_eof(self._status_fd))
+                self._waiter = asyncio.ensure_future(_read_up_to(self._status_fd,
+                                                                 _STATUS.size))
             data = await asyncio.shield(self._waiter)
             if self.returncode is None:
                 with contextlib.suppress(OSError):
@@ -308,18 +309,27 @@ class ZygoteChild:
         return self.returncode
 
 
-async def _read_to_eof(fd: int) -> bytes:
+async def _read_up_to(fd: int, size: int) -> bytes:
+    """`size` bytes from the pipe `fd`, or fewer if it reaches EOF first. Not waiting for
+    EOF once the message is complete: a process forked meanwhile may hold a copy of the
+    other end for a moment."""
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     chunks: list[bytes] = []
+    got = 0
     done: asyncio.Future[None] = loop.create_future()
 
     def readable() -> None:
+        nonlocal got
         try:
-            while chunk := os.read(fd, 4096):
+            while got < size:
+                chunk = os.read(fd, size - got)
+                if not chunk:
+                    break  # EOF
                 chunks.append(chunk)
+                got += len(chunk)
         except BlockingIOError:
-            return
+            return  # the rest is still to come
         except OSError:
             pass
         if not done.done():
@@ -371,7 +381,8 @@ async def spawn(
                 os.close(fd)
     child = ZygoteChild(pid, status_r)
     try:
-        error = await _read_to_eof(error_r)  # EOF: the command was exec'd (or the shim ran)
+        # EOF: the command was exec'd (or the shim ran); else why it could not start.
+        error = await _read_up_to(error_r, _ERROR.size)
     except BaseException:
         # Cancelled while it starts: nobody will wait for it, so it must not run.
         for kill in (os.killpg, os.kill):
