@@ -3,7 +3,11 @@
 ``prepare_command(argv, policy=..., cwd=..., env=...)`` returns the argv and env to spawn
 (plainly, e.g. ``asyncio.create_subprocess_exec(*cmd.argv, env=cmd.env, cwd=cwd)``; never
 with ``preexec_fn``) or raises :class:`SandboxUnavailable`, in which case the command must
-not run. Backends on Linux, first that passes a real preflight (cached per process):
+not run. The argv is a complete program (``PYTHON -I -S <shim> ARGS -- CMD``); pycodex's own
+spawn path (`pycodex.process.spawn`) hands it to the process zygote, which recognises the
+shim and runs the same shim code in a fork of itself rather than starting an interpreter:
+same confinement, same exit codes. Backends on Linux, first that passes a real preflight
+(cached per process):
 
 1. ``bwrap``: bubblewrap (mount/pid/ipc/net/user namespaces, ``--cap-drop ALL``) with the
    shim inside for seccomp + Landlock;
