@@ -16,7 +16,7 @@ import ctypes
 import os
 import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
@@ -44,9 +44,8 @@ def exists(pid: int) -> bool:
     return os.path.exists(f"/proc/{pid}")
 
 
-def wait_until(predicate: object, timeout_s: float, what: str) -> None:
+def wait_until(predicate: Callable[[], object], timeout_s: float, what: str) -> None:
     """Poll `predicate()` until true; AssertionError naming `what` after `timeout_s`."""
-    assert callable(predicate)
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # (no stubs)
 import contextlib
+import ctypes
 import errno
 import fcntl
 import gc
@@ -60,6 +61,7 @@ STAGE_CWD = 0
 STAGE_EXEC = 1
 STAGE_SETUP = 2
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
 PR_SET_CHILD_SUBREAPER = 36
 N_FDS = 5
 # Signals the zygote ignores or handles that a command must get back at their defaults
@@ -382,6 +384,8 @@ def main(shim: Shim, sock_fd: int) -> None:
     os.close(devnull)
     os.chdir("/")  # hold no directory of the user's busy
     shim["prctl"](PR_SET_CHILD_SUBREAPER, 1)
+    name = ctypes.create_string_buffer(b"pycodex-zygote")  # what ps and top show
+    shim["prctl"](PR_SET_NAME, ctypes.addressof(name))
     shim["warm"]()
     gc.freeze()  # what exists now is never collected, so never written to after a fork
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
