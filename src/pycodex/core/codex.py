@@ -16,6 +16,7 @@ from pycodex.protocol.events import (
     ErrorEvent,
     Event,
     ShutdownCompleteEvent,
+    TaskCompleteEvent,
     TurnAbortedEvent,
     TurnAbortReason,
 )
@@ -39,7 +40,7 @@ from pycodex.rollout.history_file import PromptHistory
 
 from . import thread_ops
 from .session import ActiveTurn, Session
-from .turn import run_task, user_input_to_item
+from .turn import describe_failure, run_task, user_input_to_item
 from .turn_context import SessionSettings, TurnContext
 
 SUBMISSION_QUEUE_CAPACITY = 64
@@ -207,8 +208,10 @@ class Codex:
         if sess.active is not None and sess.active.task is task:
             sess.active = None
         if not task.cancelled() and (exc := task.exception()) is not None:
-            # A bug, not a model error (those are events already): report, don't hang.
-            sess.emit(task.get_name().removeprefix("turn-"), ErrorEvent(message=f"internal error: {exc!r}"))
+            # The turn failed even to report its own failure: say so, and end it.
+            sub_id = task.get_name().removeprefix("turn-")
+            sess.emit(sub_id, ErrorEvent(message=f"internal error: {describe_failure(exc)}"))
+            sess.emit(sub_id, TaskCompleteEvent(last_agent_message=None))
 
     async def _abort_active(self, reason: TurnAbortReason) -> None:
         active = self.session.active

@@ -268,6 +268,7 @@ class Session:
                 update_plan=tools.update_plan,
                 view_image=tools.view_image and info.supports_images,
                 web_search=self.services.web_search if hosted_search else None,
+                fault_tools=self.services.base_env.get("PYCODEX_TEST_FAULT_TOOLS") == "1",
             ),
             lambda: self.shell,
         )

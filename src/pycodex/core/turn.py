@@ -198,6 +198,8 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         raise
     except ModelClientError as exc:
         sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
+    except Exception as exc:  # a bug or an unexpected failure: end the turn, never hang
+        await _end_after_failure(sess, turn, exc)
     _release_turn(sess)
     sess.emit(
         turn.sub_id,
@@ -210,6 +212,23 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         ),
     )
     await sess.flush()
+
+
+async def _end_after_failure(sess: Session, turn: TurnContext, exc: Exception) -> None:
+    """What an interrupt does (calls answered, the turn's processes stopped), then one
+    line saying what went wrong; the turn completes with that error."""
+    _answer_dangling_calls(sess)
+    if sess.shell_if_started is not None:
+        await sess.shell_if_started.processes.terminate_started_in(turn.turn_id)
+    sess.emit(turn.sub_id, ErrorEvent(message=f"internal error: {describe_failure(exc)}"))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """`TypeName: message` of the first real failure (task groups wrap theirs)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _has_pending_input(sess: Session) -> bool:
@@ -317,8 +336,11 @@ async def run_sampling_request(
             return state.immediate[call.call_id]
         return await router.dispatch(call, ctx)
 
-    outputs = await asyncio.gather(*(answer(call) for call in state.calls))
-    sess.record_items(list(outputs))
+    # A TaskGroup, not gather: if one call fails outright (a bug), its siblings are
+    # cancelled and awaited rather than left running unobserved; the turn then ends.
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(answer(call)) for call in state.calls]
+    sess.record_items([task.result() for task in tasks])
     if turn_diff is not None and turn_diff.touched:
         diff = await asyncio.to_thread(turn_diff.take_changed_diff)
         if diff is not None:

@@ -65,6 +65,7 @@ class ToolSettings:
         update_plan: bool,
         view_image: bool,
         web_search: str | None,
+        fault_tools: bool = False,
     ) -> None:
         self.model = model
         self.escalation = escalation
@@ -74,6 +75,9 @@ class ToolSettings:
         self.view_image = view_image
         # None: no hosted search (not an OpenAI model over the Responses API, or disabled).
         self.web_search = web_search
+        # Hidden tools that fail on purpose, for the tests of how a turn survives a broken
+        # tool (`PYCODEX_TEST_FAULT_TOOLS=1`); never offered to the model.
+        self.fault_tools = fault_tools
 
 
 def build_router(settings: ToolSettings, shell: Callable[[], ShellRuntime]) -> ToolRouter:
@@ -106,6 +110,8 @@ def build_router(settings: ToolSettings, shell: Callable[[], ShellRuntime]) -> T
     (tools if settings.view_image else hidden).append(ViewImageHandler())
     if settings.web_search is not None:
         tools.append(WebSearchTool(live=settings.web_search == "live"))
+    if settings.fault_tools:
+        hidden.extend(_fault_tools())
     return ToolRouter(tools, hidden=hidden)
 
 
@@ -140,3 +146,44 @@ def _patch(kind: Any) -> ToolHandler:
     from pycodex.tools.handlers.apply_patch import ApplyPatchHandler
 
     return ApplyPatchHandler(kind)
+
+
+# --- tools that fail on purpose (tests of the engine's failure handling) --------------------
+
+
+class _RaisingTool:
+    """Raises an unexpected exception, as a tool with a bug would."""
+
+    name = "test_raise"
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "function", "name": self.name, "parameters": {"type": "object"}}
+
+    async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
+        raise RuntimeError("injected fault")
+
+
+class _WaitingTool:
+    """Waits until cancelled, then leaves a file saying so (`{"marker": PATH}`)."""
+
+    name = "test_wait"
+
+    def spec(self) -> dict[str, Any]:
+        return {"type": "function", "name": self.name, "parameters": {"type": "object"}}
+
+    async def handle(self, call: ToolCall, ctx: ToolContext) -> ToolOutput:
+        import asyncio
+        import json
+        from pathlib import Path
+
+        marker = json.loads(call.payload or "{}").get("marker")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if isinstance(marker, str):
+                Path(marker).write_text("cancelled\n")  # noqa: ASYNC240  (tiny; awaiting here would be cancelled)
+        raise AssertionError("unreachable")
+
+
+def _fault_tools() -> list[ToolHandler]:
+    return [_RaisingTool(), _WaitingTool()]

@@ -73,16 +73,40 @@ def read_prompt(prompt: str | None, stdin: TextIO, err: TextIO) -> str:
         if prompt is None and stdin.isatty():
             raise ExecUsageError("No prompt provided. Pass one as an argument or pipe it on stdin.")
         print("Reading prompt from stdin...", file=err, flush=True)
-        text = stdin.read()
+        text = _read_text(stdin)
         if not text.strip():
             raise ExecUsageError("No prompt provided via stdin.")
         return text
+    _check_utf8(prompt.encode("utf-8", "surrogateescape"), "the prompt argument")
     if not stdin.isatty():
         print("Reading additional input from stdin...", file=err, flush=True)
-        extra = stdin.read()
+        extra = _read_text(stdin)
         if extra.strip():
             return f"{prompt}\n\n<stdin>\n{extra.rstrip(chr(10))}\n</stdin>"
     return prompt
+
+
+def _read_text(stdin: TextIO) -> str:
+    """All of stdin as UTF-8: anything else is refused here, naming the first bad byte,
+    before it can reach the model, the rollout or the history."""
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # an in-memory stream (tests, embedding): already text
+        text = stdin.read()
+        _check_utf8(text.encode("utf-8", "surrogateescape"), "stdin")
+        return text
+    data = buffer.read()
+    _check_utf8(data, "stdin")
+    return str(data.decode("utf-8"))
+
+
+def _check_utf8(data: bytes, source: str) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExecUsageError(
+            f"{source} is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            "(convert it first, e.g. with `iconv -t UTF-8`)"
+        ) from None
 
 
 def read_output_schema(path: Path) -> dict[str, Any]:
