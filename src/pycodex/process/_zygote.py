@@ -327,6 +327,9 @@ class Zygote:
         hold us."""
         deadline = time.monotonic() + SHUTDOWN_DEADLINE_S
         while time.monotonic() < deadline:
+            for pid in self.children:  # their groups too, should /proc be unreadable
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
             victims = _descendants(self.pid)
             for pid in victims:
                 with contextlib.suppress(OSError):
@@ -349,7 +352,11 @@ class Zygote:
 
 def _descendants(root: int) -> list[int]:
     parents: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
         if not name.isdigit():
             continue
         try:
