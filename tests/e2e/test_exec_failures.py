@@ -110,3 +110,28 @@ def test_the_thread_goes_on_after_a_failed_turn(harness: ExecHarness) -> None:
     calls = {i["call_id"] for i in body["input"] if i.get("type") == "function_call"}
     outputs = {i["call_id"] for i in body["input"] if i.get("type") == "function_call_output"}
     assert calls == outputs == {"call_boom"}
+
+
+def test_a_broken_thread_index_is_reported_not_fatal(harness: ExecHarness) -> None:
+    """The rollout is the record; the SQLite index only speeds up listings. When it
+    cannot be written the turn still completes, and the user is told once."""
+    (harness.home / "state.sqlite").mkdir()
+    harness.mock.enqueue(response(message("done anyway")))
+    r = harness.run("--json", "hi")
+    assert r.rc == 0, r.stderr
+    warnings = [e for e in r.events or [] if "thread index" in json.dumps(e)]
+    assert len(warnings) == 1, r.stdout
+    assert "not updated" in json.dumps(warnings[0])
+    assert [i["text"] for i in r.items("agent_message")] == ["done anyway"]
+
+
+def test_threads_list_names_an_index_it_cannot_open(harness: ExecHarness) -> None:
+    (harness.home / "state.sqlite").mkdir()
+    result = subprocess.run(
+        [str(PYCODEX), "threads", "list"], capture_output=True, text=True,
+        stdin=subprocess.DEVNULL, env=harness.env, timeout=20, check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: thread index ") and "state.sqlite" in line

@@ -21,6 +21,7 @@ from pycodex.rollout.index import (
     ARCHIVED_DIR,
     SESSIONS_DIR,
     ThreadIndex,
+    ThreadIndexError,
     ThreadRow,
     append_name,
     iter_rollout_files,
@@ -56,6 +57,14 @@ def _lookup(index: ThreadIndex, session: str) -> ThreadRow | None:
     return None
 
 
+def _open_index(home: Path) -> ThreadIndex:
+    """The index, its warnings shown on stderr; one line (exit 1) when it cannot be opened."""
+    try:
+        return ThreadIndex(home, on_warning=lambda message: click.echo(f"warning: {message}", err=True))
+    except ThreadIndexError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _move(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
@@ -65,7 +74,7 @@ def _move(src: Path, dest: Path) -> None:
 
 def _archive(session: str) -> None:
     home = _home()
-    with ThreadIndex(home) as index:
+    with _open_index(home) as index:
         row = _lookup(index, session)
         if row is None:
             raise click.ClickException(f"failed to archive session: no session found for {session}")
@@ -79,7 +88,7 @@ def _archive(session: str) -> None:
 
 def _unarchive(session: str) -> None:
     home = _home()
-    with ThreadIndex(home) as index:
+    with _open_index(home) as index:
         row = _lookup(index, session)
         if row is None:
             raise click.ClickException(f"failed to unarchive session: no session found for {session}")
@@ -102,7 +111,7 @@ def _delete(session: str, force: bool) -> None:
             "--force and a session UUID"
         )
     home = _home()
-    with ThreadIndex(home) as index:
+    with _open_index(home) as index:
         row = _lookup(index, session)
         if force and row is not None and row.id != session.lower():
             raise click.ClickException("--force needs the session UUID, not its name")
@@ -146,7 +155,7 @@ def delete_command(session: str, force: bool) -> None:
 def name_command(session: str, name: str) -> None:
     """Name a session (an empty NAME removes the name)."""
     home = _home()
-    with ThreadIndex(home) as index:
+    with _open_index(home) as index:
         row = _lookup(index, session)
         if row is None:
             raise click.ClickException(f"no session found for {session}")
@@ -159,7 +168,7 @@ def name_command(session: str, name: str) -> None:
 @click.command("reindex", context_settings=_CTX)
 def reindex_command() -> None:
     """Rebuild the thread index from the rollout files."""
-    with ThreadIndex(_home()) as index:
+    with _open_index(_home()) as index:
         count = index.rebuild()
     click.echo(f"Reindexed {count} thread{'s' if count != 1 else ''}.")
 
@@ -195,7 +204,7 @@ def list_command(
 ) -> None:
     """List recorded threads, newest first."""
     where = str(Path.cwd()) if here else (str(cwd.resolve()) if cwd is not None else None)
-    with ThreadIndex(_home()) as index:
+    with _open_index(_home()) as index:
         try:
             page = index.list(
                 sort="created_at" if sort == "created" else "updated_at",

@@ -176,6 +176,15 @@ class Session:
         if recorder is not None:
             await asyncio.to_thread(recorder.flush)
 
+    def report_index_problems(self, sub_id: str) -> None:
+        """Warn about thread-index failures (the index is behind until it recovers)."""
+        recorder = self.services.recorder
+        if recorder is not None:
+            from pycodex.protocol.events import WarningEvent
+
+            for message in recorder.take_index_warnings():
+                self.emit(sub_id, WarningEvent(message=message))
+
     # --- token accounting -------------------------------------------------------------
 
     def add_usage(self, usage: TokenUsage) -> TokenUsageInfo:

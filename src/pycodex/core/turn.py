@@ -200,6 +200,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
     except Exception as exc:  # a bug or an unexpected failure: end the turn, never hang
         await _end_after_failure(sess, turn, exc)
+    sess.report_index_problems(turn.sub_id)
     _release_turn(sess)
     sess.emit(
         turn.sub_id,

@@ -80,6 +80,12 @@ class RolloutRecorder:
         self._thread = threading.Thread(target=self._run, name="rollout-writer", daemon=True)
         self._thread.start()
 
+
+    def take_index_warnings(self) -> list[str]:
+        """What went wrong keeping the thread index current since the last call (the
+        index then catches up by itself); thread-safe."""
+        return self._indexer.take_warnings() if self._indexer is not None else []
+
     def record(self, lines: Iterable[RolloutLine]) -> None:
         """Queue lines for writing; returns at once."""
         for line in lines:
