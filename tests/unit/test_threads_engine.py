@@ -38,13 +38,14 @@ from pycodex.protocol.events import (
 from pycodex.protocol.ops import (
     AddToHistoryOp,
     GetHistoryEntryRequestOp,
+    OverrideTurnContextOp,
     ThreadRollbackOp,
     UserInputOp,
 )
 from pycodex.protocol.user_input import TextInput
 from pycodex.rollout.index import ThreadIndex
-from pycodex.rollout.rows import row_from_rollout
 from pycodex.rollout.reader import read_rollout
+from pycodex.rollout.rows import row_from_rollout
 from tests.support.engine import shell, until
 from tests.support.mock_model import MockModelServer, hang, message, response
 
@@ -359,3 +360,20 @@ def test_delta_fork_whose_parent_is_gone_is_a_clear_error(tmp_path: Path) -> Non
     shutil.copy(REFERENCE_STATE / FORK_ROLLOUT, day / FORK_ROLLOUT)
     with pytest.raises(ThreadNotFoundError, match=r"01a1fee1-0c01-7441-9387-0e9cb13f5e2a.*not found"):
         load_thread(day / FORK_ROLLOUT)
+
+
+async def test_clearing_the_effort_mid_thread_is_not_undone_by_the_first_settings(
+    tmp_path: Path, mock_model: MockModelServer
+) -> None:
+    """`override_turn_context{effort: null}` clears the effort: a model without a default
+    effort then gets none, not the one the thread started with."""
+    world = World(tmp_path, mock_model, 'model = "local-coder"\nmodel_reasoning_effort = "high"')
+    mock_model.enqueue(response(message("one")), response(message("two")))
+    thread, _ = await world.start()
+    await turn(thread, "first")
+    await thread.submit(OverrideTurnContextOp(effort=None))
+    await turn(thread, "second")
+    await thread.shutdown()
+    first, second = (r.body for r in mock_model.model_requests())
+    assert first["reasoning"]["effort"] == "high"
+    assert "effort" not in (second.get("reasoning") or {})

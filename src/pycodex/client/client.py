@@ -248,6 +248,13 @@ class ModelClient:
 
     def _settings(self, prompt: Prompt) -> RequestSettings:
         o = prompt.settings
+        if o.complete:
+            return RequestSettings(
+                model=o.model or self.model,
+                reasoning_effort=o.reasoning_effort,
+                reasoning_summary=o.reasoning_summary,
+                verbosity=o.verbosity,
+            )
         return RequestSettings(
             model=o.model or self.model,
             reasoning_effort=o.reasoning_effort or self.reasoning_effort,

@@ -20,6 +20,9 @@ class ModelSettings(msgspec.Struct, frozen=True):
     reasoning_effort: str | None = None
     reasoning_summary: str | None = None
     verbosity: str | None = None
+    # The engine's settings for this turn, complete: ``None`` then means "none" (an effort
+    # the user cleared mid-thread), never "fall back to the thread's first settings".
+    complete: bool = False
 
 
 class Prompt(msgspec.Struct):

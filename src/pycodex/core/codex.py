@@ -35,7 +35,7 @@ from pycodex.protocol.ops import (
     UserInputOp,
     UserTurnOp,
 )
-from pycodex.protocol.policies import ReasoningEffort, ReviewDecision
+from pycodex.protocol.policies import ReasoningEffort, ReasoningSummary, ReviewDecision
 from pycodex.rollout.history_file import PromptHistory
 
 from . import thread_ops
@@ -254,6 +254,9 @@ def _apply_override(settings: SessionSettings, op: OverrideTurnContextOp) -> Ses
         approval_policy=op.approval_policy or settings.approval_policy,
         sandbox_policy=op.sandbox_policy or settings.sandbox_policy,
         reasoning_effort=effort,
-        reasoning_summary=op.summary.value if op.summary is not None else settings.reasoning_summary,
+        # Absent (UNSET) or null: keep the current summary setting.
+        reasoning_summary=(
+            op.summary.value if isinstance(op.summary, ReasoningSummary) else settings.reasoning_summary
+        ),
         verbosity=settings.verbosity,
     )

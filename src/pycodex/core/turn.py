@@ -292,6 +292,7 @@ async def run_sampling_request(
             reasoning_effort=effective_reasoning_effort(settings.model, settings.reasoning_effort),
             reasoning_summary=settings.reasoning_summary,
             verbosity=effective_verbosity(settings.model, settings.verbosity),
+            complete=True,
         ),
     )
     sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
