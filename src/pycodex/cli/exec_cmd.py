@@ -80,6 +80,11 @@ def exec_command(
     from pycodex.tls import prewarm_default_ssl_context
 
     prewarm_default_ssl_context()
+    # Most runs run a command: start the process zygote now, on the other core, while the
+    # engine loads (it also sees to it that nothing the model starts outlives pycodex).
+    from pycodex.process.zygote import prestart
+
+    prestart()
     from pycodex.frontends.exec.run import ExecArgs, run_exec
 
     # The engine's modules, classes and validators live until exit: move them out of the

@@ -88,6 +88,8 @@ class Zygote:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        # False between `launch` and the ready byte.
+        self._ready = True
 
     @property
     def broken(self) -> bool:
@@ -98,6 +100,11 @@ class Zygote:
         return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process and hand it its sources; returns without waiting for it."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             proc = subprocess.Popen(
@@ -115,6 +122,19 @@ class Zygote:
             with contextlib.suppress(BrokenPipeError):
                 proc.stdin.write(_sources())
             proc.stdin.close()
+        except OSError as exc:
+            self.close()
+            raise ZygoteError(f"the zygote did not start: {exc}") from exc
+        self._ready = False
+
+    def wait_ready(self) -> None:
+        """Wait for the launched zygote's ready byte (at once when it already came)."""
+        if self._ready:
+            return
+        ours, proc = self._sock, self._proc
+        if ours is None or proc is None:
+            raise ZygoteError("the zygote is stopped")
+        try:
             ours.settimeout(START_TIMEOUT_S)
             if ours.recv(1) != b"R":
                 raise ZygoteError(f"the zygote exited at start (status {proc.poll()})")
@@ -122,6 +142,7 @@ class Zygote:
             self.close()
             raise ZygoteError(f"the zygote did not start: {exc}") from exc
         ours.settimeout(REPLY_TIMEOUT_S)
+        self._ready = True
 
     def request(self, payload: bytes, fds: Sequence[int]) -> int:
         """Send one spawn request; the child's pid. Raises ZygoteError when the zygote was
@@ -191,8 +212,15 @@ def _get() -> Zygote | None:
     if os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false"):
         return None
     with _instance_lock:
-        if _instance is not None or _unavailable is not None or sys.platform != "linux":
+        if _instance is not None:
+            try:
+                _instance.wait_ready()  # launched early by `prestart`
+            except ZygoteError as exc:
+                _instance, _unavailable = None, str(exc)
+                log.warning("commands are spawned directly (they may outlive pycodex): %s", exc)
             return _instance
+        if _unavailable is not None or sys.platform != "linux":
+            return None
         zygote = Zygote(os.path.realpath(sys.executable))
         try:
             zygote.start()
@@ -202,6 +230,24 @@ def _get() -> Zygote | None:
             return None
         _instance = zygote
         return zygote
+
+
+def prestart() -> None:
+    """Launch the zygote now, without waiting for it: a run that will probably spawn
+    commands (`exec`) overlaps its start-up (~50-100 ms) with loading the engine, on the
+    other core, instead of paying it at the first command."""
+    global _instance
+    if os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false"):
+        return
+    with _instance_lock:
+        if _instance is not None or _unavailable is not None or sys.platform != "linux":
+            return
+        zygote = Zygote(os.path.realpath(sys.executable))
+        try:
+            zygote.launch()
+        except ZygoteError:
+            return  # `_get` tries again, and reports it, when a command needs it
+        _instance = zygote
 
 
 def _drop(zygote: Zygote, reason: str) -> None:
