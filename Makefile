@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 BOOT := python3 scripts/bootstrap.py --dev
 
-.PHONY: test lint typecheck unit bench venv clean
+.PHONY: test lint typecheck unit bench bench-table venv clean
 
 venv:
 	@$(BOOT)
@@ -23,7 +23,11 @@ unit: venv
 	@$(PY) -m pytest -q tests/unit
 
 bench: venv
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do [ "$$b" = benchmarks/bench_table.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The fast-start table (issue figures): every row side by side with the reference Codex.
+bench-table: venv
+	@$(PY) benchmarks/bench_table.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
