@@ -61,6 +61,12 @@ def measure(fn: Callable[[], None], runs: int, rounds: int) -> Figure:
     return statistics.median(medians), min(medians), max(medians)
 
 
+def _figures(fig: Figure | None) -> dict[str, float] | None:
+    if fig is None:
+        return None
+    return {"wall_ms": fig[0], "min_ms": fig[1], "max_ms": fig[2]}
+
+
 def fmt(fig: Figure | None, base: Figure | None = None) -> str:
     if fig is None:
         return "-"
@@ -125,6 +131,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--codex", default=None)
+    parser.add_argument("--json", action="store_true",
+                        help="print the landlock/userns rows for bench_table.py as one JSON line")
     args = parser.parse_args()
     policies: dict[str, SandboxPolicy] = {
         "read-only": ReadOnlyPolicy(),
@@ -139,6 +147,7 @@ def main() -> None:
         codex = find_codex(args.codex)
         ref = codex_figures(codex, ws, args.runs, args.rounds) if codex else {}
         rows: list[tuple[str, str, str, str, str]] = []
+        table: list[dict[str, object]] = []
         none = DangerFullAccessPolicy()
         rows.append(("none", "danger-full-access",
                      fmt(measure(pycodex_path(loop, none, None, ws, env), args.runs, args.rounds)),
@@ -156,7 +165,16 @@ def main() -> None:
                                 args.rounds)
                 rows.append((backend, name, fmt(ours, ref.get(name)), fmt(alone),
                              fmt(ref.get(name))))
+                table.append({"scenario": f"sandbox cost per command ({backend}, {name})",
+                              "pycodex": _figures(ours), "codex": _figures(ref.get(name)),
+                              "target": "≤ 12 ms" if backend != "bwrap" else "–"})
     loop.close()
+    if args.json:
+        import json
+
+        print(json.dumps({"rows": table}))
+        zygote.shutdown()
+        return
     zygote_state = "on" if zygote.available() else "off"
     print(f"sandbox cost per command: `true`, ms, median of {args.rounds} rounds x median of "
           f"{args.runs} runs (spread: min-max of round medians); {os.cpu_count()} CPUs; "
