@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -100,21 +99,28 @@ async def test_unknown_tool_is_answered_not_fatal(thread: CodexThread, mock_mode
 
 
 async def test_parallel_calls_run_concurrently_and_answer_in_call_order(
-    thread: CodexThread, mock_model: MockModelServer
+    thread: CodexThread, mock_model: MockModelServer, tmp_path: Path
 ) -> None:
+    """Each command waits for the other to have started (a rendezvous through files), so
+    they only both succeed when they run at the same time; run one after the other, the
+    first gives up after its bounded wait and the test fails on its output, not on time."""
+    a, b = tmp_path / "a-started", tmp_path / "b-started"
+
+    def meet(mine: Path, other: Path, word: str) -> str:
+        return (f"touch {mine}; timeout 10 sh -c 'until [ -e {other} ]; do sleep 0.01; done'"
+                f" && echo {word}")
+
     mock_model.enqueue(
-        response(shell("sleep 0.6; echo first", "a"), shell("sleep 0.3; echo second", "b")),
+        response(shell(meet(a, b, "first"), "a"), shell(meet(b, a, "second"), "b")),
         response(message("done")),
     )
-    start = time.monotonic()
     await submit_text(thread, "go")
     await until(thread, TaskCompleteEvent)
-    assert time.monotonic() - start < 1.5, "the two 0.6 s + 0.3 s commands ran one after the other"
     inputs = mock_model.requests[1].body["input"]
     answered = [i["call_id"] for i in inputs if i["type"] == "function_call_output"]
     assert answered == ["a", "b"]
     got = outputs(mock_model.requests[1].body)
-    assert got["a"].endswith("first\n") and got["b"].endswith("second\n")
+    assert got["a"].endswith("first\n") and got["b"].endswith("second\n"), got
 
 
 async def test_interrupt_kills_the_command_and_answers_the_dangling_call(
