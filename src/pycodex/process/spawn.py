@@ -196,12 +196,26 @@ async def _start_in_zygote(
         os.close(err_w)
     streams: list[asyncio.StreamReader] = []
     transports: list[asyncio.BaseTransport] = []
-    for fd in (out_r, err_r):
-        reader = asyncio.StreamReader(loop=loop)
-        protocol = functools.partial(asyncio.StreamReaderProtocol, reader, loop=loop)
-        transport, _ = await loop.connect_read_pipe(protocol, _pipe_file(fd))
-        streams.append(reader)
-        transports.append(transport)
+    pending = [out_r, err_r]
+    try:
+        while pending:
+            reader = asyncio.StreamReader(loop=loop)
+            protocol = functools.partial(asyncio.StreamReaderProtocol, reader, loop=loop)
+            transport, _ = await loop.connect_read_pipe(protocol, _pipe_file(pending[0]))
+            pending.pop(0)
+            streams.append(reader)
+            transports.append(transport)
+    except BaseException:
+        # Cancelled (an interrupt) after the command started but before anyone waits for
+        # it: it must not run on unobserved.
+        _kill_group(child.pid)
+        with contextlib.suppress(OSError):
+            os.kill(child.pid, signal.SIGKILL)
+        for fd in pending:
+            os.close(fd)
+        for opened in transports:
+            opened.close()
+        raise
     return child, (streams[0], streams[1]), transports
 
 
