@@ -68,8 +68,8 @@ def test_parses_all_hunk_kinds() -> None:
             "src.py",
             "dst.py",
             (
-                UpdateChunk("def f():", ("    pass",), ("    return 1",)),
-                UpdateChunk(None, ("tail",), ("tail", "more"), is_end_of_file=True),
+                UpdateChunk("def f():", ("    pass",), ("    return 1",), from_old=(-1,)),
+                UpdateChunk(None, ("tail",), ("tail", "more"), True, from_old=(0, -1)),
             ),
         ),
     )
@@ -146,8 +146,10 @@ def test_blank_lines_in_update_hunk_are_empty_context() -> None:
     patch = parse_patch(envelope("*** Update File: f", "@@", " a", "", "-b", "", "@@", "+c"))
     hunk = patch.hunks[0]
     assert isinstance(hunk, UpdateFile)
-    assert hunk.chunks[0] == UpdateChunk(None, ("a", "", "b", ""), ("a", "", ""))
-    assert hunk.chunks[1] == UpdateChunk(None, (), ("c",))
+    assert hunk.chunks[0] == UpdateChunk(
+        None, ("a", "", "b", ""), ("a", "", ""), from_old=(0, 1, 3)
+    )
+    assert hunk.chunks[1] == UpdateChunk(None, (), ("c",), from_old=(-1,))
 
 
 def test_padded_header_only_where_a_header_is_expected() -> None:
@@ -204,8 +206,6 @@ def test_missing_context_header_message() -> None:
 
 def test_pure_addition_appends_at_end_even_with_context() -> None:
     assert update("a\nb\nc\n", "@@ a", "+new") == "a\nb\nc\nnew\n"
-    # ... but before a final blank line.
-    assert update("a\n\n", "@@", "+new") == "a\nnew\n\n"
 
 
 def test_end_of_file_anchors_to_last_lines() -> None:
@@ -218,11 +218,26 @@ def test_chunks_apply_in_order() -> None:
     assert update("a\nb\na\nb\n", "@@", "-b", "+1", "@@", "-b", "+2") == "a\n1\na\n2\n"
 
 
-def test_end_of_file_chunk_reaching_back_over_an_earlier_chunk() -> None:
-    # EOF anchoring ignores the running position, so regions can overlap; Codex then
-    # splices back to front, and so must we.
+def test_end_of_file_chunk_never_reaches_back_over_an_earlier_chunk() -> None:
     chunks = ("@@", "-b", "+B", "@@", " b", " c", "+d", "*** End of File")
-    assert update("a\nb\nc\n", *chunks) == "a\nB\nc\nd\n"
+    with pytest.raises(PatchVerificationError) as info:
+        update("a\nb\nc\n", *chunks)
+    assert str(info.value) == "Failed to find expected lines in /abs/f:\nb\nc"
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("a\n\n", "a\n\nz\n"),
+        ("a\r\n\r\n", "a\r\n\r\nz\r\n"),
+        ("\n", "\nz\n"),
+        ("a", "a\nz\n"),
+        ("", "z\n"),
+    ],
+)
+def test_pure_addition_goes_after_everything(original: str, expected: str) -> None:
+    # Even after a final blank line (older Codex versions inserted before it).
+    assert update(original, "@@", "+z") == expected
 
 
 def test_trailing_empty_context_stands_for_final_newline() -> None:
@@ -247,10 +262,10 @@ def test_crlf_file_stays_crlf_and_gains_final_newline() -> None:
 
 
 def test_untouched_lines_keep_their_endings() -> None:
-    # Lone CR is a line break; new lines take the first line's ending, and so do
-    # context lines, since a chunk replaces its whole matched region.
+    # Lone CR is a line break; new lines take the first line's ending; context lines,
+    # like untouched ones, keep theirs.
     assert update("a\nb\r\nc\rd\n", "@@ c", "-d", "+e") == "a\nb\r\nc\re\n"
-    assert update("a\nb\r\nc\rd\n", "@@", " c", "-d", "+e") == "a\nb\r\nc\ne\n"
+    assert update("a\nb\r\nc\rd\n", "@@", " c", "-d", "+e") == "a\nb\r\nc\re\n"
 
 
 def _lines_by_regex(text: str) -> tuple[list[str], list[str]]:
@@ -419,21 +434,40 @@ def test_update_after_delete_fails_like_missing_file(tmp_path: Path) -> None:
     assert (tmp_path / "f.txt").read_text() == "a\n"
 
 
-def test_add_under_a_file_fails_before_writing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["plain/sub.txt", "plain/a/b.txt", "made/sub.txt"])
+def test_add_under_a_file_fails_before_writing(tmp_path: Path, target: str) -> None:
+    # The write itself fails there (ENOTDIR), so Codex says "write", not "create parent
+    # directories" -- also under a file added earlier in the same patch.
     (tmp_path / "plain").write_text("p\n")
-    code, _, err = run(tmp_path, "*** Add File: ok.txt", "+x", "*** Add File: plain/sub.txt", "+y")
+    code, _, err = run(
+        tmp_path, "*** Add File: ok.txt", "+x", "*** Add File: made", "+m", f"*** Add File: {target}", "+y"
+    )
     assert code == 1
-    assert err == f"Failed to create parent directories for {tmp_path}/plain/sub.txt\n"
-    assert not (tmp_path / "ok.txt").exists()
+    assert err == f"Failed to write file {tmp_path}/{target}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 
 
-def test_update_non_utf8_file(tmp_path: Path) -> None:
-    (tmp_path / "bin").write_bytes(b"\xff\n")
+def test_add_under_a_dangling_symlink_fails_creating_directories(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to("nowhere")
+    code, _, err = run(tmp_path, "*** Add File: link/x.txt", "+x")
+    assert (code, err) == (1, f"Failed to create parent directories for {tmp_path}/link/x.txt\n")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"ab\xff\nq\n", "invalid utf-8 sequence of 1 bytes from index 2"),
+        (b"ab\xe2\x82\nq\n", "invalid utf-8 sequence of 2 bytes from index 2"),
+        (b"ab\xed\xa0\x80\n", "invalid utf-8 sequence of 1 bytes from index 2"),
+        (b"q\nab\xf0\x9f\x98", "incomplete utf-8 byte sequence from index 4"),
+    ],
+)
+def test_update_non_utf8_file(tmp_path: Path, data: bytes, reason: str) -> None:
+    # Rust's Utf8Error wording, which Codex prints (recorded from Codex 0.163).
+    (tmp_path / "bin").write_bytes(data)
     code, _, err = run(tmp_path, "*** Update File: bin", "@@", "+x")
     assert code == 1
-    assert (
-        err == f"Failed to read file to update {tmp_path}/bin: stream did not contain valid UTF-8\n"
-    )
+    assert err == f"Failed to read file to update {tmp_path}/bin: {reason}\n"
 
 
 def test_compute_changes_reports_diffs_without_writing(tmp_path: Path) -> None:

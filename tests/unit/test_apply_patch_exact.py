@@ -77,7 +77,7 @@ def test_fast_path_agrees_with_the_line_path(data: st.DataObject) -> None:
         ("a\r\nb", [UpdateChunk(None, ("b",), ("B", "C"))], "a\r\nB\r\nC\r\n"),
         ("a\rb\r", [UpdateChunk("a", ("b",), ())], "a\r"),
         ("a\nb", [UpdateChunk(None, (), ("z",))], "a\nb\nz\n"),  # unterminated, then added
-        ("a\n\n", [UpdateChunk(None, (), ("z",))], "a\nz\n\n"),  # before the final blank
+        ("a\n\n", [UpdateChunk(None, (), ("z",))], "a\n\nz\n"),  # after the final blank
         ("b\na\nb\n", [UpdateChunk("a", ("b",), ("B",))], "b\na\nB\n"),  # after the header
         ("ab\nb\n", [UpdateChunk(None, ("b",), ("B",))], "ab\nB\n"),  # whole lines only
         ("a\nb\n", [UpdateChunk(None, ("b",), ("x",), True)], "a\nx\n"),  # end of file
@@ -103,6 +103,7 @@ def test_fast_path_answers_the_common_cases(
         ("ab\n", [UpdateChunk(None, ("b",), ("x",), True)]),  # end of file, but mid-line
         ("a\nb\n", [UpdateChunk(None, ("b", ""), ("x", ""))]),  # retry without the blank
         ("", [UpdateChunk(None, (), ("x",))]),
+        # `*** End of File` never reaches back over an earlier chunk: no match at all
         ("a\nb\n", [UpdateChunk(None, ("b",), ("x",)), UpdateChunk(None, ("a", "b"), (), True)]),
     ],
 )

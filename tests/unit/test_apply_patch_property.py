@@ -169,3 +169,37 @@ def test_corrupted_context_fails_and_changes_nothing(
         after = {n: (Path(tmp, n).read_bytes(), Path(tmp, n).stat().st_mtime_ns) for n in files}
         assert after == before
         assert sorted(os.listdir(tmp)) == ["one.txt", "two.txt"]  # no temp files left
+
+
+# --- quoting loosely never rewrites what is only quoted ---------------------------------
+
+# Lines that fuzzy matching can still find when a model quotes them loosely: leading or
+# trailing blanks, curly quotes, dashes, no-break spaces. A serial number keeps every
+# line unique, so the intended place is the only match.
+CORE = st.sampled_from(["x = 1", "it\u2019s \u201cquoted\u201d", "a \u2013 b\u00a0c", "if (!f) {", ""])
+EDGE = st.sampled_from(["", "  ", "\t", " \t"])
+LOOSE = str.maketrans({"\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u00a0": " "})
+
+
+@SETTINGS
+@given(data=st.data())
+def test_context_lines_keep_the_files_text(data: st.DataObject) -> None:
+    n = data.draw(st.integers(3, 10))
+    lines = [f"{data.draw(EDGE)}{k} {data.draw(CORE)}{data.draw(EDGE)}" for k in range(n)]
+    ends = data.draw(st.lists(st.sampled_from(["\n", "\r\n"]), min_size=n, max_size=n))
+    start = data.draw(st.integers(1, n - 2))
+    stop = data.draw(st.integers(start, n - 1))
+    loosen = data.draw(st.sampled_from([str.strip, str.rstrip, lambda s: s.translate(LOOSE).strip()]))
+    body = [" " + loosen(lines[start - 1])]
+    body += ["-" + line for line in lines[start:stop]]
+    body += ["+new line", " " + loosen(lines[stop])]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "f.txt")
+        path.write_bytes("".join(t + e for t, e in zip(lines, ends, strict=True)).encode())
+        code, _, err = apply_patch_text(_patch({"f.txt": [body]}), tmp)
+        assert (code, err) == (0, "")
+        # Every line but the removed ones keeps its text and break; the new one takes
+        # the first line's break.
+        kept = list(zip(lines, ends, strict=True))
+        expected = [*kept[:start], ("new line", ends[0]), *kept[stop:]]
+        assert path.read_bytes() == "".join(t + e for t, e in expected).encode()

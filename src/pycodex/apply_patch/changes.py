@@ -14,7 +14,7 @@ import stat
 from pycodex.apply_patch.exact import update_exactly
 from pycodex.apply_patch.parser import AddFile, DeleteFile, Patch, UpdateChunk, UpdateFile
 from pycodex.apply_patch.seek import LineMatcher
-from pycodex.apply_patch.text import SourceText, git_lines
+from pycodex.apply_patch.text import Replacement, SourceText, git_lines
 
 # Not typing.TYPE_CHECKING: the `apply_patch` program never imports typing or pathlib.
 TYPE_CHECKING = False
@@ -139,6 +139,16 @@ def os_error_text(err: OSError) -> str:
     return f"{err.strerror} (os error {err.errno})"
 
 
+def utf8_error_text(err: UnicodeDecodeError) -> str:
+    """A UTF-8 decoding error the way Rust's `Utf8Error` prints it. Both decoders report
+    the same maximal invalid subsequence (the Unicode recommendation), so the length
+    Python gives is the one Rust gives; only a sequence cut short by the end of the
+    data has no length in Rust."""
+    if err.reason == "unexpected end of data":
+        return f"incomplete utf-8 byte sequence from index {err.start}"
+    return f"invalid utf-8 sequence of {err.end - err.start} bytes from index {err.start}"
+
+
 class _Entry:
     __slots__ = ("content", "mode")
 
@@ -173,7 +183,7 @@ class _Tree:
             return _Entry(data.decode("utf-8"), mode)
         except UnicodeDecodeError as err:
             raise PatchVerificationError(
-                f"Failed to read file to update {path}: stream did not contain valid UTF-8"
+                f"Failed to read file to update {path}: {utf8_error_text(err)}"
             ) from err
 
     def take_for_delete(self, path: str) -> str:
@@ -204,17 +214,23 @@ class _Tree:
             return None
 
     def check_writable(self, path: str) -> None:
-        """Fail now, as Codex would fail later, when `path` cannot become a file."""
+        """Fail now, as Codex would fail later, when `path` cannot become a file.
+
+        A file where a directory must go fails Codex's write itself (ENOTDIR: "Failed to
+        write file"); only a dangling symlink there gets as far as creating the
+        directories ("Failed to create parent directories")."""
         parent = os.path.dirname(path)
         while parent and parent != os.path.dirname(parent):
             if parent in self.overlay:
                 if self.overlay[parent] is not None:
-                    raise PatchVerificationError(f"Failed to create parent directories for {path}")
+                    raise PatchVerificationError(f"Failed to write file {path}")
                 break  # deleted earlier in this patch: the directory can be created
             if os.path.isdir(parent):
                 break
-            if os.path.lexists(parent):
+            if os.path.islink(parent):
                 raise PatchVerificationError(f"Failed to create parent directories for {path}")
+            if os.path.lexists(parent):
+                raise PatchVerificationError(f"Failed to write file {path}")
             parent = os.path.dirname(parent)
         if path not in self.overlay and os.path.isdir(path):
             raise PatchVerificationError(f"Failed to write file {path}")
@@ -303,7 +319,7 @@ def derive_by_lines(original: str, chunks: tuple[UpdateChunk, ...], path: str) -
     source = SourceText.parse(original)
     lines = source.lines
     matcher = LineMatcher(lines)
-    replacements: list[tuple[int, int, tuple[str, ...]]] = []
+    replacements: list[Replacement] = []
     line_index = 0
     for chunk in chunks:
         if chunk.context is not None:
@@ -312,23 +328,42 @@ def derive_by_lines(original: str, chunks: tuple[UpdateChunk, ...], path: str) -
                 raise PatchVerificationError(f"Failed to find context '{chunk.context}' in {path}")
             line_index = found + 1
         if not chunk.old_lines:
-            # Pure addition: appended at the end (before a final blank line, if any);
+            # Pure addition: appended at the very end (after a final blank line too);
             # the context header above only had to exist.
-            at = len(lines) - 1 if lines and lines[-1] == "" else len(lines)
-            replacements.append((at, 0, chunk.new_lines))
+            end = len(lines)
+            replacements.append((end, 0, chunk.new_lines, (None,) * len(chunk.new_lines)))
             continue
-        pattern, new = chunk.old_lines, chunk.new_lines
+        pattern = chunk.old_lines
         found = matcher.seek(pattern, line_index, chunk.is_end_of_file)
         if found is None and pattern[-1] == "":
             # A trailing empty context line often stands for the file's final newline.
             pattern = pattern[:-1]
-            if new and new[-1] == "":
-                new = new[:-1]
             found = matcher.seek(pattern, line_index, chunk.is_end_of_file)
         if found is None:
             raise PatchVerificationError(
                 f"Failed to find expected lines in {path}:\n" + "\n".join(chunk.old_lines)
             )
-        replacements.append((found, len(pattern), new))
+        replacements.append(_replacement(source, chunk, found, len(pattern)))
         line_index = found + len(pattern)
     return source.render(replacements)
+
+
+def _replacement(source: SourceText, chunk: UpdateChunk, found: int, matched: int) -> Replacement:
+    """The lines replacing the `matched` lines at `found`. A context line keeps the file's
+    own text and line break, however loosely the patch quoted it (as Codex does): only
+    `-` and `+` lines change the file."""
+    new = chunk.new_lines
+    origin = chunk.from_old or (-1,) * len(new)
+    if matched < len(chunk.old_lines) and new and new[-1] == "":
+        # The trailing blank context line was dropped from the pattern: drop it here too.
+        new, origin = new[:-1], origin[:-1]
+    texts: list[str] = []
+    endings: list[str | None] = []
+    for line, old_index in zip(new, origin, strict=True):
+        if 0 <= old_index < matched:
+            texts.append(source.lines[found + old_index])
+            endings.append(source.ending(found + old_index))
+        else:
+            texts.append(line)
+            endings.append(None)
+    return found, matched, tuple(texts), tuple(endings)

@@ -8,7 +8,7 @@ the same file as the line-based path (changes.py) for exactly these inputs.
 Anything else returns None and the line-based path decides, so the two can disagree on
 speed only: a chunk that matches only after normalising whitespace or punctuation (or
 not at all), a file with mixed line breaks, an empty file, quoted lines that contain a
-line break character, chunks that reach back over each other (`*** End of File`).
+line break character.
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ def update_exactly(contents: str, chunks: tuple[UpdateChunk, ...]) -> str | None
                 return None
             pos = text.after(at, (chunk.context,))
         if not chunk.old_lines:
-            # Pure addition: at the end, before a final blank line (as the line path).
-            at = text.last_line_start() if text.ends_with_blank_line() else len(contents)
-            edits.append((at, at, chunk.new_lines))
+            edits.append((len(contents), len(contents), chunk.new_lines))  # at the very end
             continue
         at = text.find(chunk.old_lines, pos, eof=chunk.is_end_of_file)
         if at is None:
@@ -50,8 +48,6 @@ def update_exactly(contents: str, chunks: tuple[UpdateChunk, ...]) -> str | None
         edits.append((at, stop, chunk.new_lines))
         pos = stop
     edits.sort(key=lambda e: e[0])  # stable: patch order on ties, as the line path
-    if any(edits[i + 1][0] < edits[i][1] for i in range(len(edits) - 1)):
-        return None
     return _render(contents, brk, edits)
 
 
@@ -68,13 +64,13 @@ class _Text:
 
     def find(self, lines: tuple[str, ...], pos: int, eof: bool = False) -> int | None:
         """Offset of the first run of whole lines equal to `lines` starting at or after
-        the line start `pos` (with `eof`: the run ending the file, wherever it starts)."""
+        the line start `pos` (with `eof`: the run ending the file, if it starts there)."""
         if any("\r" in line or "\n" in line for line in lines):
             return None  # would match across lines here; never matches a line verbatim
         needle = self.brk.join(lines)
         if eof:
             at = self.body_end - len(needle)
-            ok = at >= 0 and self._line_start(at) and self.contents.startswith(needle, at)
+            ok = at >= pos and self._line_start(at) and self.contents.startswith(needle, at)
             return at if ok else None
         if self._line_start(pos) and self._run_at(needle, pos):
             return pos
@@ -93,12 +89,6 @@ class _Text:
         """Offset just past the run of `lines` found at `at`, its last break included."""
         end = at + len(self.brk.join(lines))
         return end + len(self.brk) if end < len(self.contents) else end
-
-    def ends_with_blank_line(self) -> bool:
-        return self.body_end == 0 or self.contents.endswith(self.brk + self.brk)
-
-    def last_line_start(self) -> int:
-        return len(self.contents) - len(self.brk)
 
     def _line_start(self, at: int) -> bool:
         # Callers never ask past `body_end`, where a break would not start a line.

@@ -10,14 +10,19 @@ Grammar (as Codex accepts it, lenient variant):
         ' '/'+'/'-' lines, blank lines (= empty context), optional `*** End of File`
     *** End Patch
 
-The quirks below are deliberate: they reproduce what the Codex binary accepts and the
-exact error text and line numbers it reports, which models and clients rely on.
+The quirks below are deliberate: they reproduce what the Codex binary (0.163) accepts
+and the exact error text and line numbers it reports, which models and clients rely on.
+Among them: hunk headers may be indented, but inside an update hunk only a header at the
+start of a line ends it; `@@`, `*** Move to:`, `*** End of File` and the end marker
+there ignore trailing blanks; a blank line is empty context even before the first chunk,
+and blank lines are skipped only after `*** End of File`; a second `*** End Patch` may
+close the patch early if only the final one follows it.
 """
 
 from __future__ import annotations
 
 from pycodex.apply_patch.record import Record
-from pycodex.apply_patch.text import rust_lines, rust_trim
+from pycodex.apply_patch.text import rust_lines, rust_trim, rust_trim_end
 
 # Not typing.TYPE_CHECKING: importing typing costs more than this whole module.
 TYPE_CHECKING = False
@@ -66,9 +71,15 @@ class InvalidHunkError(PatchParseError):
 
 
 class UpdateChunk(Record):
-    """One `@@` section: replace `old_lines` (found after `context`) by `new_lines`."""
+    """One `@@` section: replace `old_lines` (found after `context`) by `new_lines`.
 
-    __slots__ = ("context", "is_end_of_file", "new_lines", "old_lines")
+    `from_old[j]` is the index in `old_lines` of `new_lines[j]` when that line is a
+    context line (written once, in both), -1 when it is an added line; empty when not
+    known (a chunk built by hand), which treats every new line as added. Context lines
+    keep the file's own text when the chunk is applied: only `-` and `+` lines change it.
+    """
+
+    __slots__ = ("context", "from_old", "is_end_of_file", "new_lines", "old_lines")
 
     def __init__(
         self,
@@ -76,11 +87,13 @@ class UpdateChunk(Record):
         old_lines: tuple[str, ...],
         new_lines: tuple[str, ...],
         is_end_of_file: bool = False,
+        from_old: tuple[int, ...] = (),
     ) -> None:
         self.context: Final = context
         self.old_lines: Final = old_lines
         self.new_lines: Final = new_lines
         self.is_end_of_file: Final = is_end_of_file
+        self.from_old: Final = from_old
 
 
 class AddFile(Record):
@@ -142,6 +155,8 @@ def parse_patch(text: str) -> Patch:
     index = 0
     while index < len(body):
         hunk, consumed = _parse_hunk(body, index, line_number)
+        if hunk is None:
+            break
         hunks.append(hunk)
         index += consumed
         line_number += consumed
@@ -168,7 +183,9 @@ def _check_boundaries_lenient(lines: list[str]) -> tuple[list[str], list[str]]:
         raise
 
 
-def _parse_hunk(lines: list[str], start: int, line_number: int) -> tuple[Hunk, int]:
+def _parse_hunk(lines: list[str], start: int, line_number: int) -> tuple[Hunk | None, int]:
+    """The hunk at `lines[start]` and the lines it spans; None for an `*** End Patch`
+    that ends the body (Codex stops there)."""
     header = rust_trim(lines[start])
     if header.startswith(ADD_FILE):
         contents: list[str] = []
@@ -183,7 +200,19 @@ def _parse_hunk(lines: list[str], start: int, line_number: int) -> tuple[Hunk, i
         return DeleteFile(header[len(DELETE_FILE) :]), 1
     if header.startswith(UPDATE_FILE):
         return _parse_update(lines, start, line_number, header[len(UPDATE_FILE) :])
+    if header == END_PATCH:
+        # A second end marker may close the patch early, but only if nothing follows.
+        if start == len(lines) - 1:
+            return None, 1
+        raise InvalidPatchError("The last line of the patch must be '*** End Patch'")
     raise InvalidHunkError(f"'{header}' is not a valid hunk header. {_VALID_HEADERS}", line_number)
+
+
+def _ends_update(line: str) -> bool:
+    """Whether `line` ends an update hunk: another hunk's header or the end marker,
+    at the start of the line (unlike hunk headers, which may be indented)."""
+    bare = rust_trim_end(line)
+    return bare == END_PATCH or bare.startswith((ADD_FILE, DELETE_FILE, UPDATE_FILE))
 
 
 def _parse_update(
@@ -191,20 +220,14 @@ def _parse_update(
 ) -> tuple[UpdateFile, int]:
     index = start + 1
     move_path: str | None = None
-    # The move line is matched untrimmed (unlike hunk headers), as Codex does.
-    if index < len(lines) and lines[index].startswith(MOVE_TO):
-        move_path = lines[index][len(MOVE_TO) :]
+    # The move line is matched at the start of the line (unlike hunk headers).
+    if index < len(lines) and rust_trim_end(lines[index]).startswith(MOVE_TO):
+        move_path = rust_trim_end(lines[index])[len(MOVE_TO) :]
         index += 1
     chunks: list[UpdateChunk] = []
-    while index < len(lines):
-        line = lines[index]
-        if rust_trim(line) == "":
-            # Blank separators between chunks are skipped (a truly empty line inside a
-            # chunk never gets here: the chunk parser takes it as empty context).
-            index += 1
-            continue
-        if line.startswith("*"):
-            break
+    # No blank lines are skipped here: a blank line is an empty context line, even
+    # before the first chunk (a chunk may start without `@@`).
+    while index < len(lines) and not _ends_update(lines[index]):
         chunk, consumed = _parse_chunk(
             lines, index, line_number + (index - start), allow_missing_context=not chunks
         )
@@ -215,55 +238,65 @@ def _parse_update(
     return UpdateFile(path, move_path, tuple(chunks)), index - start
 
 
+def _chunk_header(
+    line: str, line_number: int, allow_missing_context: bool
+) -> tuple[bool, str | None]:
+    """(whether `line` is a `@@` line, its context); raises if one was required."""
+    bare = rust_trim_end(line)
+    if bare == EMPTY_CONTEXT:
+        return True, None
+    if bare.startswith(CONTEXT_PREFIX):
+        return True, bare[len(CONTEXT_PREFIX) :]
+    if allow_missing_context:
+        return False, None
+    raise InvalidHunkError(
+        f"Expected update hunk to start with a @@ context marker, got: '{line}'", line_number
+    )
+
+
 def _parse_chunk(
     lines: list[str], start: int, line_number: int, *, allow_missing_context: bool
 ) -> tuple[UpdateChunk, int]:
-    first = lines[start]
-    context: str | None
-    if first == EMPTY_CONTEXT:
-        context, body_start = None, start + 1
-    elif first.startswith(CONTEXT_PREFIX):
-        context, body_start = first[len(CONTEXT_PREFIX) :], start + 1
-    elif allow_missing_context:
-        context, body_start = None, start
-    else:
-        raise InvalidHunkError(
-            f"Expected update hunk to start with a @@ context marker, got: '{first}'",
-            line_number,
-        )
-    if body_start >= len(lines):
-        raise InvalidHunkError("Update hunk does not contain any lines", line_number + 1)
-
+    has_header, context = _chunk_header(lines[start], line_number, allow_missing_context)
+    body_start = start + 1 if has_header else start
+    body_line_number = line_number + (body_start - start)
+    # An end marker here ends the body as the end of the patch would.
+    if body_start >= len(lines) or rust_trim_end(lines[body_start]) == END_PATCH:
+        raise InvalidHunkError("Update hunk does not contain any lines", body_line_number)
     old: list[str] = []
     new: list[str] = []
+    from_old: list[int] = []
     is_eof = False
-    parsed = 0
-    for line in lines[body_start:]:
-        if line == END_OF_FILE:
-            if parsed == 0:
-                raise InvalidHunkError("Update hunk does not contain any lines", line_number + 1)
+    index = body_start
+    while index < len(lines):
+        line = lines[index]
+        if rust_trim_end(line) == END_OF_FILE:
+            if index == body_start:
+                raise InvalidHunkError("Update hunk does not contain any lines", body_line_number)
             is_eof = True
-            parsed += 1
+            index += 1
+            # Codex lets blank lines follow the marker before the next `@@`.
+            while index < len(lines) and rust_trim(lines[index]) == "":
+                index += 1
             break
         marker = line[:1]
-        if marker == "":
-            old.append("")
-            new.append("")
-        elif marker == " ":
+        if marker in ("", " "):
+            from_old.append(len(old))
             old.append(line[1:])
             new.append(line[1:])
         elif marker == "+":
+            from_old.append(-1)
             new.append(line[1:])
         elif marker == "-":
             old.append(line[1:])
+        elif index == body_start:
+            raise InvalidHunkError(
+                f"Unexpected line found in update hunk: '{line}'. Every line should "
+                "start with ' ' (context line), '+' (added line), or '-' (removed line)",
+                body_line_number,
+            )
         else:
-            if parsed == 0:
-                raise InvalidHunkError(
-                    f"Unexpected line found in update hunk: '{line}'. Every line should "
-                    "start with ' ' (context line), '+' (added line), or '-' (removed line)",
-                    line_number + 1,
-                )
             break  # the start of the next chunk or hunk
-        parsed += 1
-    chunk = UpdateChunk(context, tuple(old), tuple(new), is_eof)
-    return chunk, parsed + (body_start - start)
+        index += 1
+    chunk = UpdateChunk(context, tuple(old), tuple(new), is_eof, tuple(from_old))
+    return chunk, index - start

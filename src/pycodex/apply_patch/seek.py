@@ -63,7 +63,8 @@ class LineMatcher:
     def seek(self, pattern: tuple[str, ...] | list[str], start: int, eof: bool) -> int | None:
         """Index of the first line of `pattern` at or after `start`, or None.
 
-        With `eof`, only the position that ends exactly at the end of the file is tried.
+        With `eof`, only the position that ends exactly at the end of the file is tried,
+        and only if it is not before `start`.
         An empty pattern matches at `start`.
         """
         if not pattern:
@@ -73,8 +74,8 @@ class LineMatcher:
             return None
         last = n - m
         first = last if eof else start
-        if first > last:
-            return None
+        if first > last or first < start:
+            return None  # an `*** End of File` chunk never reaches back over the last one
         for pass_index, norm in enumerate(_PASSES):
             view = self._view(pass_index)
             pat = [norm(p) for p in pattern]

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+# (start, old_len, new line texts, their endings): see SourceText.render.
+Replacement = tuple[int, int, tuple[str, ...], tuple[str | None, ...]]
+
 # Unicode White_Space, which is what Rust's `char::is_whitespace` / `str::trim` use.
 RUST_WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680"
@@ -109,19 +112,22 @@ class SourceText:
         preferred = endings[0] if endings and endings[0] is not None else "\n"
         return cls(lines, endings, preferred)
 
-    def render(self, replacements: list[tuple[int, int, tuple[str, ...]]]) -> str:
-        """Apply `(start, old_len, new_lines)` replacements and return the new contents.
+    def ending(self, index: int) -> str | None:
+        """Line `index`'s break (None: the preferred one, or none at the end)."""
+        return None if self.endings is None else self.endings[index]
 
-        New lines take the preferred ending; untouched lines keep theirs; the result
-        always ends with a line break unless it is empty.
+    def render(self, replacements: list[Replacement]) -> str:
+        """Apply `(start, old_len, new_lines, new_endings)` replacements and return the
+        new contents. A new line's ending of None means the preferred ending; untouched
+        lines keep theirs; the result always ends with a line break unless it is empty.
         """
         pref = self.preferred_ending
         ordered = sorted(replacements, key=lambda r: r[0])  # stable: patch order on ties
-        texts = _splice(self.lines, [(at, n, new) for at, n, new in ordered])
+        texts = _splice(self.lines, [(at, n, new) for at, n, new, _ in ordered])
         if self.endings is None:
             # Every line, new or old, ends with `pref`: one join, no per-line work.
             return pref.join(texts) + pref if texts else ""
-        ends = _splice(self.endings, [(at, n, (None,) * len(new)) for at, n, new in ordered])
+        ends = _splice(self.endings, [(at, n, e) for at, n, _, e in ordered])
         out: list[str] = []
         for text, end in zip(texts, ends, strict=True):
             out.append(text)
@@ -130,20 +136,15 @@ class SourceText:
 
 
 def _splice(items: list[T], ordered: list[tuple[int, int, Sequence[T]]]) -> list[T]:
-    """`items` with each `(start, old_len, new)` of `ordered` (sorted by start) spliced in."""
-    if any(ordered[i + 1][0] < ordered[i][0] + ordered[i][1] for i in range(len(ordered) - 1)):
-        # Only reachable with EOF-anchored chunks that reach back over an earlier chunk.
-        # Reproduce Codex's back-to-front splicing exactly; it is rare, so O(n*k) is fine.
-        spliced = list(items)
-        for start, old_len, new in reversed(ordered):
-            spliced[start : min(start + old_len, len(spliced))] = new
-        return spliced
-    # The common case: one forward pass, linear in the file size.
+    """`items` with each `(start, old_len, new)` of `ordered` (sorted by start) spliced in,
+    in one forward pass, linear in the file size. Regions never overlap: chunks are found
+    in order, each after the last, and pure additions go at the very end."""
     out: list[T] = []
     cursor = 0
     for start, old_len, new in ordered:
+        assert start >= cursor, "overlapping replacements"
         out += items[cursor:start]
         out += new
-        cursor = max(cursor, start + old_len)
+        cursor = start + old_len
     out += items[cursor:]
     return out
