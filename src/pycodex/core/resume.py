@@ -334,8 +334,9 @@ def load_thread(path: Path) -> LoadedThread:
     meta = rollout.meta
     if meta is None or not isinstance(meta.get("id"), str):
         raise ThreadNotFoundError(f"rollout {path} has no session_meta line")
-    every = [*inherited_records(path, meta), *rollout.records]
-    records = effective_records(every)
+    inherited = inherited_records(path, meta)
+    every = [*inherited, *rollout.records]
+    records = effective_records(every) if inherited or rollout.may_have_rollbacks else every
     return LoadedThread(
         path=path,
         file=rollout,

@@ -93,6 +93,9 @@ class RolloutFile(msgspec.Struct):
     partial_tail: bool = False
     # Whole lines that were not JSON objects (skipped).
     skipped: int = 0
+    # Whether the text mentions a rollback marker at all (False: no record can be one; a
+    # 100 MB thread need not peek at 40k events to find none).
+    may_have_rollbacks: bool = True
 
     @property
     def meta(self) -> dict[str, Any] | None:
@@ -194,6 +197,7 @@ def read_rollout(path: Path) -> RolloutFile:
         data = fh.read()
     whole, partial = whole_lines(data)
     result = RolloutFile(path=path, valid_bytes=len(whole), partial_tail=partial)
+    result.may_have_rollbacks = b"thread_rolled_back" in whole
     del data
     fast = _all_records(whole)
     if fast is not None:
