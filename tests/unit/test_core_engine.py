@@ -214,3 +214,42 @@ async def test_view_image_tells_clients_which_file_was_shown(
     assert shown.call_id == "c1" and shown.path == str(tmp_path / "ws" / "pic.gif")
     output = mock_model.requests[1].body["input"][-1]["output"]
     assert output[0]["image_url"].startswith("data:image/gif;base64,")
+
+
+async def test_the_sandbox_probe_runs_off_the_event_loop(
+    mock_model: MockModelServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sandboxed command probes the machine (helper processes, up to seconds):
+    in a worker thread, so other threads of the process keep being served meanwhile."""
+    import threading
+
+    from pycodex.sandbox import capabilities
+
+    real_probe = capabilities.probe
+    seen: list[bool] = []
+
+    def probe() -> capabilities.Capabilities:
+        seen.append(threading.current_thread() is threading.main_thread())
+        return real_probe()
+
+    monkeypatch.setattr(capabilities, "probe", probe)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "{mock_model.url}"\n'
+        'env_key = "MOCK_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
+    )
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
+           "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
+    config = load_config(
+        ConfigOverrides(cwd=ws, sandbox_mode="read-only", approval_policy="never"), env=env
+    )
+    t = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
+    await t.next_event()
+    mock_model.enqueue(response(shell("true", "c1")), response(message("done")))
+    await submit_text(t, "go")
+    await until(t, TaskCompleteEvent)
+    await t.shutdown()
+    assert seen and not any(seen)

@@ -68,7 +68,11 @@ async def run_user_shell_command(
         base = build_command_env(sess.services.env_policy, sess.services.base_env)
         argv, env = await sess.shell.command_argv(shell, command, login=True, env=base, cwd=turn.cwd)
         try:
-            prepared = prepare_command(argv, policy=turn.settings.sandbox_policy, cwd=turn.cwd, env=env)
+            # In a worker thread: the first command of a process probes what sandboxing the
+            # machine offers (helper processes, up to seconds), which must not stall the loop.
+            prepared = await asyncio.to_thread(
+                prepare_command, argv, policy=turn.settings.sandbox_policy, cwd=turn.cwd, env=env
+            )
         except SandboxUnavailable as exc:
             _report_not_run(sess, turn, call_id, display, f"command not run: {exc}")
         else:

@@ -11,6 +11,7 @@ told `sandbox unavailable: ...` and the user sees a warning with the fix.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -115,7 +116,11 @@ async def run_with_approvals(plan: ExecPlan, ctx: ToolContext, runner: Runner) -
     from pycodex.sandbox.launcher import SandboxUnavailable, prepare_command
 
     try:
-        prepared = prepare_command(plan.argv, policy=sandbox_policy, cwd=plan.cwd, env=ctx.command_env)
+        # In a worker thread: the first command of a process probes what sandboxing the
+        # machine offers (helper processes, up to seconds), which must not stall the loop.
+        prepared = await asyncio.to_thread(
+            prepare_command, plan.argv, policy=sandbox_policy, cwd=plan.cwd, env=ctx.command_env
+        )
     except SandboxUnavailable as exc:
         # Fail closed: the command does not run; the user gets the fix, the model the reason.
         ctx.emit_warning(f"command not run: {exc}")
