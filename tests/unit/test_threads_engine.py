@@ -377,3 +377,31 @@ async def test_clearing_the_effort_mid_thread_is_not_undone_by_the_first_setting
     first, second = (r.body for r in mock_model.model_requests())
     assert first["reasoning"]["effort"] == "high"
     assert "effort" not in (second.get("reasoning") or {})
+
+
+async def test_finding_and_reading_a_thread_happen_off_the_event_loop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding a thread may rebuild the index and reading it may take a second (a big
+    rollout): neither may stall the other threads served by the same loop."""
+    import threading
+
+    import pycodex.core.thread_manager as manager_module
+
+    world.mock.enqueue(response(message("one")))
+    first, configured = await world.start()
+    await turn(first, "hello")
+    await first.shutdown()
+    on_loop: list[bool] = []
+    real_find = manager_module.find_rollout
+
+    def find(home: Path, target: str) -> Path | None:
+        on_loop.append(threading.current_thread() is threading.main_thread())
+        return real_find(home, target)
+
+    monkeypatch.setattr(manager_module, "find_rollout", find)
+    resumed, _ = await world.resume(configured.session_id)
+    await resumed.shutdown()
+    forked, _ = await world.fork(configured.session_id)
+    await forked.shutdown()
+    assert on_loop == [False, False]

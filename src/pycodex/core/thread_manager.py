@@ -60,6 +60,23 @@ class ThreadOptions(msgspec.Struct, frozen=True):
     replay_events: bool = True
 
 
+def _inherited_name(home: Path, thread_id: str, loaded: LoadedThread | None) -> str | None:
+    """A fork keeps its parent's name, as in Codex (session_index.jsonl and index)."""
+    name = read_names(home).get(loaded.thread_id) if loaded else None
+    if name:
+        append_name(home, thread_id, name)
+    return name
+
+
+def _load(home: Path, target: str | Path) -> LoadedThread:
+    """Find (the index may be rebuilt) and read a recorded thread: blocking, for a worker
+    thread. Raises `ThreadNotFoundError`."""
+    path = target if isinstance(target, Path) else find_rollout(home, target)
+    if path is None:
+        raise ThreadNotFoundError(f"no rollout found for thread id {target}")
+    return load_thread(path)
+
+
 class CodexThread:
     def __init__(self, codex: Codex, rollout_path: Path | None) -> None:
         self._codex = codex
@@ -110,10 +127,7 @@ class ThreadManager:
 
         Raises `ThreadNotFoundError` when there is no such thread.
         """
-        path = Path(target) if isinstance(target, Path) else find_rollout(config.pycodex_home, target)
-        if path is None:
-            raise ThreadNotFoundError(f"no rollout found for thread id {target}")
-        loaded = await asyncio.to_thread(load_thread, path)
+        loaded = await asyncio.to_thread(_load, config.pycodex_home, target)
         return await self._spawn(config, loaded.thread_id, _Initial(loaded, fork=False))
 
     async def fork_thread(
@@ -122,10 +136,7 @@ class ThreadManager:
         """A new thread starting from a copy of another's history (by id, name or rollout
         path): all of it, or what came before its `nth_user_message`-th last user message
         (1 = without the last turn)."""
-        path = thread_id if isinstance(thread_id, Path) else find_rollout(config.pycodex_home, thread_id)
-        if path is None:
-            raise ThreadNotFoundError(f"no rollout found for thread id {thread_id}")
-        loaded = await asyncio.to_thread(load_thread, path)
+        loaded = await asyncio.to_thread(_load, config.pycodex_home, thread_id)
         loaded.records = cut_before_nth_last_turn(loaded.records, nth_user_message)
         loaded.history = history_from_records(loaded.records)
         loaded.token_info = last_token_info(loaded.records) or (
@@ -177,7 +188,9 @@ class ThreadManager:
         resumed = initial is not None and not initial.fork
         if not config.ephemeral and resumed and loaded is not None:
             seed = await asyncio.to_thread(loaded.seed_row_builder, config.pycodex_home)
-            recorder = RolloutRecorder(
+            # Files opened (and a crash's partial line repaired) off the event loop.
+            recorder = await asyncio.to_thread(
+                RolloutRecorder,
                 loaded.path,
                 next_ordinal=loaded.file.next_ordinal,
                 indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=seed),
@@ -186,10 +199,9 @@ class ThreadManager:
         elif not config.ephemeral:
             path = rollout_path_for(config.pycodex_home, thread_id, dt.datetime.now())
             # A fork keeps its parent's name, as in Codex (session_index.jsonl and index).
-            name = read_names(config.pycodex_home).get(loaded.thread_id) if loaded else None
-            if name:
-                append_name(config.pycodex_home, thread_id, name)
-            recorder = RolloutRecorder(
+            name = await asyncio.to_thread(_inherited_name, config.pycodex_home, thread_id, loaded)
+            recorder = await asyncio.to_thread(
+                RolloutRecorder,
                 path,
                 indexer=ThreadIndexer(config.pycodex_home, path, name=name),
                 max_item_bytes=max_item_bytes,
