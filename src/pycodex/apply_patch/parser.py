@@ -15,8 +15,9 @@ and the exact error text and line numbers it reports, which models and clients r
 Among them: hunk headers may be indented, but inside an update hunk only a header at the
 start of a line ends it; `@@`, `*** Move to:`, `*** End of File` and the end marker
 there ignore trailing blanks; a blank line is empty context even before the first chunk,
-and blank lines are skipped only after `*** End of File`; a second `*** End Patch` may
-close the patch early if only the final one follows it.
+and blank lines are skipped only after `*** End of File` (end-of-file markers only before
+the first chunk); a second `*** End Patch` may close the patch early if only blank lines
+and the final one follow it.
 """
 
 from __future__ import annotations
@@ -201,8 +202,8 @@ def _parse_hunk(lines: list[str], start: int, line_number: int) -> tuple[Hunk | 
     if header.startswith(UPDATE_FILE):
         return _parse_update(lines, start, line_number, header[len(UPDATE_FILE) :])
     if header == END_PATCH:
-        # A second end marker may close the patch early, but only if nothing follows.
-        if start == len(lines) - 1:
+        # A second end marker may close the patch early, if only blank lines follow.
+        if all(rust_trim(line) == "" for line in lines[start + 1 :]):
             return None, 1
         raise InvalidPatchError("The last line of the patch must be '*** End Patch'")
     raise InvalidHunkError(f"'{header}' is not a valid hunk header. {_VALID_HEADERS}", line_number)
@@ -228,6 +229,9 @@ def _parse_update(
     # No blank lines are skipped here: a blank line is an empty context line, even
     # before the first chunk (a chunk may start without `@@`).
     while index < len(lines) and not _ends_update(lines[index]):
+        if not chunks and rust_trim_end(lines[index]) == END_OF_FILE:
+            index += 1  # Codex ignores end-of-file markers before the first chunk
+            continue
         chunk, consumed = _parse_chunk(
             lines, index, line_number + (index - start), allow_missing_context=not chunks
         )
