@@ -405,3 +405,49 @@ async def test_finding_and_reading_a_thread_happen_off_the_event_loop(
     forked, _ = await world.fork(configured.session_id)
     await forked.shutdown()
     assert on_loop == [False, False]
+
+
+async def test_twenty_threads_at_once_and_one_interrupted(world: World, tmp_path: Path) -> None:
+    """One process, twenty threads, each running a command in a turn: interrupting one
+    kills its command only; every other thread completes with its own output."""
+    import re
+
+    from pycodex.protocol.events import ExecCommandBeginEvent, ExecCommandEndEvent, TurnAbortedEvent
+    from pycodex.protocol.ops import InterruptOp
+    from tests.support.mock_model import RecordedRequest, Reply
+
+    slow_pid = tmp_path / "slow.pid"
+
+    def route(request: RecordedRequest) -> Reply:
+        items = request.body["input"]
+        if items[-1].get("type") == "function_call_output":
+            number = re.search(r"out-(\d+)", json.dumps(items[-1])).group(1)  # type: ignore[union-attr]
+            return response(message(f"done {number}"))
+        number = re.search(r"run (\d+)", json.dumps(items[-1])).group(1)  # type: ignore[union-attr]
+        command = (f"echo $$ > {slow_pid}; exec sleep 60" if number == "7"
+                   else f"echo out-{number}")
+        return response(shell(command, f"call_{number}"))
+
+    world.mock.enqueue(*([route] * 40))
+    threads = [(await world.start())[0] for _ in range(20)]
+    for n, thread in enumerate(threads):
+        await thread.submit(UserInputOp(items=[TextInput(text=f"run {n}")]))
+    await until(threads[7], ExecCommandBeginEvent)
+    while not slow_pid.exists() or not slow_pid.read_text().strip():
+        await asyncio.sleep(0.02)
+    pid = int(slow_pid.read_text())
+    await threads[7].submit(InterruptOp())
+    results = await asyncio.gather(*(
+        until(t, TurnAbortedEvent if n == 7 else TaskCompleteEvent, timeout=60)
+        for n, t in enumerate(threads)
+    ))
+    for n, events in enumerate(results):
+        if n == 7:
+            continue
+        ends = [e for e in events if isinstance(e, ExecCommandEndEvent)]
+        assert [e.aggregated_output.strip() for e in ends] == [f"out-{n}"]
+        completed = [e for e in events if isinstance(e, TaskCompleteEvent)]
+        assert completed[-1].last_agent_message == f"done {n}"
+    assert not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()
+    for thread in threads:
+        await thread.shutdown()
