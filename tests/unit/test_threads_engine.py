@@ -451,3 +451,23 @@ async def test_twenty_threads_at_once_and_one_interrupted(world: World, tmp_path
     assert not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()
     for thread in threads:
         await thread.shutdown()
+
+
+async def test_an_open_thread_is_resumed_as_itself_and_forgotten_once_closed(world: World) -> None:
+    """Never two sessions recording into one rollout; and a long-lived manager (the
+    app-server) does not keep every thread it ever served."""
+    world.mock.enqueue(response(message("one")), response(message("two")))
+    thread, configured = await world.start()
+    await turn(thread, "hello")
+    again = await world.manager.resume_thread(world.config(), configured.session_id)
+    assert again is thread
+    assert configured.rollout_path is not None
+    by_path = await world.manager.resume_thread(world.config(), Path(configured.rollout_path))
+    assert by_path is thread
+    await thread.shutdown()
+    assert world.manager.get_thread(configured.session_id) is None
+    reopened, _ = await world.resume(configured.session_id)
+    assert reopened is not thread
+    await turn(reopened, "still works")
+    await reopened.shutdown()
+    assert world.manager.get_thread(configured.session_id) is None

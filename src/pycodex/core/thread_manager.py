@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +78,12 @@ def _load(home: Path, target: str | Path) -> LoadedThread:
 
 
 class CodexThread:
-    def __init__(self, codex: Codex, rollout_path: Path | None) -> None:
+    def __init__(
+        self, codex: Codex, rollout_path: Path | None, on_close: Callable[[], None] | None = None
+    ) -> None:
         self._codex = codex
         self.rollout_path = rollout_path
+        self._on_close = on_close
 
     @property
     def thread_id(self) -> str:
@@ -93,7 +96,11 @@ class CodexThread:
         return await self._codex.next_event()
 
     async def shutdown(self) -> None:
-        await self._codex.shutdown()
+        try:
+            await self._codex.shutdown()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 def sandbox_policy_for(config: Config) -> SandboxPolicy:
@@ -125,9 +132,17 @@ class ThreadManager:
     async def resume_thread(self, config: Config, target: str | Path) -> CodexThread:
         """Continue a recorded thread (by id, name or rollout path): same id, same file.
 
-        Raises `ThreadNotFoundError` when there is no such thread.
+        A thread already open in this manager is returned as it is: two sessions recording
+        into one file would interleave their turns. Raises `ThreadNotFoundError` when
+        there is no such thread.
         """
+        open_thread = self._threads.get(str(target).lower()) if isinstance(target, str) else None
+        if open_thread is not None:
+            return open_thread
         loaded = await asyncio.to_thread(_load, config.pycodex_home, target)
+        open_thread = self._threads.get(loaded.thread_id)
+        if open_thread is not None:
+            return open_thread
         return await self._spawn(config, loaded.thread_id, _Initial(loaded, fork=False))
 
     async def fork_thread(
@@ -286,9 +301,15 @@ class ThreadManager:
         thread = CodexThread(
             Codex(session, prompt_history=prompt_history),
             recorder.path if recorder is not None else None,
+            # A closed thread is forgotten: a long-lived server must not keep them all.
+            on_close=lambda: self._forget(thread_id, thread),
         )
         self._threads[thread_id] = thread
         return thread
+
+    def _forget(self, thread_id: str, thread: CodexThread) -> None:
+        if self._threads.get(thread_id) is thread:
+            del self._threads[thread_id]
 
 
 class _Initial(msgspec.Struct, frozen=True):
