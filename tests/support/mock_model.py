@@ -565,6 +565,9 @@ class _Server(ThreadingHTTPServer):
     # Non-daemon handler threads are joined by server_close(): close() leaks no thread.
     daemon_threads = False
     block_on_close = True
+    # socketserver's default backlog is 5: twenty engine threads connecting at once would
+    # see refused or reset connections, which is not what the tests are about.
+    request_queue_size = 128
     owner: MockModelServer
 
     def process_request(self, request: Any, client_address: Any) -> None:

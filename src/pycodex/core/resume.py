@@ -13,12 +13,17 @@ so a resumed thread sends exactly the `input` the live one would have.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from pycodex.context.history import (
+    drop_last_user_turns,
+    is_turn_start_text,
+    is_user_turn_item,
+)
 from pycodex.protocol.events import (
     EVENT_TYPES,
     EventMsg,
@@ -64,14 +69,6 @@ from .turn_context import SessionSettings
 if TYPE_CHECKING:
     from .session import Session
 
-# User-role messages the engine injects; they are context, not turns.
-CONTEXTUAL_PREFIXES = (
-    "<environment_context>",
-    "# AGENTS.md instructions for",
-    "<user_instructions>",
-    "<user_shell_command>",
-    "<turn_aborted>",
-)
 ABORTED_OUTPUT = "aborted by user"
 
 T = TypeVar("T")
@@ -79,20 +76,6 @@ T = TypeVar("T")
 
 class ThreadNotFoundError(LookupError):
     """No rollout for this thread id / name."""
-
-
-def _is_turn_start_text(role: Any, first_text: Any) -> bool:
-    if role != "user":
-        return False
-    text = first_text.lstrip() if isinstance(first_text, str) else ""
-    return not text.startswith(CONTEXTUAL_PREFIXES)
-
-
-def is_user_turn_item(item: ResponseItem) -> bool:
-    if not isinstance(item, MessageItem):
-        return False
-    first = next((p.text for p in item.content if isinstance(p, InputText)), "")
-    return _is_turn_start_text(item.role, first)
 
 
 def is_user_turn_wire(payload: dict[str, Any]) -> bool:
@@ -105,16 +88,7 @@ def is_user_turn_wire(payload: dict[str, Any]) -> bool:
             if isinstance(part, dict) and part.get("type") == "input_text":
                 first = part.get("text")
                 break
-    return _is_turn_start_text(payload.get("role"), first)
-
-
-def drop_last_user_turns(entries: Sequence[T], n: int, is_turn_start: Callable[[T], bool]) -> list[T]:
-    """`entries` without its last `n` user turns (all of them when `n` exceeds the count)."""
-    starts = [i for i, e in enumerate(entries) if is_turn_start(e)]
-    if n <= 0 or not starts:
-        return list(entries)
-    cut = starts[-n] if n <= len(starts) else starts[0]
-    return list(entries[:cut])
+    return is_turn_start_text(payload.get("role"), first)
 
 
 def drop_last_history_turns(history: Sequence[ResponseItem], n: int) -> list[ResponseItem]:
@@ -466,7 +440,7 @@ def restore_session(session: Session, loaded: LoadedThread, *, copy_records: boo
         session.persist(
             [RolloutLine(r.type, r.payload) for r in loaded.records if r.type != "session_meta"]
         )
-    session.history = list(loaded.history)
+    session.history.replace(loaded.history)
     session.token_info = loaded.token_info
     open_turn = turn_in_flight(loaded.records)
     if open_turn is not None:
@@ -474,7 +448,7 @@ def restore_session(session: Session, loaded: LoadedThread, *, copy_records: boo
         # queue, where a front end would take it for the end of its own turn).
         aborted = TurnAbortedEvent(turn_id=open_turn or None, reason=TurnAbortReason.INTERRUPTED)
         session.persist([RolloutLine("event_msg", aborted.to_wire())])
-    missing = dangling_call_outputs(session.history)
+    missing = dangling_call_outputs(list(session.history))
     if missing:
         session.record_items(missing)
     previous = (

@@ -23,6 +23,7 @@ from pycodex.context.environment import (
     today,
     user_shell_name,
 )
+from pycodex.context.history import History
 from pycodex.context.instructions import format_user_instructions
 from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
@@ -118,7 +119,7 @@ class Session:
         self.developer_instructions = developer_instructions
         self.writable_roots = tuple(writable_roots)
         self.context_window = context_window
-        self.history: list[ResponseItem] = []
+        self.history = History()
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self.active: ActiveTurn | None = None
         self.token_info: TokenUsageInfo | None = None
@@ -168,7 +169,7 @@ class Session:
 
     def record_items(self, items: Sequence[ResponseItem]) -> None:
         """Add items to the model-visible history and to the rollout."""
-        self.history.extend(items)
+        self.history.append(items)
         self.persist([RolloutLine("response_item", item_to_wire(item)) for item in items])
 
     async def flush(self) -> None:

@@ -17,7 +17,6 @@ from pycodex.protocol.events import (
 from pycodex.protocol.ops import AddToHistoryOp, GetHistoryEntryRequestOp, ThreadRollbackOp
 from pycodex.rollout.history_file import PromptHistory
 
-from .resume import drop_last_history_turns
 from .session import Session
 
 ROLLBACK_WHILE_RUNNING = "Cannot roll back while a turn is in progress; interrupt it first."
@@ -33,7 +32,7 @@ async def rollback(sess: Session, sub_id: str, op: ThreadRollbackOp) -> None:
             ErrorEvent(message=ROLLBACK_WHILE_RUNNING, codex_error_info=CodexErrorInfo.THREAD_ROLLBACK_FAILED),
         )
         return
-    sess.history = drop_last_history_turns(sess.history, op.num_turns)
+    sess.history.rollback(op.num_turns)
     sess.emit(sub_id, ThreadRolledBackEvent(num_turns=op.num_turns))
     await sess.flush()
 

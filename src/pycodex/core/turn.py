@@ -283,7 +283,7 @@ async def run_sampling_request(
     """
     settings = turn.settings
     prompt = Prompt(
-        input=list(sess.history),
+        input=sess.history.for_request(),
         tools=router.specs(),
         parallel_tool_calls=True,
         output_schema=turn.output_schema,
