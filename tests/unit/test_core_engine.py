@@ -31,8 +31,9 @@ from tests.support.mock_model import MockModelServer, function_call, message, re
 Events = list[EventMsg]
 
 
-@pytest.fixture
-async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[CodexThread]:
+async def _start(
+    mock_model: MockModelServer, tmp_path: Path, sandbox_mode: str = "danger-full-access"
+) -> CodexThread:
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text(
@@ -46,11 +47,17 @@ async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[C
     env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
            "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
     config = load_config(
-        ConfigOverrides(cwd=ws, sandbox_mode="danger-full-access", approval_policy="never"), env=env
+        ConfigOverrides(cwd=ws, sandbox_mode=sandbox_mode, approval_policy="never"), env=env
     )
     t = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
     first = await t.next_event()
     assert isinstance(first.msg, SessionConfiguredEvent) and first.id == ""
+    return t
+
+
+@pytest.fixture
+async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[CodexThread]:
+    t = await _start(mock_model, tmp_path)
     yield t
     await t.shutdown()
 
@@ -233,21 +240,7 @@ async def test_the_sandbox_probe_runs_off_the_event_loop(
         return real_probe()
 
     monkeypatch.setattr(capabilities, "probe", probe)
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        f'model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "{mock_model.url}"\n'
-        'env_key = "MOCK_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
-    )
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
-           "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
-    config = load_config(
-        ConfigOverrides(cwd=ws, sandbox_mode="read-only", approval_policy="never"), env=env
-    )
-    t = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
-    await t.next_event()
+    t = await _start(mock_model, tmp_path, sandbox_mode="read-only")
     mock_model.enqueue(response(shell("true", "c1")), response(message("done")))
     await submit_text(t, "go")
     await until(t, TaskCompleteEvent)
