@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=10)
     parser.add_argument("--chunks", type=int, default=100)
     parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--only", choices=["big", "many"], help="run one shape only")
     parser.add_argument(
         "--settle",
         type=float,
@@ -207,7 +208,11 @@ def main() -> None:
     print(f"{args.runs} timed runs per contender after one checked warm-up run; "
           f"{os.cpu_count()} CPUs; a fresh tree for each run, all synced before the first")
     with tempfile.TemporaryDirectory() as tmp:
-        for shape in (big_shape(args.mb, args.chunks), many_shape(args.files)):
+        shapes = {"big": lambda: big_shape(args.mb, args.chunks), "many": lambda: many_shape(args.files)}
+        for name, make in shapes.items():
+            if args.only not in (None, name):
+                continue
+            shape = make()
             players = contenders(codex)
             measure(shape, players, args.runs, Path(tmp, "work"), args.settle)
             report(shape, players, codex is not None)
