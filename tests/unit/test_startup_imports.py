@@ -124,3 +124,13 @@ def test_parser_reads_importtime_lines() -> None:
     assert modules == {"pycodex.cli.main", "pycodex.protocol.models"}
     assert forbidden_in(modules) == ["pycodex.protocol.models"]
     assert forbidden_in({"pydantic_core", "pycodex.clientele"}) == []
+
+
+def test_the_apply_patch_flag_skips_click(tmp_path: Path) -> None:
+    """How Codex re-runs itself to apply a patch: answered by the patch engine alone."""
+    patch = "*** Begin Patch\n*** Add File: made.txt\n+hi\n*** End Patch"
+    result, modules = run_importtime(tmp_path, str(LAUNCHER), "--codex-run-as-apply-patch", patch)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "made.txt").read_text() == "hi\n"
+    assert "pycodex.apply_patch" in modules
+    assert "click" not in modules and "pycodex.cli.main" not in modules

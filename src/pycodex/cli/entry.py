@@ -18,6 +18,14 @@ def main(argv: list[str] | None = None) -> int | None:
     args = sys.argv[1:] if argv is None else argv
     # Invoked as `apply_patch` (a symlink), bare `pycodex` reads a patch from stdin there.
     as_patch_tool = argv is None and os.path.basename(sys.argv[0]) in _PATCH_PROGRAMS
+    if as_patch_tool or args[:1] == ["--codex-run-as-apply-patch"]:
+        # The patch tool (also how Codex re-runs itself to apply a patch): engine only,
+        # no click (~35 ms of start-up per patch).
+        from pycodex.cli.apply_patch_entry import dispatch_argv0, dispatch_run_as_flag
+
+        if argv is None:
+            dispatch_argv0(sys.argv[0])
+        dispatch_run_as_flag(args)
     if not as_patch_tool and len(args) <= 1:
         from pycodex.cli import commands
 
