@@ -32,6 +32,7 @@ directory shows the undisturbed cost.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -197,7 +198,11 @@ def main() -> None:
         default=0.0,
         help="seconds to wait (after a sync) before each run (see the module docstring)",
     )
+    parser.add_argument("--json", action="store_true",
+                        help="print the rows for bench_table.py as one JSON line")
     args = parser.parse_args()
+    if args.json:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (the report; the JSON goes to the real one)
     codex = find_codex(args.codex)
     if codex is None:
         print("reference Codex not found (--codex, $CODEX_BIN, PATH, openai-codex-cli-bin):"
@@ -207,6 +212,7 @@ def main() -> None:
         print(f"reference: {version.stdout.strip()} ({codex})")
     print(f"{args.runs} timed runs per contender after one checked warm-up run; "
           f"{os.cpu_count()} CPUs; a fresh tree for each run, all synced before the first")
+    table: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         shapes = {"big": lambda: big_shape(args.mb, args.chunks), "many": lambda: many_shape(args.files)}
         for name, make in shapes.items():
@@ -216,6 +222,21 @@ def main() -> None:
             players = contenders(codex)
             measure(shape, players, args.runs, Path(tmp, "work"), args.settle)
             report(shape, players, codex is not None)
+            table.append(_table_row(name, shape, players, codex is not None))
+    if args.json:
+        sys.__stdout__.write(json.dumps({"rows": table}) + "\n")
+
+
+def _table_row(name: str, shape: Shape, players: list[Contender], has_codex: bool) -> dict[str, object]:
+    def figures(player: Contender) -> dict[str, float]:
+        return {"wall_ms": statistics.median(player.samples) * 1000,
+                "min_ms": min(player.samples) * 1000, "max_ms": max(player.samples) * 1000}
+
+    ours = next(p for p in players if p.name.startswith("apply_patch"))
+    label = {"big": "apply_patch: 100 chunks into a 10 MB file",
+             "many": "apply_patch: one chunk in each of 1,000 files"}[name]
+    return {"scenario": label, "pycodex": figures(ours),
+            "codex": figures(players[0]) if has_codex else None}
 
 
 if __name__ == "__main__":
