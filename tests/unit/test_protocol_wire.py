@@ -119,6 +119,7 @@ def test_a_copy_of_an_item_read_from_json_is_encoded_afresh() -> None:
          "Expected `str`, got `int` - at `$.content[0].text`"),
         (b'{"type":"message"', "truncated"),
         (b'[1]', "Expected `object`, got `array`"),
+        (b'{"type":"from_the_future","x":', "truncated"),
     ],
 )
 def test_bad_json_items_fail_like_bad_dicts(text: bytes, message: str) -> None:

@@ -142,9 +142,9 @@ class WireUnion(abc.ABC):
         except msgspec.DecodeError as exc:
             raise WireError(str(exc)) from None
         variant = cls.variants.get(kind) if isinstance(kind, str) else None
-        if variant is None or not issubclass(variant, WireModel):
-            return cls.parse(msgspec.json.decode(raw))
         try:
+            if variant is None or not issubclass(variant, WireModel):
+                return cls.parse(msgspec.json.decode(raw))
             obj = _typed_decoder(variant).decode(raw)
         except msgspec.DecodeError as exc:  # invalid JSON, or valid but not this type
             raise WireError(_join_paths(str(exc))) from None
@@ -327,11 +327,6 @@ def _encode_value(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
-
-
-def to_wire(value: Any) -> Any:
-    """Any protocol value (a model, a list of them, plain data) as JSON-ready data."""
-    return _encode_value(value)
 
 
 def replace(obj: M, **changes: Any) -> M:

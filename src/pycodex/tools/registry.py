@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from pycodex.tools.base import ToolCall, ToolContext, ToolHandler, ToolOutput
 from pycodex.tools.handlers.hosted import WebSearchTool
 from pycodex.tools.handlers.plan import PlanHandler
@@ -52,32 +54,20 @@ class LazyTool:
         return await self._handler.handle(call, ctx)
 
 
-class ToolSettings:
-    """What decides the tool set of a turn (a plain record, filled by the session)."""
+class ToolSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What decides the tool set of a turn (filled by the session)."""
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        escalation: bool,
-        shell_type: str | None,
-        unified_exec: bool,
-        update_plan: bool,
-        view_image: bool,
-        web_search: str | None,
-        fault_tools: bool = False,
-    ) -> None:
-        self.model = model
-        self.escalation = escalation
-        self.shell_type = shell_type
-        self.unified_exec = unified_exec
-        self.update_plan = update_plan
-        self.view_image = view_image
-        # None: no hosted search (not an OpenAI model over the Responses API, or disabled).
-        self.web_search = web_search
-        # Hidden tools that fail on purpose, for the tests of how a turn survives a broken
-        # tool (`PYCODEX_TEST_FAULT_TOOLS=1`); never offered to the model.
-        self.fault_tools = fault_tools
+    model: str
+    escalation: bool
+    shell_type: str | None
+    unified_exec: bool
+    update_plan: bool
+    view_image: bool
+    # None: no hosted search (not an OpenAI model over the Responses API, or disabled).
+    web_search: str | None
+    # Hidden tools that fail on purpose, for the tests of how a turn survives a broken
+    # tool (`PYCODEX_TEST_FAULT_TOOLS=1`); never offered to the model.
+    fault_tools: bool = False
 
 
 def build_router(settings: ToolSettings, shell: Callable[[], ShellRuntime]) -> ToolRouter:
