@@ -87,7 +87,7 @@ def exec_command(
     prestart()
     from pycodex.frontends.exec.run import ExecArgs, run_exec
 
-    # The engine's modules, classes and validators live until exit: move them out of the
+    # The engine's modules and classes live until exit: move them out of the
     # cyclic GC's sight so its full collections during the run do not re-scan them.
     gc.freeze()
     overrides = overrides_from(config_flags, default_approval="never")

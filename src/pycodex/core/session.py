@@ -27,7 +27,7 @@ from pycodex.context.history import History
 from pycodex.context.instructions import format_user_instructions
 from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
-from pycodex.protocol.events import Event, EventMsg
+from pycodex.protocol.events import Event, EventMsg, WarningEvent
 from pycodex.protocol.models import (
     InputText,
     MessageItem,
@@ -155,9 +155,6 @@ class Session:
     # --- events and records ---------------------------------------------------------
 
     def emit(self, sub_id: str, msg: EventMsg) -> None:
-        # `msg` is already a validated EventMsg model, so validating the wrapper again only
-        # re-checks its type, yet `Event(...)` first builds the validator of the whole
-        # EventMsg union (~20 ms, on every process's first event): construct it directly.
         self.events.put_nowait(Event(id=sub_id, msg=msg))
         if msg.type in PERSISTED_EVENTS:
             self.persist([RolloutLine("event_msg", msg.to_wire())])
@@ -181,8 +178,6 @@ class Session:
         """Warn about thread-index failures (the index is behind until it recovers)."""
         recorder = self.services.recorder
         if recorder is not None:
-            from pycodex.protocol.events import WarningEvent
-
             for message in recorder.take_index_warnings():
                 self.emit(sub_id, WarningEvent(message=message))
 
@@ -297,8 +292,6 @@ class Session:
         return tuple(dict.fromkeys(roots))
 
     def tool_context(self, turn: TurnContext) -> ToolContext:
-        from pycodex.protocol.events import WarningEvent
-
         def emit(msg: Any) -> None:
             self.emit(turn.sub_id, msg)
 

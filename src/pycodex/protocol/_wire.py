@@ -209,7 +209,7 @@ def tag_of(cls: type[_WireBase], key: str = "type") -> str:
 
 
 class _Head(msgspec.Struct):
-    """Only a union's tag keys, read without building the rest of the object."""
+    """Only the `type` key of an object whose tag does not come first (see peek_type)."""
 
     type: Any = None
 

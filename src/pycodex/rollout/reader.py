@@ -52,13 +52,6 @@ class RolloutRecord(msgspec.Struct):
             self.decoded = _object_decoder.decode(self.raw_payload)
         return self.decoded
 
-    def payload_once(self) -> dict[str, Any]:
-        """The payload, decoded without keeping it on the record (for a one-off use of a
-        big payload: the raw line is kept anyway)."""
-        if self.decoded is not None:
-            return self.decoded
-        return _object_decoder.decode(self.raw_payload)
-
     @property
     def payload_type(self) -> str | None:
         """The payload's `type` (an event's kind), without building the whole payload."""

@@ -77,7 +77,7 @@ def read_prompt(prompt: str | None, stdin: TextIO, err: TextIO) -> str:
         if not text.strip():
             raise ExecUsageError("No prompt provided via stdin.")
         return text
-    _check_utf8(prompt.encode("utf-8", "surrogateescape"), "the prompt argument")
+    _utf8(prompt.encode("utf-8", "surrogateescape"), "the prompt argument")
     if not stdin.isatty():
         print("Reading additional input from stdin...", file=err, flush=True)
         extra = _read_text(stdin)
@@ -92,16 +92,14 @@ def _read_text(stdin: TextIO) -> str:
     buffer = getattr(stdin, "buffer", None)
     if buffer is None:  # an in-memory stream (tests, embedding): already text
         text = stdin.read()
-        _check_utf8(text.encode("utf-8", "surrogateescape"), "stdin")
+        _utf8(text.encode("utf-8", "surrogateescape"), "stdin")
         return text
-    data = buffer.read()
-    _check_utf8(data, "stdin")
-    return str(data.decode("utf-8"))
+    return _utf8(buffer.read(), "stdin")
 
 
-def _check_utf8(data: bytes, source: str) -> None:
+def _utf8(data: bytes, source: str) -> str:
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ExecUsageError(
             f"{source} is not valid UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
