@@ -82,9 +82,9 @@ def exec_command(
     prewarm_default_ssl_context()
     # Most runs run a command: start the process zygote now, on the other core, while the
     # engine loads (it also sees to it that nothing the model starts outlives pycodex).
-    from pycodex.process.zygote import prestart
+    from pycodex.core import prestart_processes
 
-    prestart()
+    prestart_processes()
     from pycodex.frontends.exec.run import ExecArgs, run_exec
 
     # The engine's modules and classes live until exit: move them out of the

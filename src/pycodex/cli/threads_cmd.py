@@ -1,107 +1,62 @@
 """`pycodex threads list|archive|unarchive|delete|name|reindex`, and the top-level
 `pycodex archive|unarchive|delete ID` that Codex has (same texts, same exit codes).
 
-Works on the files and the SQLite index only (no engine), so a cold
-`pycodex threads list` starts fast. A thread is named by its id or, failing that, by its
-name (ids take precedence).
+Parses and prints only: the work is the engine's `ThreadStore`, which reads the files
+and the SQLite index (no engine), so a cold `pycodex threads list` starts fast. A thread
+is named by its id or, failing that, by its name (ids take precedence).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pycodex.rollout.index import (
-    ARCHIVED_DIR,
-    SESSIONS_DIR,
-    ThreadIndex,
-    ThreadIndexError,
-    ThreadRow,
-    append_name,
-    iter_rollout_files,
-    row_from_rollout,
-    thread_id_from_path,
+from pycodex.core import (
+    ThreadIndexUnavailableError,
+    ThreadListQuery,
+    ThreadNotFoundError,
+    ThreadQueryError,
+    ThreadStore,
+    ThreadStoreError,
+    ThreadSummary,
 )
-from pycodex.rollout.reader import parse_rollout_name
 
 _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _home() -> Path:
+def _store() -> ThreadStore:
+    """The home's threads, the index's warnings shown on stderr."""
     from pycodex.config.home import pycodex_home
 
-    return pycodex_home()
+    return ThreadStore(pycodex_home(), on_warning=lambda message: click.echo(f"warning: {message}", err=True))
 
 
-def _lookup(index: ThreadIndex, session: str) -> ThreadRow | None:
-    """The row for an id or name; a rollout the index does not know yet is indexed."""
-    row = index.find(session)
-    if row is not None and Path(row.rollout_path).is_file():
-        return row
-    wanted = session.lower()
-    for path, archived in iter_rollout_files(index.home):
-        if thread_id_from_path(path) == wanted:
-            found = row_from_rollout(path, archived=archived)
-            if found is not None:
-                if row is not None:
-                    found.name = row.name
-                index.upsert(found)
-                index.set_location(found.id, path, archived)
-                return found
-    return None
-
-
-def _open_index(home: Path) -> ThreadIndex:
-    """The index, its warnings shown on stderr; one line (exit 1) when it cannot be opened."""
+@contextmanager
+def _failing_as(prefix: str) -> Iterator[None]:
+    """The store's errors as one line (exit 1); `prefix` names the action that failed."""
     try:
-        return ThreadIndex(home, on_warning=lambda message: click.echo(f"warning: {message}", err=True))
-    except ThreadIndexError as exc:
+        yield
+    except ThreadNotFoundError as exc:
+        raise click.ClickException(f"{prefix}{exc.args[0]}") from None
+    except ThreadIndexUnavailableError as exc:  # names the file: no prefix needed
         raise click.ClickException(str(exc)) from None
+    except ThreadStoreError as exc:
+        raise click.ClickException(f"{prefix}{exc}") from None
 
 
-def _move(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():
-        raise click.ClickException(f"{dest} already exists")
-    os.replace(src, dest)
-
-
-def _archive(session: str) -> None:
-    home = _home()
-    with _open_index(home) as index:
-        row = _lookup(index, session)
-        if row is None:
-            raise click.ClickException(f"failed to archive session: no session found for {session}")
-        src = Path(row.rollout_path)
-        if not row.archived:
-            dest = home / ARCHIVED_DIR / src.name
-            _move(src, dest)
-            index.set_location(row.id, dest, True)
-    click.echo(f"Archived session {row.id}.")
-
-
-def _unarchive(session: str) -> None:
-    home = _home()
-    with _open_index(home) as index:
-        row = _lookup(index, session)
-        if row is None:
-            raise click.ClickException(f"failed to unarchive session: no session found for {session}")
-        src = Path(row.rollout_path)
-        if row.archived:
-            parsed = parse_rollout_name(src.name)
-            if parsed is None:
-                raise click.ClickException(f"failed to unarchive session: unexpected file name {src.name}")
-            when = parsed[0]
-            dest = home / SESSIONS_DIR / f"{when:%Y}" / f"{when:%m}" / f"{when:%d}" / src.name
-            _move(src, dest)
-            index.set_location(row.id, dest, False)
-    click.echo(f"Unarchived session {row.id}.")
+def _change(
+    session: str, action: Callable[[ThreadStore, str], ThreadSummary], prefix: str, done: str
+) -> None:
+    with _failing_as(prefix):
+        row = action(_store(), session)
+    click.echo(f"{done} session {row.id}.")
 
 
 def _delete(session: str, force: bool) -> None:
@@ -110,17 +65,14 @@ def _delete(session: str, force: bool) -> None:
             "cannot confirm session deletion without an interactive terminal; rerun with "
             "--force and a session UUID"
         )
-    home = _home()
-    with _open_index(home) as index:
-        row = _lookup(index, session)
-        if force and row is not None and row.id != session.lower():
+    store = _store()
+    with _failing_as("failed to delete session: "):
+        row = store.get(session)
+        if force and row.id != session.lower():
             raise click.ClickException("--force needs the session UUID, not its name")
-        if row is None:
-            raise click.ClickException(f"failed to delete session: no session found for {session}")
         if not force and not click.confirm(f"Permanently delete session {row.id}?", default=False):
             raise click.ClickException("deletion cancelled")
-        Path(row.rollout_path).unlink(missing_ok=True)
-        index.delete(row.id)
+        store.delete(row.id)
     click.echo(f"Deleted session {row.id}.")
 
 
@@ -131,14 +83,14 @@ _session_arg = click.argument("session", metavar="SESSION")
 @_session_arg
 def archive_command(session: str) -> None:
     """Archive a saved session by id or session name (moved to archived_sessions/)."""
-    _archive(session)
+    _change(session, ThreadStore.archive, "failed to archive session: ", "Archived")
 
 
 @click.command("unarchive", context_settings=_CTX)
 @_session_arg
 def unarchive_command(session: str) -> None:
     """Unarchive a saved session by id or session name (moved back under sessions/)."""
-    _unarchive(session)
+    _change(session, ThreadStore.unarchive, "failed to unarchive session: ", "Unarchived")
 
 
 @click.command("delete", context_settings=_CTX)
@@ -154,22 +106,16 @@ def delete_command(session: str, force: bool) -> None:
 @click.argument("name", required=False, default="")
 def name_command(session: str, name: str) -> None:
     """Name a session (an empty NAME removes the name)."""
-    home = _home()
-    with _open_index(home) as index:
-        row = _lookup(index, session)
-        if row is None:
-            raise click.ClickException(f"no session found for {session}")
-        name = name.strip()
-        append_name(home, row.id, name or None)
-        index.set_name(row.id, name or None)
-    click.echo(f"Named session {row.id}: {name}." if name else f"Removed the name of session {row.id}.")
+    with _failing_as(""):
+        row = _store().set_name(session, name)
+    click.echo(f"Named session {row.id}: {row.name}." if row.name else f"Removed the name of session {row.id}.")
 
 
 @click.command("reindex", context_settings=_CTX)
 def reindex_command() -> None:
     """Rebuild the thread index from the rollout files."""
-    with _open_index(_home()) as index:
-        count = index.rebuild()
+    with _failing_as(""):
+        count = _store().reindex()
     click.echo(f"Reindexed {count} thread{'s' if count != 1 else ''}.")
 
 
@@ -204,20 +150,21 @@ def list_command(
 ) -> None:
     """List recorded threads, newest first."""
     where = str(Path.cwd()) if here else (str(cwd.resolve()) if cwd is not None else None)
-    with _open_index(_home()) as index:
-        try:
-            page = index.list(
-                sort="created_at" if sort == "created" else "updated_at",
-                limit=limit,
-                cursor=cursor,
-                cwd=where,
-                provider=provider,
-                source=source,
-                archived=None if include_all else archived,
-                search=search,
-            )
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
+    query = ThreadListQuery(
+        sort_key="created_at" if sort == "created" else "updated_at",
+        limit=limit,
+        cursor=cursor,
+        cwd=where,
+        model_providers=[provider] if provider else None,
+        source_kinds=[source] if source else None,
+        archived=None if include_all else archived,
+        search_term=search,
+    )
+    try:
+        with _failing_as(""):
+            page = _store().list(query)
+    except ThreadQueryError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         out: dict[str, Any] = {"data": [r.to_json() for r in page.items], "next_cursor": page.next_cursor}
         click.echo(json.dumps(out, ensure_ascii=False))

@@ -1,8 +1,13 @@
 """`Codex`: the queue pair every front end talks to.
 
-Front ends `submit(op)` and read `next_event()`; a submission loop owns the `Session` and
+Front ends `submit(op)` and read events; a submission loop owns the `Session` and
 handles ops one at a time. Turns run as separate tasks so an `Interrupt` or more user
 input can be handled while a turn is in flight.
+
+Events: the session puts them on its one queue; a pump task hands each to an `EventHub`
+(:mod:`.subscribers`), so several readers (an app-server connection, a TUI) can each
+`subscribe()` to the same thread. `next_event()` reads a default subscription opened
+with the thread, so its first event is `SessionConfigured`.
 """
 
 from __future__ import annotations
@@ -40,14 +45,13 @@ from pycodex.rollout.history_file import PromptHistory
 
 from . import thread_ops
 from .session import ActiveTurn, Session
+from .subscribers import DEFAULT_CAPACITY, EventHub, InternalAgentDied, Subscription
 from .turn import describe_failure, run_task, user_input_to_item
 from .turn_context import SessionSettings, TurnContext
 
 SUBMISSION_QUEUE_CAPACITY = 64
 
-
-class InternalAgentDied(Exception):
-    """The engine stopped; no more events will come."""
+__all__ = ["Codex", "InternalAgentDied"]
 
 
 class Codex:
@@ -59,7 +63,13 @@ class Codex:
         # Running `!cmd`s: never the active turn, so user input meanwhile still starts
         # (or joins) a model turn; Interrupt stops them too.
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._hub = EventHub()
+        # Opened before the pump first runs, so it sees `SessionConfigured` (already queued).
+        self._default = self._hub.subscribe()
         self._loop = asyncio.create_task(self._submission_loop(), name="codex-submission-loop")
+        self._pump_task = asyncio.create_task(self._pump(), name="codex-event-pump")
+        # The loop's end is the stream's end: the pump then hands out what is left.
+        self._loop.add_done_callback(lambda _: self._pump_task.cancel())
         self._closed = False
 
     @property
@@ -74,17 +84,24 @@ class Codex:
         return sub_id
 
     async def next_event(self) -> Event:
-        events = self.session.events
-        if events.empty() and self._loop.done():
-            raise InternalAgentDied("the agent loop has stopped")
-        getter = asyncio.ensure_future(events.get())
-        done, _ = await asyncio.wait({getter, self._loop}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
-            return getter.result()
-        getter.cancel()
-        if not events.empty():
-            return events.get_nowait()
-        raise InternalAgentDied("the agent loop has stopped")
+        """The next event of the default subscription. Raises `InternalAgentDied` when
+        the thread has stopped and every event was read."""
+        return await self._default.next()
+
+    def subscribe(self, capacity: int = DEFAULT_CAPACITY) -> Subscription:
+        """A new reader of this thread's events, from this moment on (see `.subscribers`)."""
+        # Events emitted before this call but not yet pumped go to the earlier
+        # subscribers only: the new one starts exactly here.
+        self._publish_queued()
+        return self._hub.subscribe(capacity)
+
+    @property
+    def subscriber_count(self) -> int:
+        return self._hub.subscriber_count
+
+    @property
+    def running(self) -> bool:
+        return not self._loop.done()
 
     async def shutdown(self) -> None:
         """Submit Shutdown and wait for the loop to finish (idempotent)."""
@@ -92,6 +109,30 @@ class Codex:
             await self.submit(ShutdownOp())
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
+        # Every event is with the subscribers once shutdown() returns.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._pump_task
+
+    # --- the event pump -----------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        events = self.session.events
+        try:
+            while True:
+                # Taking an event and publishing it happen in one step: `subscribe()`
+                # can publish queued events itself without reordering them.
+                self._hub.publish(await events.get())
+        except asyncio.CancelledError:
+            if not self._loop.done():
+                raise  # cancelled from outside, not by the loop's end
+        finally:
+            self._publish_queued()
+            self._hub.end()
+
+    def _publish_queued(self) -> None:
+        events = self.session.events
+        while not events.empty():
+            self._hub.publish(events.get_nowait())
 
     # --- the loop ---------------------------------------------------------------------
 

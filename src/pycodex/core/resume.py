@@ -51,7 +51,6 @@ from pycodex.rollout.index import (
     RowBuilder,
     ThreadIndex,
     iter_rollout_files,
-    thread_id_from_path,
 )
 from pycodex.rollout.reader import (
     RolloutFile,
@@ -64,6 +63,9 @@ from pycodex.rollout.recorder import RolloutLine
 from pycodex.rollout.rows import ROW_EVENT_TYPES
 from pycodex.rollout.thread_index import INDEX_FILE, ThreadIndexError
 
+# Re-exported (`as`): where callers of this module have always found them.
+from .threads import ThreadNotFoundError as ThreadNotFoundError
+from .threads import find_rollout as find_rollout
 from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
@@ -72,10 +74,6 @@ if TYPE_CHECKING:
 ABORTED_OUTPUT = "aborted by user"
 
 T = TypeVar("T")
-
-
-class ThreadNotFoundError(LookupError):
-    """No rollout for this thread id / name."""
 
 
 def is_user_turn_wire(payload: dict[str, Any]) -> bool:
@@ -383,33 +381,6 @@ def _base_rollout(home: Path, thread_id: str, *, exclude: Path) -> Path | None:
     for candidate, _archived in iter_rollout_files(home):
         if candidate.resolve() != exclude.resolve() and wanted in candidate.name.lower():
             return candidate
-    return None
-
-
-def find_rollout(home: Path, id_or_name: str) -> Path | None:
-    """The rollout of a thread: by id or name through the index, else by scanning file
-    names (an index that is behind must not hide a thread)."""
-    try:
-        with ThreadIndex(home) as index:
-            row = index.find(id_or_name)
-    except Exception:  # the index is a cache; any failure falls back to the files
-        row = None
-    if row is not None and Path(row.rollout_path).is_file():
-        return Path(row.rollout_path)
-    wanted = id_or_name.lower()
-    for path, _archived in iter_rollout_files(home):  # sessions/ first, then the archive
-        if thread_id_from_path(path) == wanted:
-            return path
-    return None
-
-
-def newest_rollout(home: Path, *, cwd: str | None) -> Path | None:
-    """The most recently updated, unarchived thread (in `cwd` unless None)."""
-    with ThreadIndex(home) as index:
-        page = index.list(sort="updated_at", limit=1, cwd=cwd, archived=False)
-    for row in page.items:
-        if Path(row.rollout_path).is_file():
-            return Path(row.rollout_path)
     return None
 
 

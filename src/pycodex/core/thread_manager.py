@@ -1,4 +1,10 @@
-"""`ThreadManager` creates and tracks threads; `CodexThread` is what a front end holds."""
+"""`ThreadManager` creates and tracks threads; `CodexThread` is what a front end holds.
+
+The manager also answers for recorded threads (list, read, archive, unarchive, delete,
+name) through `ThreadStore`, off the event loop, and minds the open ones: a thread is
+closed before its rollout is moved or deleted, resuming an open thread returns it as
+it is, and a closed thread is forgotten.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from pycodex.auth.resolve import resolve_api_key
 from pycodex.auth.store import AUTH_FILE, read_auth
 from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
-from pycodex.config.home import read_home_for
+from pycodex.config.home import pycodex_home, read_home_for
 from pycodex.context.instructions import load_base_instructions, load_user_instructions
 from pycodex.http import httpx2
 from pycodex.ids import uuid7
@@ -43,6 +49,8 @@ from .resume import (
     restore_session,
 )
 from .session import Session, SessionServices
+from .subscribers import DEFAULT_CAPACITY, Subscription
+from .threads import ThreadListQuery, ThreadStore, ThreadSummary, ThreadSummaryPage
 from .turn_context import SessionSettings
 
 
@@ -58,6 +66,15 @@ class ThreadOptions(msgspec.Struct, frozen=True):
     # to repaint the conversation (`exec` shows none of them, and on a big thread they
     # cost more than the rest of the resume).
     replay_events: bool = True
+    # Where recorded threads are listed, archived, deleted (None: `$PYCODEX_HOME` of `env`).
+    home: Path | None = None
+
+
+class LoadedThreadPage(msgspec.Struct, frozen=True):
+    """A page of the ids of open threads (`thread/loaded/list`)."""
+
+    data: list[str]
+    next_cursor: str | None
 
 
 def _inherited_name(home: Path, thread_id: str, loaded: LoadedThread | None) -> str | None:
@@ -78,6 +95,10 @@ def _load(home: Path, target: str | Path) -> LoadedThread:
 
 
 class CodexThread:
+    """One open thread: `submit(op)`, and read its events with `subscribe()` (as many
+    readers as wanted, see :mod:`.subscribers`) or `next_event()` (the default reader,
+    whose first event is `SessionConfigured`)."""
+
     def __init__(
         self, codex: Codex, rollout_path: Path | None, on_close: Callable[[], None] | None = None
     ) -> None:
@@ -89,11 +110,25 @@ class CodexThread:
     def thread_id(self) -> str:
         return self._codex.thread_id
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread still takes ops (not shut down, its loop alive)."""
+        return self._codex.running
+
+    @property
+    def subscriber_count(self) -> int:
+        """Open subscriptions, the default one (`next_event()`) included."""
+        return self._codex.subscriber_count
+
     async def submit(self, op: Op) -> str:
         return await self._codex.submit(op)
 
     async def next_event(self) -> Event:
         return await self._codex.next_event()
+
+    def subscribe(self, capacity: int = DEFAULT_CAPACITY) -> Subscription:
+        """Every event from now on; `close()` the subscription when done with it."""
+        return self._codex.subscribe(capacity)
 
     async def shutdown(self) -> None:
         try:
@@ -119,11 +154,76 @@ class ThreadManager:
         self.options = options or ThreadOptions()
         self._threads: dict[str, CodexThread] = {}
 
+    @property
+    def store(self) -> ThreadStore:
+        """The recorded threads (blocking; the async methods below run it off the loop)."""
+        opts = self.options
+        return ThreadStore(opts.home if opts.home is not None else pycodex_home(opts.env))
+
     def get_thread(self, thread_id: str) -> CodexThread | None:
         return self._threads.get(thread_id)
 
     def remove_thread(self, thread_id: str) -> CodexThread | None:
         return self._threads.pop(thread_id, None)
+
+    def loaded_thread_ids(self) -> list[str]:
+        """Ids of the open threads, oldest first (ids are UUIDv7: time-ordered)."""
+        return sorted(self._threads)
+
+    def list_loaded(self, cursor: str | None = None, limit: int | None = None) -> LoadedThreadPage:
+        """A page of `loaded_thread_ids()`: those after `cursor` (a thread id)."""
+        ids = [i for i in self.loaded_thread_ids() if cursor is None or i > cursor]
+        if limit is None or len(ids) <= limit:
+            return LoadedThreadPage(ids, None)
+        page = ids[: max(limit, 0)]
+        return LoadedThreadPage(page, page[-1] if page else cursor)
+
+    async def close_thread(self, thread_id: str) -> bool:
+        """Shut an open thread down (it is then forgotten); False if it was not open."""
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            return False
+        await thread.shutdown()
+        return True
+
+    async def close_all(self) -> None:
+        """Shut every open thread down (a server stopping)."""
+        await asyncio.gather(*(t.shutdown() for t in list(self._threads.values())))
+
+    # --- recorded threads ---------------------------------------------------------------
+
+    async def list_threads(self, query: ThreadListQuery | None = None) -> ThreadSummaryPage:
+        """Raises `ThreadQueryError` (bad query) or `ThreadStoreError` (no index)."""
+        return await asyncio.to_thread(self.store.list, query)
+
+    async def read_thread(self, id_or_name: str) -> ThreadSummary:
+        """Raises `ThreadNotFoundError`."""
+        return await asyncio.to_thread(self.store.get, id_or_name)
+
+    async def archive_thread(self, id_or_name: str) -> ThreadSummary:
+        """Close the thread if open, then move its rollout to the archive."""
+        return await self._move(id_or_name, ThreadStore.archive)
+
+    async def unarchive_thread(self, id_or_name: str) -> ThreadSummary:
+        """Close the thread if open, then move its rollout back under `sessions/`."""
+        return await self._move(id_or_name, ThreadStore.unarchive)
+
+    async def delete_thread(self, id_or_name: str) -> ThreadSummary:
+        """Close the thread if open, then delete its rollout and index row."""
+        return await self._move(id_or_name, ThreadStore.delete)
+
+    async def set_thread_name(self, id_or_name: str, name: str | None) -> ThreadSummary:
+        store = self.store
+        return await asyncio.to_thread(store.set_name, id_or_name, name)
+
+    async def _move(
+        self, id_or_name: str, action: Callable[[ThreadStore, str], ThreadSummary]
+    ) -> ThreadSummary:
+        store = self.store
+        row = await asyncio.to_thread(store.get, id_or_name)
+        # A live session keeps writing (and indexing) the file: never move it under one.
+        await self.close_thread(row.id)
+        return await asyncio.to_thread(action, store, row.id)
 
     async def start_thread(self, config: Config) -> CodexThread:
         """A new thread; its `SessionConfigured` event is the first one queued."""

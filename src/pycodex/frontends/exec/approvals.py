@@ -6,7 +6,7 @@ request) would leave `exec` waiting forever for an answer no one can give.
 
 from __future__ import annotations
 
-from pycodex.process.quote import join_command
+from pycodex.core import join_command
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,

@@ -10,8 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pycodex.config.config import Config
-from pycodex.core.resume import find_rollout, newest_rollout
-from pycodex.core.thread_manager import CodexThread, ThreadManager
+from pycodex.core import CodexThread, ThreadManager, ThreadStore, ThreadStoreError
 
 from .target import SessionTarget
 
@@ -22,15 +21,18 @@ class SessionLookupError(Exception):
 
 def resolve_session(config: Config, target: SessionTarget) -> Path:
     """The rollout `target` names. Raises `SessionLookupError`."""
-    home = config.pycodex_home
+    store = ThreadStore(config.pycodex_home)
     if target.last:
-        path = newest_rollout(home, cwd=None if target.all_cwds else str(config.cwd))
+        try:
+            path = store.newest(cwd=None if target.all_cwds else str(config.cwd))
+        except ThreadStoreError as exc:
+            raise SessionLookupError(str(exc)) from None
         if path is None:
             where = "" if target.all_cwds else f" in {config.cwd} (use --all to look everywhere)"
             raise SessionLookupError(f"no recorded session to resume{where}")
         return path
     assert target.session_id is not None
-    path = find_rollout(home, target.session_id)
+    path = store.locate(target.session_id)
     if path is None:
         raise SessionLookupError(f"no rollout found for thread id {target.session_id}")
     return path

@@ -17,12 +17,12 @@ import msgspec
 from pycodex.config.config import Config, ConfigOverrides, load_config
 from pycodex.config.errors import ConfigError
 from pycodex.context.instructions import InstructionsError, find_repo_root
-from pycodex.core.codex import InternalAgentDied
-from pycodex.core.model_info import effective_reasoning_effort
-from pycodex.core.thread_manager import (
+from pycodex.core import (
     CodexThread,
+    InternalAgentDied,
     ThreadManager,
     ThreadOptions,
+    effective_reasoning_effort,
     sandbox_policy_for,
 )
 from pycodex.protocol.events import (
@@ -227,9 +227,9 @@ async def _drive(
         if interrupted.is_set():
             # A second signal: the user (or supervisor) means it. Skip the graceful path,
             # not the cleanup of the commands we started.
-            from pycodex.process.spawn import kill_all_process_groups
+            from pycodex.core import kill_all_processes
 
-            kill_all_process_groups()
+            kill_all_processes()
             os._exit(128 + stopped_by[0])
         stopped_by.append(signum)
         interrupted.set()
