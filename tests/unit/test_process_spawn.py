@@ -135,15 +135,15 @@ async def test_missing_cwd_is_a_spawn_error(tmp_path: Path) -> None:
 
 
 async def test_kill_all_process_groups_reaches_running_commands(tmp_path: Path) -> None:
-    from pycodex.process import spawn
+    from pycodex.process import groups, spawn
 
     pidfile = tmp_path / "leader.pid"
     task = asyncio.create_task(run_command(_req(f"echo $$ > {pidfile}; sleep 60", tmp_path)))
     while not pidfile.exists() or not pidfile.read_text().strip():
         await asyncio.sleep(0.02)
     leader = int(pidfile.read_text())
-    assert leader in spawn._LIVE_GROUPS
+    assert leader in groups.UNOWNED  # started by no thread: only the safety net's
     spawn.kill_all_process_groups()  # what a second Ctrl-C does before os._exit
     result = await asyncio.wait_for(task, 5)
     assert result.exit_code == 128 + signal.SIGKILL
-    assert leader not in spawn._LIVE_GROUPS
+    assert leader not in groups.UNOWNED

@@ -19,16 +19,20 @@ Why it exists:
   also carry PR_SET_PDEATHSIG(SIGKILL): that signal fires when the parent *thread* dies,
   and the zygote has a single thread, so it cannot fire early.
 
-Protocol, over a SOCK_STREAM unix socket pair (pycodex sends one request at a time):
+Protocol, over a SOCK_SEQPACKET unix socket pair (each request is one record, sent whole
+or not at all, so pycodex threads and event loops may send concurrently without a lock):
 * zygote -> pycodex once started: ``b"R"``;
-* pycodex -> zygote: struct ``=I`` length, then a marshal payload ``(mode, argv, env, cwd,
-  ctty)``; the first byte carries SCM_RIGHTS fds ``[stdin, stdout, stderr, status_w,
-  error_w]``. mode ``exec``: exec argv as given; mode ``shim``: argv are the shim's
-  arguments, the shim runs in the child;
-* zygote -> pycodex: struct ``=q``: the child's pid, or -errno when fork failed;
+* pycodex -> zygote, one record per command: struct ``=I`` length, then a marshal payload
+  ``(mode, argv, env, cwd, ctty)``, with SCM_RIGHTS fds ``[stdin, stdout, stderr,
+  status_w, error_w]``. mode ``exec``: exec argv as given; mode ``shim``: argv are the
+  shim's arguments, the shim runs in the child;
+* the replies go on the request's own status pipe, so pycodex waits for them on its event
+  loop, never on the shared socket: the zygote writes struct ``=q``, the child's pid (or
+  -errno when fork failed, then closes it), and later the raw wait status, struct ``=i``,
+  when it reaps the child;
 * the child writes struct ``=ii`` (errno, stage) on error_w when it cannot start the command
-  (stages below), as subprocess does through its error pipe; error_w closes at exec;
-* the zygote writes the raw wait status, struct ``=i``, on status_w when it reaps the child.
+  (stages below), as subprocess does through its error pipe; error_w closes at exec.
+A malformed record is dropped with its fds: pycodex sees its status pipe close unanswered.
 """
 
 from __future__ import annotations
@@ -179,6 +183,29 @@ def _spare_main(shim: Shim, zygote_pid: int, sock: socket.socket) -> None:
 # --- framing ---------------------------------------------------------------------------------
 
 
+def _reply(status_w: int, value: int) -> None:
+    # 8 bytes into an empty pipe never block. A pycodex that is gone cannot read it: its
+    # socket's EOF is noticed next, and everything is killed then.
+    with contextlib.suppress(OSError):
+        os.write(status_w, _REPLY.pack(value))
+
+
+def _recv_request(sock: socket.socket) -> tuple[bytes, list[int]] | None:
+    """The next request record: (payload, fds), or None when it is malformed (dropped, its
+    fds closed). Raises EOFError when pycodex is gone."""
+    head = sock.recv(_HEADER.size, socket.MSG_PEEK)
+    if not head:
+        raise EOFError
+    size = _HEADER.size + (_HEADER.unpack(head)[0] if len(head) == _HEADER.size else 0)
+    data, fds, flags, _ = socket.recv_fds(sock, size, N_FDS)
+    if (len(data) != size or size == _HEADER.size or len(fds) != N_FDS
+            or flags & (socket.MSG_CTRUNC | socket.MSG_TRUNC)):
+        for fd in fds:
+            os.close(fd)
+        return None
+    return data[_HEADER.size:], fds
+
+
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     chunks: list[bytes] = []
     while size:
@@ -250,14 +277,14 @@ class Zygote:
             pid = self._hand_over((request, parsed, failure), fds)
         except OSError as exc:
             self.shim["release_placeholders"](held)
+            _reply(fds[3], -(exc.errno or errno.EAGAIN))
             for fd in fds:
                 os.close(fd)
-            self.sock.sendall(_REPLY.pack(-(exc.errno or errno.EAGAIN)))
             return
         for fd in fds[:3] + fds[4:]:
             os.close(fd)
         self.children[pid] = (fds[3], held)
-        self.sock.sendall(_REPLY.pack(pid))
+        _reply(fds[3], pid)
         self._fork_spare()  # after the reply: off the critical path of this command
 
     def _hand_over(self, job: tuple[Any, ...], fds: list[int]) -> int:
@@ -412,9 +439,11 @@ def main(shim: Shim, sock_fd: int) -> None:
         _drain(wake_r)
         zygote.reap()
         if sock.fileno() in ready:
-            frame = _recv_frame(sock, N_FDS)
-            if frame is None:
+            try:
+                frame = _recv_request(sock)
+            except (EOFError, ConnectionError):
                 break  # pycodex is gone
-            zygote.spawn(_decode(frame[0]), frame[1])
+            if frame is not None:
+                zygote.spawn(_decode(frame[0]), frame[1])
     zygote.shutdown()
     os._exit(0)

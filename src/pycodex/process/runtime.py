@@ -1,5 +1,12 @@
-"""`ShellRuntime`: a thread's shell services — its process sessions, the user's shell, and
-the login-environment snapshots commands share."""
+"""`ShellRuntime`: a thread's shell services — the processes it started, the user's shell,
+and the login-environment snapshots commands share.
+
+Each thread has its own, so several threads in one process never share a process table:
+`processes` (a `ProcessManager`) holds the thread's `exec_command` sessions and, in
+`processes.groups`, the process group of every command the thread started (sessions and
+one-shot `shell` commands), by turn. Interrupting a turn
+(`processes.terminate_started_in(turn_id)`) or closing the thread (`close()`) kills those
+and nothing of another thread's."""
 
 from __future__ import annotations
 
@@ -47,7 +54,7 @@ class ShellRuntime:
         return shell.argv(script, login=login), env
 
     async def close(self) -> None:
-        """Kill every process session and drop the snapshots (thread shutdown)."""
+        """Kill every process the thread started and drop the snapshots (thread shutdown)."""
         await self.processes.terminate_all()
         for snapshot in self._snapshots.values():
             snapshot.remove()

@@ -8,8 +8,9 @@ sessions: integer ids, at most `MAX_SESSIONS` open (the least recently used is p
 and the kill switches for an interrupted turn and for shutdown.
 
 Invariants, as for one-shot commands (`pycodex.process.spawn`):
-- the child leads its own process group, registered in `_LIVE_GROUPS`; the group is
-  SIGKILLed when the session ends for any reason;
+- the child leads its own process group, recorded with its turn in the thread's
+  `ProcessGroups` (`pycodex.process.groups`); the group is SIGKILLed when the session ends
+  for any reason;
 - the leader is always reaped (asyncio's child watcher; exit noticed via pidfd);
 - memory is bounded however much a process prints: unread output and the transcript are
   head + tail buffers, live deltas are capped.
@@ -35,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycodex.process import zygote
-from pycodex.process.spawn import _LIVE_GROUPS, ChildProcess, SpawnError, wait_for_exit
+from pycodex.process.groups import UNOWNED, ProcessGroups
+from pycodex.process.spawn import ChildProcess, SpawnError, wait_for_exit
 from pycodex.process.truncation import HeadTailBuffer
 from pycodex.process.zygote import ZygoteError
 
@@ -160,6 +162,7 @@ class ProcessSession:
     _eof: asyncio.Event = field(default_factory=asyncio.Event)
     _deltas: _DeltaCoalescer = field(default_factory=lambda: _DeltaCoalescer(None))
     _on_exit: Callable[[ProcessSession], None] | None = None
+    _groups: ProcessGroups = UNOWNED  # where its group is recorded while it runs
     _watcher: asyncio.Task[None] | None = None
     _closed: bool = False
 
@@ -242,6 +245,7 @@ class ProcessSession:
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 await asyncio.shield(wait_for_exit(self.proc))
+        self._groups.discard(self.pid)  # reaped: its pid may name another process soon
         if not self._eof.is_set():
             # Read what is left without blocking, then stop.
             with contextlib.suppress(OSError):
@@ -256,7 +260,6 @@ class ProcessSession:
         self._closed = True
         with contextlib.suppress(OSError):
             os.close(self._fd)
-        _LIVE_GROUPS.discard(self.pid)
         code = self.proc.returncode if self.proc.returncode is not None else -signal.SIGKILL
         self.exit_code = 128 - code if code < 0 else code
         self._deltas.flush()
@@ -297,9 +300,11 @@ async def start_session(
     turn_id: str,
     on_output: OutputCallback | None = None,
     on_exit: Callable[[ProcessSession], None] | None = None,
+    groups: ProcessGroups | None = None,
 ) -> ProcessSession:
     """Start `argv`; raises SpawnError when it cannot start. The session runs until the
-    process exits or `terminate()`; `on_exit` runs once, after its last output."""
+    process exits or `terminate()`; `on_exit` runs once, after its last output. Its group
+    is recorded in `groups` (the thread's, `ProcessManager.groups`) under `turn_id`."""
     if tty:
         master, slave = os.openpty()
         _set_winsize(slave, TERMINAL_ROWS, TERMINAL_COLS)
@@ -316,11 +321,12 @@ async def start_session(
             raise _spawn_error(exc, cwd, argv[0]) from exc
         raise
     os.close(child_out)
-    _LIVE_GROUPS.add(proc.pid)
+    owner = groups if groups is not None else UNOWNED
+    owner.add(proc.pid, turn_id)
     _set_nonblocking(read_fd)
     session = ProcessSession(
         id=session_id, command=list(display), cwd=cwd, tty=tty, call_id=call_id,
-        turn_id=turn_id, proc=proc, _fd=read_fd,
+        turn_id=turn_id, proc=proc, _fd=read_fd, _groups=owner,
     )
     session._deltas = _DeltaCoalescer(on_output)
     session._on_exit = on_exit
@@ -354,10 +360,13 @@ async def _start(argv: Sequence[str], cwd: Path, env: Mapping[str, str], child_i
 
 
 class ProcessManager:
-    """A thread's open process sessions."""
+    """A thread's processes: its open process sessions, and the process groups of every
+    command it started (sessions and one-shot `shell` commands alike), by turn."""
 
     def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
         self.max_sessions = max_sessions
+        # Pass to `run_command(groups=...)` / `start_session(groups=...)`.
+        self.groups = ProcessGroups()
         self._sessions: dict[int, ProcessSession] = {}
         self._reserved: set[int] = set()
         # Pruned sessions still being torn down, so shutdown can wait for them too.
@@ -406,15 +415,20 @@ class ProcessManager:
         return list(self._sessions.values())
 
     async def terminate_started_in(self, turn_id: str) -> None:
-        """Kill every session the turn `turn_id` started (an interrupted turn)."""
+        """Kill every process the turn `turn_id` started (an interrupted turn): its sessions,
+        waited for until reaped, and its one-shot commands, which whoever runs them reaps
+        (their `run_command` returns or is being cancelled with the turn)."""
         victims = [s for s in self._sessions.values() if s.turn_id == turn_id]
         for session in victims:
             self.remove(session.id)
+        self.groups.kill_turn(turn_id)
         await asyncio.gather(*(s.terminate() for s in victims))
 
     async def terminate_all(self) -> None:
+        """Kill every process of the thread (thread shutdown)."""
         victims = [*self._sessions.values(), *self._dying]
         self._sessions.clear()
         self._dying.clear()
         self._reserved.clear()
+        self.groups.kill_all()
         await asyncio.gather(*(s.terminate() for s in victims))

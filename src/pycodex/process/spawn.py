@@ -6,7 +6,10 @@ Every command the model asks for runs here. Invariants:
 - nothing is left behind: on any exit path (normal, timeout, cancellation) the group is
   killed if still alive and the leader is reaped; and when pycodex itself dies, even by
   SIGKILL, the process zygote that forked the command kills it (`pycodex.process.zygote`);
-- memory is bounded however much the command prints (head + tail kept).
+- memory is bounded however much the command prints (head + tail kept);
+- the command's group is recorded, with its turn, in the `ProcessGroups` of the thread
+  that started it (`pycodex.process.groups`) while it runs, so that interrupting that
+  turn or closing that thread kills it, and stopping another thread never does.
 
 Commands are forked by the zygote when it is available (Linux), else spawned directly.
 """
@@ -25,6 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycodex.process import zygote
+from pycodex.process.groups import UNOWNED, ProcessGroups, kill_group
+from pycodex.process.groups import (  # the exit safety net, still importable from here
+    kill_all_process_groups as kill_all_process_groups,
+)
 from pycodex.process.truncation import HeadTailBuffer
 from pycodex.process.zygote import ZygoteChild, ZygoteError
 
@@ -38,16 +45,6 @@ READ_CHUNK = 64 * 1024
 OutputCallback = Callable[[str, bytes], None]  # (stream name "stdout"|"stderr", chunk)
 # A started command: a child of the zygote, or of pycodex when spawned directly.
 ChildProcess = asyncio.subprocess.Process | ZygoteChild
-
-# Process groups started here and not yet cleaned up, so an emergency exit (a second
-# Ctrl-C) can still take every command down with it.
-_LIVE_GROUPS: set[int] = set()
-
-
-def kill_all_process_groups() -> None:
-    """SIGKILL every command group still running. For exits that skip normal cleanup."""
-    for pgid in list(_LIVE_GROUPS):
-        _kill_group(pgid)
 
 
 @dataclass(frozen=True)
@@ -77,11 +74,20 @@ class SpawnError(Exception):
     """The command could not be started (missing program, bad cwd, permission)."""
 
 
-async def run_command(request: ExecRequest, on_output: OutputCallback | None = None) -> ExecResult:
+async def run_command(
+    request: ExecRequest,
+    on_output: OutputCallback | None = None,
+    *,
+    groups: ProcessGroups | None = None,
+    turn_id: str = "",
+) -> ExecResult:
     """Run `request.argv`; raises SpawnError if it cannot start, CancelledError if cancelled.
 
-    On cancellation the whole process group is killed and reaped before re-raising.
+    While it runs, its process group is recorded in `groups` (the starting thread's; None:
+    nobody's but the exit safety net's) under `turn_id`. On cancellation the whole process
+    group is killed and reaped before re-raising.
     """
+    owner = groups if groups is not None else UNOWNED
     cap = request.capture_bytes
     stdout_buf = HeadTailBuffer(cap // 2, cap // 2)
     stderr_buf = HeadTailBuffer(cap // 2, cap // 2)
@@ -99,7 +105,7 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
     except OSError as exc:
         raise SpawnError(f"failed to start {request.argv[0]}: {exc.strerror}") from exc
 
-    _LIVE_GROUPS.add(proc.pid)
+    owner.add(proc.pid, turn_id)
 
     async def pump(stream: asyncio.StreamReader | None, name: str, buf: HeadTailBuffer) -> None:
         if stream is None:
@@ -120,21 +126,21 @@ async def run_command(request: ExecRequest, on_output: OutputCallback | None = N
             await asyncio.wait_for(wait_for_exit(proc), timeout=request.timeout_s)
         except TimeoutError:
             timed_out = True
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
             await wait_for_exit(proc)
         # Children may still hold the pipes open; give them a moment, then cut them off.
         _done, pending = await asyncio.wait(readers, timeout=PIPE_DRAIN_GRACE_S)
         if pending:
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
             await asyncio.wait(pending, timeout=PIPE_DRAIN_GRACE_S)
     finally:
         # Covers cancellation (Ctrl-C, turn interrupt) as well as the normal path.
         if proc.returncode is None:
-            _kill_group(proc.pid)
+            kill_group(proc.pid)
             with contextlib.suppress(ProcessLookupError):
                 await asyncio.shield(wait_for_exit(proc))
-        _kill_group(proc.pid)
-        _LIVE_GROUPS.discard(proc.pid)
+        kill_group(proc.pid)
+        owner.discard(proc.pid)
         for task in readers:
             task.cancel()
         for task in readers:
@@ -163,7 +169,7 @@ Streams = tuple[asyncio.StreamReader | None, asyncio.StreamReader | None]
 async def _start(request: ExecRequest) -> tuple[ChildProcess, Streams, list[asyncio.BaseTransport]]:
     """The command started with stdin on /dev/null and stdout/stderr on pipes, its output
     streams, and the transports to close when done. Raises OSError as subprocess does."""
-    if zygote.available():
+    if await zygote.usable():  # started in a worker thread the first time
         with contextlib.suppress(ZygoteError):  # it just stopped answering: spawn directly
             return await _start_in_zygote(request)
     proc = await asyncio.create_subprocess_exec(
@@ -208,7 +214,7 @@ async def _start_in_zygote(
     except BaseException:
         # Cancelled (an interrupt) after the command started but before anyone waits for
         # it: it must not run on unobserved.
-        _kill_group(child.pid)
+        kill_group(child.pid)
         with contextlib.suppress(OSError):
             os.kill(child.pid, signal.SIGKILL)
         for fd in pending:
@@ -255,10 +261,3 @@ async def wait_for_exit(proc: ChildProcess) -> int:
     while proc.returncode is None:  # noqa: ASYNC110 - no event to wait on: the watcher sets it
         await asyncio.sleep(0.002)
     return proc.returncode
-
-
-def _kill_group(pgid: int) -> None:
-    # The group may be gone already, or (if the leader was reaped) reused only after
-    # every member died, which is why killing it late is safe.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)

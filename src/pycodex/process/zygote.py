@@ -12,7 +12,9 @@ start_new_session=True)`` would, except that its parent is the zygote, so
 The zygote is started lazily, once per pycodex process, with an empty environment (its
 ``/proc/PID/environ`` leaks no secret; commands get the environment they are given).
 ``PYCODEX_ZYGOTE=off`` turns it off (commands are then spawned directly, unprotected).
-Thread-safe: one request at a time over the socket; waiting for a command is per event loop.
+Thread-safe and loop-friendly: a request is one SOCK_SEQPACKET record (atomic, so threads
+and event loops send concurrently without a lock, each with one non-blocking sendmsg); its
+answers come on that request's own pipes, which the requesting event loop watches.
 """
 
 from __future__ import annotations
@@ -26,22 +28,27 @@ import hashlib
 import logging
 import marshal
 import os
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = [
     "ENV_SWITCH",
     "ZygoteChild",
     "ZygoteError",
+    "ZygoteRefused",
     "available",
     "shutdown",
     "spawn",
+    "usable",
     "zygote_pid",
 ]
 
@@ -51,6 +58,8 @@ ENV_SWITCH = "PYCODEX_ZYGOTE"
 START_TIMEOUT_S = 10.0
 REPLY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+# What the request socket may buffer: a request is one record, which must fit.
+SEND_BUFFER_BYTES = 4 * 1024 * 1024
 SHIM_PATH = Path(__file__).resolve().parents[1] / "sandbox" / "_shim.py"
 SERVER_PATH = Path(__file__).resolve().with_name("_zygote.py")
 # Runs the two sources read by pycodex (stdin), never files a command could have edited.
@@ -82,10 +91,15 @@ def _sources() -> bytes:
     return SHIM_PATH.read_bytes() + b"\0" + SERVER_PATH.read_bytes()
 
 
+class ZygoteRefused(ZygoteError):
+    """This one request cannot go through the zygote (too large a record); the zygote
+    itself is fine and keeps running the other commands."""
+
+
 class Zygote:
     def __init__(self, python: str) -> None:
         self.python = python
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards `_sock` against a concurrent close
         self._sock: socket.socket | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         # False between `launch` and the ready byte.
@@ -94,6 +108,10 @@ class Zygote:
     @property
     def broken(self) -> bool:
         return self._sock is None
+
+    @property
+    def ready(self) -> bool:
+        return self._ready and self._sock is not None
 
     @property
     def pid(self) -> int | None:
@@ -105,7 +123,11 @@ class Zygote:
 
     def launch(self) -> None:
         """Start the process and hand it its sources; returns without waiting for it."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # A record must fit in the send buffer: room for a large environment (the kernel
+        # caps this at net.core.wmem_max; larger requests are spawned directly).
+        with contextlib.suppress(OSError):
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         try:
             proc = subprocess.Popen(
                 [self.python, "-I", "-S", "-X", "utf8", "-c", BOOTSTRAP, str(theirs.fileno())],
@@ -128,7 +150,8 @@ class Zygote:
         self._ready = False
 
     def wait_ready(self) -> None:
-        """Wait for the launched zygote's ready byte (at once when it already came)."""
+        """Wait for the launched zygote's ready byte (at once when it already came).
+        Blocking: call it from a worker thread when on an event loop (`_usable`)."""
         if self._ready:
             return
         ours, proc = self._sock, self._proc
@@ -141,42 +164,39 @@ class Zygote:
         except (OSError, ZygoteError) as exc:
             self.close()
             raise ZygoteError(f"the zygote did not start: {exc}") from exc
-        ours.settimeout(REPLY_TIMEOUT_S)
+        # From now on pycodex only sends, never waits on this socket: non-blocking.
+        ours.setblocking(False)
         self._ready = True
 
-    def request(self, payload: bytes, fds: Sequence[int]) -> int:
-        """Send one spawn request; the child's pid. Raises ZygoteError when the zygote was
-        gone before it got the request (the caller spawns directly), OSError when fork
-        failed or the zygote died while answering."""
-        with self._lock:
+    def send(self, message: bytes, fds: Sequence[int]) -> bool:
+        """Try to send one request record without blocking: True when sent (whole), False
+        when the socket's buffer is full (nothing was sent; try `send_blocking`). Raises
+        ZygoteRefused when the record can never fit, ZygoteError when the zygote is gone;
+        in both cases nothing was sent."""
+        sock = self._sock
+        if sock is None:
+            raise ZygoteError("the zygote is stopped")
+        try:
+            sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                      struct.pack(f"{len(fds)}i", *fds))])
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EMSGSIZE:
+                raise ZygoteRefused(f"the request is too large ({len(message)} bytes)") from exc
+            raise ZygoteError(f"lost the zygote: {exc}") from exc
+        return True
+
+    def send_blocking(self, message: bytes, fds: Sequence[int]) -> None:
+        """`send`, waiting up to REPLY_TIMEOUT_S for room (for a worker thread)."""
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        while not self.send(message, fds):
             sock = self._sock
-            if sock is None:
-                raise ZygoteError("the zygote is stopped")
-            message = _HEADER.pack(len(payload)) + payload
-            try:
-                sent = sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                                 struct.pack(f"{len(fds)}i", *fds))])
-                if sent < len(message):  # never send() after the last byte: see _zygote
-                    sock.sendall(message[sent:])
-            except OSError as exc:
-                raise ZygoteError(f"lost the zygote: {exc}") from exc
-            # From here on the command may have started: never report "try elsewhere",
-            # which could run it twice.
-            reply = b""
-            with contextlib.suppress(OSError):
-                while len(reply) < _REPLY.size:
-                    chunk = sock.recv(_REPLY.size - len(reply))
-                    if not chunk:
-                        break
-                    reply += chunk
-            if len(reply) < _REPLY.size:
-                self._sock = None
-                sock.close()
-                raise OSError(errno.EIO, "the process zygote exited while starting the command")
-        (pid,) = _REPLY.unpack(reply)
-        if pid < 0:
-            raise OSError(-pid, os.strerror(-pid))
-        return int(pid)
+            left = deadline - time.monotonic()
+            if sock is None or left <= 0:
+                raise ZygoteError("the zygote stopped reading requests")
+            with contextlib.suppress(OSError, ValueError):  # closed meanwhile: send says
+                select.select([], [sock], [], left)
 
     def close(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Close the socket: the zygote kills what is left of the commands and exits."""
@@ -206,10 +226,16 @@ _instance: Zygote | None = None
 _unavailable: str | None = None
 
 
+def _switched_off() -> bool:
+    return os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false")
+
+
 def _get() -> Zygote | None:
-    """The process's zygote, started on first use; None when off or it cannot start."""
+    """The process's zygote, started on first use; None when off or it cannot start.
+    Blocking (it may start the zygote, or wait for its ready byte): on an event loop,
+    use `_usable`."""
     global _instance, _unavailable
-    if os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false"):
+    if _switched_off():
         return None
     with _instance_lock:
         if _instance is not None:
@@ -237,7 +263,7 @@ def prestart() -> None:
     commands (`exec`) overlaps its start-up (~50-100 ms) with loading the engine, on the
     other core, instead of paying it at the first command."""
     global _instance
-    if os.environ.get(ENV_SWITCH, "").lower() in ("0", "off", "no", "false"):
+    if _switched_off():
         return
     with _instance_lock:
         if _instance is not None or _unavailable is not None or sys.platform != "linux":
@@ -251,18 +277,40 @@ def prestart() -> None:
 
 
 def _drop(zygote: Zygote, reason: str) -> None:
-    """Forget a zygote that stopped answering; the next spawn starts a new one."""
+    """Forget a zygote that stopped answering; the next spawn starts a new one. Its socket
+    is closed now (it kills its commands and exits); it is reaped in a worker thread, so
+    an event loop calling this never waits for it."""
     global _instance
     log.warning("restarting the process zygote: %s", reason)
     with _instance_lock:
         if _instance is zygote:
             _instance = None
-    zygote.close(timeout=0.5)
+    threading.Thread(target=zygote.close, args=(0.5,), name="pycodex-zygote-reaper",
+                     daemon=True).start()
 
 
 def available() -> bool:
-    """Whether commands go through the zygote (starts it if needed)."""
+    """Whether commands go through the zygote (starts it if needed). Blocking the first
+    time: on an event loop, `await usable()`."""
     return _get() is not None
+
+
+async def _usable() -> Zygote | None:
+    """`_get` for an event loop: at once when the zygote is up (every command but the
+    first), else started or waited for in a worker thread."""
+    if _switched_off():
+        return None
+    zygote = _instance
+    if zygote is not None and zygote.ready:
+        return zygote
+    if zygote is None and (_unavailable is not None or sys.platform != "linux"):
+        return None
+    return await asyncio.to_thread(_get)
+
+
+async def usable() -> bool:
+    """Whether commands go through the zygote, without blocking the event loop."""
+    return await _usable() is not None
 
 
 def zygote_pid() -> int | None:
@@ -400,12 +448,14 @@ async def spawn(
     ctty: bool = False,
 ) -> ZygoteChild:
     """Start `argv` in a new session with the given fds (stdin None: /dev/null; `ctty`:
-    stdin, a terminal, becomes its controlling terminal).
+    stdin, a terminal, becomes its controlling terminal). Never blocks the event loop: the
+    request is one non-blocking send, the replies come on pipes the loop watches.
 
     Raises OSError as subprocess would (missing program, bad cwd), ZygoteError when the
-    zygote is off or unusable (the caller spawns directly).
+    zygote is off or unusable (the caller spawns directly). Cancelled at any point, it
+    leaves no command running.
     """
-    zygote = _get()
+    zygote = await _usable()
     if zygote is None:
         raise ZygoteError(_unavailable or "the zygote is off")
     payload = _payload(argv, env, cwd, ctty)
@@ -414,26 +464,27 @@ async def spawn(
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if stdin is None else -1
     try:
         fds = [devnull if stdin is None else stdin, stdout, stderr, status_w, error_w]
-        pid = zygote.request(payload, fds)
+        cancelled = await _send(zygote, _HEADER.pack(len(payload)) + payload, fds)
     except BaseException as exc:
         os.close(status_r)
         os.close(error_r)
-        if isinstance(exc, ZygoteError) or zygote.broken:
+        if isinstance(exc, ZygoteError) and not isinstance(exc, ZygoteRefused):
             _drop(zygote, str(exc))
         raise
     finally:
         for fd in (status_w, error_w, devnull):
             if fd >= 0:
                 os.close(fd)
+    # From here on the command may have started: never report "try elsewhere", which
+    # could run it twice, and never leave it running unobserved.
+    pid = await _started_pid(zygote, status_r, error_r, cancelled)
     child = ZygoteChild(pid, status_r)
     try:
         # EOF: the command was exec'd (or the shim ran); else why it could not start.
         error = await _read_up_to(error_r, _ERROR.size)
     except BaseException:
         # Cancelled while it starts: nobody will wait for it, so it must not run.
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(OSError):
-                kill(pid, signal.SIGKILL)
+        _kill_started(pid)
         os.close(status_r)
         raise
     finally:
@@ -443,3 +494,64 @@ async def spawn(
         err, stage = _ERROR.unpack(error[: _ERROR.size])
         raise OSError(err, os.strerror(err), str(cwd) if stage == _STAGE_CWD else argv[0])
     return child
+
+
+async def _send(zygote: Zygote, message: bytes, fds: Sequence[int]) -> bool:
+    """Send the request; whether the caller was cancelled meanwhile (then the command may
+    start all the same, and must be killed once its pid is known)."""
+    if zygote.send(message, fds):  # the usual case: one non-blocking sendmsg
+        return False
+    # The socket's buffer is full (the zygote is busy): wait for room in a worker thread,
+    # and see that through even if cancelled, since the request may go out meanwhile.
+    _, cancelled = await _see_through(asyncio.to_thread(zygote.send_blocking, message, fds))
+    return cancelled
+
+
+async def _started_pid(zygote: Zygote, status_r: int, error_r: int, cancelled: bool) -> int:
+    """The pid of the command just requested, read from its status pipe. When the caller
+    was (or gets) cancelled, the command is killed and CancelledError raised."""
+    try:
+        reply, late = await _see_through(
+            asyncio.wait_for(_read_up_to(status_r, _REPLY.size), REPLY_TIMEOUT_S))
+    except TimeoutError:
+        reply, late = b"", False
+    cancelled = cancelled or late
+    pid = _REPLY.unpack(reply)[0] if len(reply) == _REPLY.size else None
+    if pid is not None and pid > 0 and not cancelled:
+        return int(pid)
+    if pid is not None and pid > 0:
+        _kill_started(pid)
+    os.close(status_r)
+    os.close(error_r)
+    if pid is None:
+        # It died or hung mid-request: dropped, it takes the commands it forked with it.
+        _drop(zygote, "no answer to a spawn request")
+    if cancelled:
+        raise asyncio.CancelledError
+    if pid is None:
+        raise OSError(errno.EIO, "the process zygote exited while starting the command")
+    raise OSError(-pid, os.strerror(-pid))
+
+
+_T = TypeVar("_T")
+
+
+async def _see_through(aw: Awaitable[_T]) -> tuple[_T, bool]:
+    """Await `aw` to its end even if the caller is cancelled meanwhile; its result, and
+    whether the caller was cancelled (it must then re-raise CancelledError)."""
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+
+
+def _kill_started(pid: int) -> None:
+    # The group, and the pid itself in case it had not yet become a group leader.
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(OSError):
+            kill(pid, signal.SIGKILL)

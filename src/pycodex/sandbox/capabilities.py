@@ -1,5 +1,9 @@
 """What this machine can do for sandboxing: probed once per process and cached.
 
+The probe runs helper processes (up to seconds): callers on an event loop run it in a worker
+thread (`asyncio.to_thread(prepare_command, ...)`). Several threads asking at once (two
+engine threads' first commands) wait for one probe rather than each running its own.
+
 Nothing here confines anything. The in-process checks only ask the kernel questions that
 change nothing (the Landlock ABI version, whether a seccomp action is available); the user
 namespace and bubblewrap checks run short-lived child processes. The launcher then runs a
@@ -9,12 +13,12 @@ real preflight of each backend on `true` before trusting it.
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
 import platform
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,9 +60,24 @@ class Capabilities:
         return self.arch in _SYS_SECCOMP
 
 
-@functools.cache
+_probe_lock = threading.Lock()
+_probed: Capabilities | None = None
+
+
 def probe() -> Capabilities:
-    """The cached capability probe of this process (see :func:`reset` for tests)."""
+    """The cached capability probe of this process (see :func:`reset` for tests). Blocking
+    the first time: on an event loop, call it from a worker thread."""
+    global _probed
+    caps = _probed
+    if caps is not None:
+        return caps
+    with _probe_lock:
+        if _probed is None:
+            _probed = _probe()
+        return _probed
+
+
+def _probe() -> Capabilities:
     system = platform.system()
     arch = _machine()
     python = os.path.realpath(sys.executable)
@@ -82,7 +101,9 @@ def probe() -> Capabilities:
 
 
 def reset() -> None:
-    probe.cache_clear()
+    global _probed
+    with _probe_lock:
+        _probed = None
 
 
 def _machine() -> str:

@@ -32,6 +32,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,6 +250,8 @@ def _build(
 # --- preflight and selection ------------------------------------------------------------------
 
 _preflight_cache: dict[str, str | None] = {}
+# One preflight per backend per process, however many threads ask at once.
+_preflight_lock = threading.Lock()
 
 
 def _prerequisite(backend: str) -> str | None:
@@ -270,9 +273,17 @@ def _prerequisite(backend: str) -> str | None:
 
 
 def preflight(backend: str) -> str | None:
-    """None if `backend` really confines `true` on this machine, else the reason (cached)."""
+    """None if `backend` really confines `true` on this machine, else the reason (cached).
+    Blocking the first time (it runs `true` confined): from a worker thread on a loop."""
     if backend in _preflight_cache:
         return _preflight_cache[backend]
+    with _preflight_lock:
+        if backend not in _preflight_cache:
+            _preflight_cache[backend] = _run_preflight(backend)
+        return _preflight_cache[backend]
+
+
+def _run_preflight(backend: str) -> str | None:
     reason = _prerequisite(backend)
     if reason is None:
         try:
@@ -289,13 +300,13 @@ def preflight(backend: str) -> str | None:
                     reason = (err[-1] if err else f"preflight exited {done.returncode}")
             except (OSError, subprocess.TimeoutExpired) as exc:
                 reason = f"preflight failed: {exc}"
-    _preflight_cache[backend] = reason
     return reason
 
 
 def reset_cache() -> None:
     """Forget probes and preflights (tests, or after installing bubblewrap)."""
-    _preflight_cache.clear()
+    with _preflight_lock:
+        _preflight_cache.clear()
     capabilities.reset()
 
 

@@ -4,14 +4,18 @@ Whether and how a command runs (sandboxed, after asking the user, not at all) is
 by `pycodex.tools.orchestrator` from the approval policy, the sandbox policy, the user's
 rules and the model's escalation request. A command that is really a patch (`apply_patch <<'EOF' ... EOF`) is not run at
 all: it goes to the apply_patch tool's in-process path and policy.
+
+The command's process group belongs to the thread that runs it: recorded, with the turn,
+in that thread's `ShellRuntime.processes.groups`, so interrupting the turn
+(`ProcessManager.terminate_started_in`) or closing the thread kills it, and only it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pycodex.apply_patch.invocation import maybe_parse_apply_patch_invocation
 from pycodex.process.spawn import ExecRequest, ExecResult, SpawnError, run_command
@@ -33,6 +37,10 @@ from pycodex.tools.specs import (
     MAX_TIMEOUT_MS,
     shell_tool_spec,
 )
+
+if TYPE_CHECKING:
+    from pycodex.process.groups import ProcessGroups
+    from pycodex.process.runtime import ShellRuntime
 
 
 def escalation_requested(args: dict[str, Any]) -> bool:
@@ -85,8 +93,14 @@ def _join_lexically(base: Path, path: str | None) -> Path:
 class ShellHandler:
     name = "shell"
 
-    def __init__(self, escalation: bool = False) -> None:
+    def __init__(
+        self, escalation: bool = False, runtime: Callable[[], ShellRuntime] | None = None
+    ) -> None:
         self.escalation = escalation
+        # The thread's shell runtime (built on first use), which owns the commands run
+        # here. None (a handler built without one): they are nobody's to stop but the
+        # turn's own cancellation, and the exit safety net's.
+        self._runtime = runtime
 
     def spec(self) -> dict[str, Any]:
         return shell_tool_spec(self.escalation)
@@ -111,12 +125,14 @@ class ShellHandler:
             justification=justification if isinstance(justification, str) else None,
             prefix_rule=prefix_rule_of(args),
         )
+        groups = self._runtime().processes.groups if self._runtime is not None else None
 
         async def runner(
             spawn_argv: list[str], env: Mapping[str, str]
         ) -> tuple[ToolOutput, ExecResult]:
             return await run_shell_command_result(
-                call.call_id, argv, cwd, timeout_ms, ctx, spawn_argv=spawn_argv, env=env
+                call.call_id, argv, cwd, timeout_ms, ctx, spawn_argv=spawn_argv, env=env,
+                groups=groups,
             )
 
         return await run_with_approvals(plan, ctx, runner)
@@ -140,11 +156,14 @@ async def run_shell_command_result(
     spawn_argv: list[str] | None = None,
     env: Mapping[str, str] | None = None,
     source: ExecCommandSource = ExecCommandSource.AGENT,
+    groups: ProcessGroups | None = None,
 ) -> tuple[ToolOutput, ExecResult]:
     """Like `run_shell_command`, also returning the raw result.
 
     `spawn_argv`/`env` are what actually runs (e.g. the command wrapped for the sandbox);
-    events and the model still see `argv`.
+    events and the model still see `argv`. `groups`: the process groups of the thread
+    running it (`ShellRuntime.processes.groups`), where the command is recorded under
+    `ctx.turn_id` while it runs.
     """
     ctx.emit(
         ExecCommandBeginEvent(
@@ -168,6 +187,8 @@ async def run_shell_command_result(
                 timeout_s=timeout_ms / 1000 if timeout_ms is not None else None,
             ),
             on_output,
+            groups=groups,
+            turn_id=ctx.turn_id,
         )
     except SpawnError as exc:
         result = ExecResult(

@@ -199,7 +199,7 @@ class ExecCommandHandler:
                     session_id=session_id, argv=spawn_argv, display=display, cwd=cwd,
                     env={**spawn_env, **SESSION_ENV}, tty=tty, call_id=call.call_id,
                     turn_id=ctx.turn_id, on_output=_delta_emitter(ctx, call.call_id),
-                    on_exit=_end_emitter(ctx, begin),
+                    on_exit=_end_emitter(ctx, begin), groups=manager.groups,
                 )
             except SpawnError as exc:
                 manager.release_id(session_id)
