@@ -15,6 +15,8 @@ from tests.support.mock_model import (
     http_error,
     message,
     response,
+    response_events,
+    sse,
 )
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +72,44 @@ def test_chat_stream_cut_after_finish_shows_one_answer_human(
     assert "Half an answer." not in shown
     assert r.stdout.strip() == "The whole answer."
     assert "Reconnecting... 1/1" in r.stderr
+
+
+def _cut_after_message_done(text: str) -> object:
+    """A Responses stream whose message item finished, dropped before `response.completed`."""
+    events = response_events(message(text))
+    done = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done")
+    return sse(events, drop_after=done + 1)
+
+
+def test_responses_stream_cut_after_item_done_shows_one_answer_json(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(_cut_after_message_done("Half an answer."), response(message("The whole answer.")))
+
+    r = harness.run("--json", *retries(0, 1), "answer once")
+
+    assert r.rc == 0, r.stderr
+    assert r.pairs() == [
+        ("thread.started", None),
+        ("turn.started", None),
+        ("error", None),
+        ("item.completed", "agent_message"),
+        ("turn.completed", None),
+    ]
+    assert [i["text"] for i in r.items("agent_message")] == ["The whole answer."]
+    assert "Half an answer." not in r.stdout
+
+
+def test_responses_stream_cut_after_item_done_shows_one_answer_human(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    mock_model.enqueue(_cut_after_message_done("Half an answer."), response(message("The whole answer.")))
+
+    r = harness.run(*retries(0, 1), "answer once")
+
+    assert r.rc == 0, r.stderr
+    assert "Half an answer." not in r.stdout + r.stderr
+    assert r.stdout.strip() == "The whole answer."
 
 
 # --- one retry budget, one counter ------------------------------------------------------------

@@ -62,8 +62,25 @@ def test_rollout_of_a_shell_run(harness: ExecHarness) -> None:
     events = [line["payload"]["type"] for line in lines if line["type"] == "event_msg"]
     assert events[0] == "task_started"
     assert events[-1] == "task_complete"
-    assert "user_message" in events and "agent_message" in events and "token_count" in events
+    assert "token_count" in events
     assert not any(e.endswith("_delta") for e in events)
+    # As Codex 0.163: the turn's finished items, in order, with the call id as the
+    # command's item id; not the older user_message / agent_message events.
+    assert "user_message" not in events and "agent_message" not in events
+    done = [
+        line["payload"] for line in lines
+        if line["type"] == "event_msg" and line["payload"]["type"] == "item_completed"
+    ]
+    assert [d["item"]["type"] for d in done] == ["UserMessage", "CommandExecution", "AgentMessage"]
+    thread_id = meta["id"]
+    assert {d["thread_id"] for d in done} == {thread_id}
+    user, command, answer = (d["item"] for d in done)
+    assert user["content"][0]["text"] == "[[shell]] x"
+    assert command["id"] == "call_1" and command["status"] == "completed"
+    assert command["exit_code"] == 0 and "hello-from-tool" in command["aggregated_output"]
+    assert command["cwd"] == harness.workspace.as_uri()
+    assert answer["content"] == [{"type": "Text", "text": "All done."}]
+    assert all(d["started_at_ms"] <= d["completed_at_ms"] for d in done)
 
 
 def test_ephemeral_writes_no_rollout(harness: ExecHarness) -> None:

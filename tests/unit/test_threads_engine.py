@@ -241,7 +241,11 @@ async def test_rollback_drops_turns_live_and_on_resume(world: World) -> None:
     assert conf.rollout_path is not None
     records = read_rollout(Path(conf.rollout_path)).records
     assert any(r.payload.get("type") == "thread_rolled_back" for r in records)
-    assert any(r.payload.get("message") == "second" for r in records)
+    assert any(
+        r.payload.get("type") == "item_completed"
+        and r.payload["item"].get("content") == [{"type": "text", "text": "second", "text_elements": []}]
+        for r in records
+    )
     mock.enqueue(response(message("x")))
     resumed, _ = await world.resume(conf.session_id)
     await turn(resumed, "next")

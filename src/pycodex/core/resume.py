@@ -27,6 +27,7 @@ from pycodex.context.history import (
 from pycodex.protocol.events import (
     EVENT_TYPES,
     EventMsg,
+    ItemCompletedEvent,
     TurnAbortedEvent,
     TurnAbortReason,
     parse_event_msg,
@@ -62,6 +63,8 @@ from pycodex.rollout.reader import (
 from pycodex.rollout.recorder import RolloutLine
 from pycodex.rollout.rows import ROW_EVENT_TYPES
 from pycodex.rollout.thread_index import INDEX_FILE, ThreadIndexError
+
+from .items import legacy_events
 
 # Re-exported (`as`): where callers of this module have always found them.
 from .threads import ThreadNotFoundError as ThreadNotFoundError
@@ -190,9 +193,11 @@ def initial_messages(records: Sequence[RolloutRecord]) -> list[EventMsg]:
     events: list[EventMsg] = []
     for payload in payloads:
         try:
-            events.append(parse_event_msg(payload))
+            event = parse_event_msg(payload)
         except ValueError:  # a malformed event is not worth failing a resume for
             continue
+        # Finished items repaint as the user/agent/reasoning events they stand for.
+        events.extend(legacy_events(event.item) if isinstance(event, ItemCompletedEvent) else [event])
     return events
 
 

@@ -43,6 +43,7 @@ from pycodex.tools.registry import ToolSettings, build_router
 from pycodex.tools.router import ToolRouter
 
 from .approvals import SessionApprovals
+from .items import TurnItems
 from .model_info import model_info
 from .notify import TurnNotifier
 from .turn_context import SessionSettings, TurnContext
@@ -51,13 +52,11 @@ if TYPE_CHECKING:
     from pycodex.process.runtime import ShellRuntime
 
 # Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
-# and what an audit needs. Deltas and tool chatter are not (the response items are).
+# and what an audit needs. Deltas and tool chatter are not (the response items are). As
+# Codex 0.163: finished turn items, not the older user_message / agent_message events.
 PERSISTED_EVENTS = frozenset(
     {
-        "user_message",
-        "agent_message",
-        "agent_reasoning",
-        "agent_reasoning_raw_content",
+        "item_completed",
         "token_count",
         "task_started",
         "task_complete",
@@ -131,6 +130,7 @@ class Session:
         )
         self.notifier = TurnNotifier(services.notify, services.base_env)
         self._shell: ShellRuntime | None = None
+        self._turn_items: dict[str, TurnItems] = {}
 
     @property
     def shell(self) -> ShellRuntime:
@@ -180,6 +180,21 @@ class Session:
         if recorder is not None:
             for message in recorder.take_index_warnings():
                 self.emit(sub_id, WarningEvent(message=message))
+
+    def items_for(self, turn: TurnContext) -> TurnItems:
+        """The item ledger of a running turn (made on first use, dropped by `end_items`)."""
+        items = self._turn_items.get(turn.turn_id)
+        if items is None:
+
+            def emit(msg: EventMsg) -> None:
+                self.emit(turn.sub_id, msg)
+
+            items = TurnItems(emit, thread_id=self.thread_id, turn_id=turn.turn_id)
+            self._turn_items[turn.turn_id] = items
+        return items
+
+    def end_items(self, turn: TurnContext) -> None:
+        self._turn_items.pop(turn.turn_id, None)
 
     # --- token accounting -------------------------------------------------------------
 
@@ -292,8 +307,11 @@ class Session:
         return tuple(dict.fromkeys(roots))
 
     def tool_context(self, turn: TurnContext) -> ToolContext:
+        items = self.items_for(turn)
+
         def emit(msg: Any) -> None:
             self.emit(turn.sub_id, msg)
+            items.observe_tool_event(msg)
 
         def warn(message: str) -> None:
             self.emit(turn.sub_id, WarningEvent(message=message))

@@ -38,6 +38,7 @@ from pycodex.protocol.events import (
     AgentReasoningRawContentDeltaEvent,
     AgentReasoningSectionBreakEvent,
     ErrorEvent,
+    EventMsg,
     StreamErrorEvent,
     TaskCompleteEvent,
     TaskStartedEvent,
@@ -45,11 +46,11 @@ from pycodex.protocol.events import (
     TurnAbortedEvent,
     TurnAbortReason,
     TurnDiffEvent,
-    UserMessageEvent,
     WarningEvent,
     WebSearchBeginEvent,
     WebSearchEndEvent,
 )
+from pycodex.protocol.items import TurnItem
 from pycodex.protocol.models import (
     ContentItem,
     CustomToolCallItem,
@@ -70,6 +71,7 @@ from pycodex.rollout.recorder import RolloutLine
 from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
 from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
+from .items import TurnItems, user_message_event
 from .model_info import effective_reasoning_effort, effective_verbosity
 from .notify import agent_turn_complete_payload
 from .session import Session
@@ -92,6 +94,10 @@ class _ResponseState(msgspec.Struct):
     # Calls that could not even be parsed get their answer right away.
     immediate: dict[str, ToolResponse] = msgspec.field(default_factory=dict)
     last_agent_message: str | None = None
+    # Finished model output (its older-style events and its turn item), announced only
+    # once the response completes: a stream cut after an item finished but before the
+    # response did is retried, and must not show that item twice.
+    finished: list[tuple[list[EventMsg], TurnItem]] = msgspec.field(default_factory=list)
 
 
 def user_input_to_item(items: list[UserInput]) -> MessageItem:
@@ -124,13 +130,6 @@ def _local_image(path: Path, number: int) -> list[ContentItem]:
         ),
         InputText(text="</image>"),
     ]
-
-
-def _user_message_event(items: list[UserInput]) -> UserMessageEvent:
-    text = "\n".join(i.text for i in items if isinstance(i, TextInput))
-    images = [i.image_url for i in items if isinstance(i, ImageInput)]
-    local = [i.path for i in items if isinstance(i, LocalImageInput)]
-    return UserMessageEvent(message=text, images=images or None, local_images=local)
 
 
 def _notify_turn_complete(
@@ -176,7 +175,8 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         if env_update is not None:
             sess.record_items([env_update])
         sess.record_items([user_input_to_item(user_items)])
-        sess.emit(turn.sub_id, _user_message_event(user_items))
+        sess.emit(turn.sub_id, user_message_event(user_items))
+        sess.items_for(turn).user_message(user_items)
         while True:
             active = sess.active
             if active is not None and active.pending_input:
@@ -194,6 +194,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         if sess.shell_if_started is not None:
             await sess.shell_if_started.processes.terminate_started_in(turn.turn_id)
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
+        sess.end_items(turn)
         await sess.flush()
         raise
     except ModelClientError as exc:
@@ -202,6 +203,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         await _end_after_failure(sess, turn, exc)
     sess.report_index_problems(turn.sub_id)
     _release_turn(sess)
+    sess.end_items(turn)
     sess.emit(
         turn.sub_id,
         TaskCompleteEvent(
@@ -297,8 +299,10 @@ async def run_sampling_request(
     )
     sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
     state = _ResponseState()
+    items = sess.items_for(turn)
     async for event in sess.services.client.stream(prompt):
         if isinstance(event, StreamRetry):
+            items.abandon_stream([item for _, item in state.finished])
             state = _ResponseState()
             sess.emit(
                 turn.sub_id,
@@ -306,26 +310,17 @@ async def run_sampling_request(
                     message=f"Reconnecting... {event.attempt}/{event.max_attempts} ({event.message})"
                 ),
             )
-        elif isinstance(event, OutputTextDelta):
-            sess.emit(turn.sub_id, AgentMessageDeltaEvent(delta=event.delta))
-        elif isinstance(event, ReasoningSummaryDelta):
-            sess.emit(turn.sub_id, AgentReasoningDeltaEvent(delta=event.delta))
-        elif isinstance(event, ReasoningSummaryPartAdded):
-            sess.emit(turn.sub_id, AgentReasoningSectionBreakEvent())
-        elif isinstance(event, ReasoningContentDelta):
-            if sess.services.show_raw_agent_reasoning:
-                sess.emit(turn.sub_id, AgentReasoningRawContentDeltaEvent(delta=event.delta))
-        elif isinstance(event, WebSearchCallBegin):
-            sess.emit(turn.sub_id, WebSearchBeginEvent(call_id=event.call_id))
         elif isinstance(event, OutputItemDone):
-            _on_item_done(sess, turn, state, event.item)
-        elif isinstance(event, RateLimits):
-            sess.rate_limits = RateLimitSnapshot.from_wire(msgspec.to_builtins(event.snapshot))
+            _on_item_done(sess, items, state, event.item)
         elif isinstance(event, Completed):
+            _announce_finished(sess, turn, items, state)
             info = None
             if event.token_usage is not None:
                 info = sess.add_usage(_to_protocol_usage(event.token_usage))
             sess.emit(turn.sub_id, TokenCountEvent(info=info or sess.token_info, rate_limits=sess.rate_limits))
+        else:
+            _on_stream_event(sess, turn, items, event)
+    _announce_finished(sess, turn, items, state)
 
     sess.record_items(state.items)
     if not state.calls:
@@ -350,7 +345,28 @@ async def run_sampling_request(
     return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
 
 
-def _on_item_done(sess: Session, turn: TurnContext, state: _ResponseState, item: ResponseItem) -> None:
+def _on_stream_event(sess: Session, turn: TurnContext, items: TurnItems, event: object) -> None:
+    """Deltas and progress of the response in flight: shown as they arrive."""
+    if isinstance(event, OutputTextDelta):
+        sess.emit(turn.sub_id, AgentMessageDeltaEvent(delta=event.delta))
+        items.agent_text_delta(event.item_id, event.delta)
+    elif isinstance(event, ReasoningSummaryDelta):
+        sess.emit(turn.sub_id, AgentReasoningDeltaEvent(delta=event.delta))
+        items.reasoning_delta(event.delta, index=event.summary_index, raw=False)
+    elif isinstance(event, ReasoningSummaryPartAdded):
+        sess.emit(turn.sub_id, AgentReasoningSectionBreakEvent())
+    elif isinstance(event, ReasoningContentDelta):
+        if sess.services.show_raw_agent_reasoning:
+            sess.emit(turn.sub_id, AgentReasoningRawContentDeltaEvent(delta=event.delta))
+            items.reasoning_delta(event.delta, index=event.content_index, raw=True)
+    elif isinstance(event, WebSearchCallBegin):
+        sess.emit(turn.sub_id, WebSearchBeginEvent(call_id=event.call_id))
+        items.web_search_begin(event.call_id)
+    elif isinstance(event, RateLimits):
+        sess.rate_limits = RateLimitSnapshot.from_wire(msgspec.to_builtins(event.snapshot))
+
+
+def _on_item_done(sess: Session, items: TurnItems, state: _ResponseState, item: ResponseItem) -> None:
     state.items.append(item)
     if isinstance(item, FunctionCallItem | CustomToolCallItem | LocalShellCallItem):
         try:
@@ -364,20 +380,28 @@ def _on_item_done(sess: Session, turn: TurnContext, state: _ResponseState, item:
         if call is not None:
             state.calls.append(call)
         return
+    legacy: list[EventMsg]
     if isinstance(item, MessageItem) and item.role == "assistant":
         text = item.text()
         state.last_agent_message = text
-        sess.emit(turn.sub_id, AgentMessageEvent(message=text))
+        legacy = [AgentMessageEvent(message=text)]
     elif isinstance(item, ReasoningItem):
-        for part in item.summary:
-            sess.emit(turn.sub_id, AgentReasoningEvent(text=part.text))
+        legacy = [AgentReasoningEvent(text=part.text) for part in item.summary]
     elif isinstance(item, WebSearchCallItem):
         action = item.action or {}
         query = action.get("query") if isinstance(action.get("query"), str) else ""
-        sess.emit(
-            turn.sub_id,
-            WebSearchEndEvent(call_id=item.id or "", query=query or "", action=item.action or None),
-        )
+        legacy = [WebSearchEndEvent(call_id=item.id or "", query=query or "", action=item.action or None)]
+    else:
+        return
+    state.finished.append((legacy, items.finish_output_item(item)))
+
+
+def _announce_finished(sess: Session, turn: TurnContext, items: TurnItems, state: _ResponseState) -> None:
+    finished, state.finished = state.finished, []
+    for legacy, item in finished:
+        for msg in legacy:
+            sess.emit(turn.sub_id, msg)
+        items.complete(item)
 
 
 def _turn_context_payload(turn: TurnContext) -> dict[str, object]:

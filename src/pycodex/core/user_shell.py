@@ -29,6 +29,7 @@ from pycodex.protocol.events import (
 from pycodex.protocol.items import ExecCommandSource
 from pycodex.protocol.models import InputText, MessageItem
 from pycodex.sandbox.launcher import SandboxUnavailable, prepare_command
+from pycodex.tools.base import ToolContext
 from pycodex.tools.handlers.shell import run_shell_command_result
 from pycodex.tools.output_format import MODEL_OUTPUT_MAX_BYTES
 
@@ -74,7 +75,7 @@ async def run_user_shell_command(
                 prepare_command, argv, policy=turn.settings.sandbox_policy, cwd=turn.cwd, env=env
             )
         except SandboxUnavailable as exc:
-            _report_not_run(sess, turn, call_id, display, f"command not run: {exc}")
+            _report_not_run(ctx, turn, call_id, display, f"command not run: {exc}")
         else:
             for warning in prepared.warnings:
                 ctx.emit_warning(warning)
@@ -89,10 +90,12 @@ async def run_user_shell_command(
             else:
                 sess.record_items([record])
     except asyncio.CancelledError:
+        sess.end_items(turn)
         if standalone:
             sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
             await sess.flush()
         raise
+    sess.end_items(turn)
     if standalone:
         sess.emit(
             turn.sub_id,
@@ -104,11 +107,11 @@ async def run_user_shell_command(
     await sess.flush()
 
 
-def _report_not_run(sess: Session, turn: TurnContext, call_id: str, display: list[str], message: str) -> None:
-    sess.emit(turn.sub_id, ExecCommandBeginEvent(
+def _report_not_run(ctx: ToolContext, turn: TurnContext, call_id: str, display: list[str], message: str) -> None:
+    ctx.emit(ExecCommandBeginEvent(
         call_id=call_id, turn_id=turn.turn_id, command=display, cwd=str(turn.cwd),
         source=ExecCommandSource.USER_SHELL))
-    sess.emit(turn.sub_id, ExecCommandEndEvent(
+    ctx.emit(ExecCommandEndEvent(
         call_id=call_id, turn_id=turn.turn_id, command=display, cwd=str(turn.cwd),
         source=ExecCommandSource.USER_SHELL, stdout="", stderr=message, aggregated_output=message,
         exit_code=1, duration=RustDuration.from_seconds(0.0), formatted_output=message))

@@ -14,21 +14,12 @@ import msgspec
 
 from pycodex.process.quote import join_command
 from pycodex.process.truncation import HeadTailBuffer
-from pycodex.protocol.event_payloads import (
-    ExecCommandBeginEvent,
-    ExecCommandEndEvent,
-    ExecCommandOutputDeltaEvent,
-    McpToolCallBeginEvent,
-    McpToolCallEndEvent,
-    PatchApplyBeginEvent,
-    PatchApplyEndEvent,
-    WebSearchEndEvent,
-)
+from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
 from pycodex.protocol.events import (
-    AgentMessageEvent,
-    AgentReasoningEvent,
     ErrorEvent,
     EventMsg,
+    ItemCompletedEvent,
+    ItemStartedEvent,
     PlanUpdateEvent,
     SessionConfiguredEvent,
     StreamErrorEvent,
@@ -37,7 +28,16 @@ from pycodex.protocol.events import (
     TokenCountEvent,
     WarningEvent,
 )
-from pycodex.protocol.items import FileChange
+from pycodex.protocol.items import (
+    AgentMessageTurnItem,
+    CommandExecutionTurnItem,
+    FileChange,
+    FileChangeTurnItem,
+    McpToolCallTurnItem,
+    ReasoningTurnItem,
+    TurnItem,
+    WebSearchTurnItem,
+)
 from pycodex.protocol.tokens import TokenUsage
 
 SCHEMA_VERSION = 1
@@ -60,13 +60,18 @@ def usage_json(usage: TokenUsage | None) -> JsonObj:
 
 
 class JsonlProcessor(msgspec.Struct):
-    """Turns engine events into zero or more JSONL objects."""
+    """Turns engine events into zero or more JSONL objects.
+
+    A thin mapping of the engine's turn items (`item_started` / `item_completed`, command
+    output deltas by item id) plus the turn-level events; exec numbers the items itself.
+    """
 
     _next_item: int = 0
-    _by_call: dict[str, JsonObj] = msgspec.field(default_factory=dict)
+    # Engine item id -> the exec item shown for it, while it runs.
+    _running: dict[str, JsonObj] = msgspec.field(default_factory=dict)
     _todo: JsonObj | None = None
     _usage: TokenUsage | None = None
-    # Live output of running commands (call_id -> bounded head+tail buffer) and when each
+    # Live output of running commands (item id -> bounded head+tail buffer) and when each
     # item was last shown, for `item.updated`.
     _live: dict[str, HeadTailBuffer] = msgspec.field(default_factory=dict)
     _shown_at: dict[str, float] = msgspec.field(default_factory=dict)
@@ -85,103 +90,20 @@ class JsonlProcessor(msgspec.Struct):
         return {"type": "item.completed", "item": {"id": self._new_id(), "type": "error", "message": message}}
 
     def process(self, msg: EventMsg) -> list[JsonObj]:
-        item: JsonObj
+        if isinstance(msg, ItemStartedEvent):
+            return self._item_started(msg.item)
+        if isinstance(msg, ItemCompletedEvent):
+            return self._item_completed(msg.item)
+        if isinstance(msg, ExecCommandOutputDeltaEvent):
+            return self._command_output(msg)
         if isinstance(msg, SessionConfiguredEvent):
             return [{"type": "thread.started", "thread_id": msg.session_id, "schema_version": SCHEMA_VERSION}]
         if isinstance(msg, TaskStartedEvent):
             self.turn_error = None
             self._todo = None
             return [{"type": "turn.started"}]
-        if isinstance(msg, AgentMessageEvent):
-            self.last_agent_message = msg.message
-            item = {"id": self._new_id(), "type": "agent_message", "text": msg.message}
-            return [{"type": "item.completed", "item": item}]
-        if isinstance(msg, AgentReasoningEvent):
-            item = {"id": self._new_id(), "type": "reasoning", "text": msg.text}
-            return [{"type": "item.completed", "item": item}]
-        if isinstance(msg, ExecCommandBeginEvent):
-            item = {
-                "id": self._new_id(),
-                "type": "command_execution",
-                "command": join_command(msg.command),
-                "aggregated_output": "",
-                "exit_code": None,
-                "status": "in_progress",
-            }
-            self._by_call[msg.call_id] = item
-            self._live[msg.call_id] = HeadTailBuffer(LIVE_OUTPUT_BYTES // 2, LIVE_OUTPUT_BYTES // 2)
-            self._shown_at[msg.call_id] = self.clock()
-            return [{"type": "item.started", "item": dict(item)}]
-        if isinstance(msg, ExecCommandOutputDeltaEvent):
-            return self._command_output(msg)
-        if isinstance(msg, ExecCommandEndEvent):
-            self._live.pop(msg.call_id, None)
-            self._shown_at.pop(msg.call_id, None)
-            if msg.call_id in self._settled:
-                self._settled.discard(msg.call_id)
-                return []
-            item = self._by_call.pop(msg.call_id, {}) or {
-                "id": self._new_id(), "type": "command_execution", "command": join_command(msg.command),
-            }
-            item.update(
-                aggregated_output=msg.aggregated_output,
-                exit_code=msg.exit_code,
-                status="completed" if msg.exit_code == 0 else "failed",
-            )
-            return [{"type": "item.completed", "item": item}]
-        if isinstance(msg, PatchApplyBeginEvent):
-            item = {
-                "id": self._new_id(),
-                "type": "file_change",
-                "changes": _changes(msg.changes),
-                "status": "in_progress",
-            }
-            self._by_call[msg.call_id] = item
-            return [{"type": "item.started", "item": dict(item)}]
-        if isinstance(msg, PatchApplyEndEvent):
-            item = self._by_call.pop(msg.call_id, {}) or {
-                "id": self._new_id(), "type": "file_change", "changes": _changes(msg.changes),
-            }
-            item["status"] = "completed" if msg.success else "failed"
-            return [{"type": "item.completed", "item": item}]
-        if isinstance(msg, McpToolCallBeginEvent):
-            item = {
-                "id": self._new_id(),
-                "type": "mcp_tool_call",
-                "server": msg.invocation.server,
-                "tool": msg.invocation.tool,
-                "arguments": msg.invocation.arguments,
-                "result": None,
-                "error": None,
-                "status": "in_progress",
-            }
-            self._by_call[msg.call_id] = item
-            return [{"type": "item.started", "item": dict(item)}]
-        if isinstance(msg, McpToolCallEndEvent):
-            item = self._by_call.pop(msg.call_id, {}) or {
-                "id": self._new_id(), "type": "mcp_tool_call",
-                "server": msg.invocation.server, "tool": msg.invocation.tool,
-                "arguments": msg.invocation.arguments,
-            }
-            ok = msg.is_success()
-            item.update(
-                result=msg.result.get("Ok") if ok else None,
-                error=None if ok else {"message": str(msg.result.get("Err", msg.result))},
-                status="completed" if ok else "failed",
-            )
-            return [{"type": "item.completed", "item": item}]
-        if isinstance(msg, WebSearchEndEvent):
-            item = {"id": self._new_id(), "type": "web_search", "query": msg.query}
-            if msg.action is not None:
-                item["action"] = msg.action
-            return [{"type": "item.started", "item": item}, {"type": "item.completed", "item": item}]
         if isinstance(msg, PlanUpdateEvent):
-            items = [{"text": s.step, "completed": s.status == "completed"} for s in msg.plan]
-            if self._todo is None:
-                self._todo = {"id": self._new_id(), "type": "todo_list", "items": items}
-                return [{"type": "item.started", "item": dict(self._todo)}]
-            self._todo["items"] = items
-            return [{"type": "item.updated", "item": dict(self._todo)}]
+            return self._plan(msg)
         if isinstance(msg, TokenCountEvent):
             if msg.info is not None:
                 self._usage = msg.info.total_token_usage
@@ -194,32 +116,123 @@ class JsonlProcessor(msgspec.Struct):
         if isinstance(msg, WarningEvent):
             return [self.warning(msg.message)]
         if isinstance(msg, TaskCompleteEvent):
-            out: list[JsonObj] = self._settle_running_commands()
-            if self._todo is not None:
-                out.append({"type": "item.completed", "item": dict(self._todo)})
-                self._todo = None
-            if self.turn_error is not None:
-                out.append({"type": "turn.failed", "error": {"message": self.turn_error}})
-            else:
-                out.append({"type": "turn.completed", "usage": usage_json(self._usage)})
-            return out
+            return self._turn_completed()
         return []
 
+    # --- items ------------------------------------------------------------------------
+
+    def _item_started(self, item: TurnItem) -> list[JsonObj]:
+        """Tool items are shown as they start; model output only once it is complete."""
+        shown: JsonObj
+        if isinstance(item, CommandExecutionTurnItem):
+            if item.id in self._settled:
+                return []
+            shown = {
+                "id": self._new_id(),
+                "type": "command_execution",
+                "command": join_command(item.command),
+                "aggregated_output": "",
+                "exit_code": None,
+                "status": "in_progress",
+            }
+            self._live[item.id] = HeadTailBuffer(LIVE_OUTPUT_BYTES // 2, LIVE_OUTPUT_BYTES // 2)
+            self._shown_at[item.id] = self.clock()
+        elif isinstance(item, FileChangeTurnItem):
+            shown = {
+                "id": self._new_id(),
+                "type": "file_change",
+                "changes": _changes(item.changes),
+                "status": "in_progress",
+            }
+        elif isinstance(item, McpToolCallTurnItem):
+            shown = {
+                "id": self._new_id(),
+                "type": "mcp_tool_call",
+                "server": item.server,
+                "tool": item.tool,
+                "arguments": item.arguments,
+                "result": None,
+                "error": None,
+                "status": "in_progress",
+            }
+        else:
+            return []
+        self._running[item.id] = shown
+        return [{"type": "item.started", "item": dict(shown)}]
+
+    def _item_completed(self, item: TurnItem) -> list[JsonObj]:
+        if isinstance(item, AgentMessageTurnItem):
+            self.last_agent_message = item.text()
+            message: JsonObj = {"id": self._new_id(), "type": "agent_message", "text": item.text()}
+            return [{"type": "item.completed", "item": message}]
+        if isinstance(item, ReasoningTurnItem):
+            return [
+                {"type": "item.completed", "item": {"id": self._new_id(), "type": "reasoning", "text": text}}
+                for text in item.summary_text
+            ]
+        if isinstance(item, WebSearchTurnItem):
+            search: JsonObj = {"id": self._new_id(), "type": "web_search", "query": item.query}
+            if item.action is not None:
+                search["action"] = item.action
+            return [{"type": "item.started", "item": search}, {"type": "item.completed", "item": search}]
+        if item.id is None or item.id not in self._running:
+            if item.id in self._settled:
+                self._settled.discard(item.id)
+            return []
+        shown = self._running.pop(item.id)
+        self._live.pop(item.id, None)
+        self._shown_at.pop(item.id, None)
+        if isinstance(item, CommandExecutionTurnItem):
+            shown.update(
+                aggregated_output=item.aggregated_output or "",
+                exit_code=item.exit_code,
+                status=item.status,
+            )
+        elif isinstance(item, FileChangeTurnItem):
+            shown["status"] = item.status
+        elif isinstance(item, McpToolCallTurnItem):
+            ok = item.status == "completed"
+            shown.update(
+                result=item.result if ok else None,
+                error=None if ok or item.error is None else {"message": item.error.message},
+                status=item.status,
+            )
+        return [{"type": "item.completed", "item": shown}]
+
+    def _plan(self, msg: PlanUpdateEvent) -> list[JsonObj]:
+        """The plan is a turn-level list in the engine; exec shows it as a todo_list item."""
+        items = [{"text": s.step, "completed": s.status == "completed"} for s in msg.plan]
+        if self._todo is None:
+            self._todo = {"id": self._new_id(), "type": "todo_list", "items": items}
+            return [{"type": "item.started", "item": dict(self._todo)}]
+        self._todo["items"] = items
+        return [{"type": "item.updated", "item": dict(self._todo)}]
+
+    def _turn_completed(self) -> list[JsonObj]:
+        out: list[JsonObj] = self._settle_running_commands()
+        if self._todo is not None:
+            out.append({"type": "item.completed", "item": dict(self._todo)})
+            self._todo = None
+        if self.turn_error is not None:
+            out.append({"type": "turn.failed", "error": {"message": self.turn_error}})
+        else:
+            out.append({"type": "turn.completed", "usage": usage_json(self._usage)})
+        return out
 
     def _command_output(self, msg: ExecCommandOutputDeltaEvent) -> list[JsonObj]:
         """`item.updated` with the output so far, for commands that run a while (none for
         quick ones: their stream stays started → completed, as in Codex)."""
         live = self._live.get(msg.call_id)
-        item = self._by_call.get(msg.call_id)
-        if live is None or item is None:
+        shown = self._running.get(msg.call_id)
+        if live is None or shown is None:
             return []
         live.write(msg.data())
         now = self.clock()
         if now - self._shown_at.get(msg.call_id, now) < UPDATE_INTERVAL_S:
             return []
         self._shown_at[msg.call_id] = now
-        item["aggregated_output"] = live.render()
-        return [{"type": "item.updated", "item": dict(item)}]
+        shown["aggregated_output"] = live.render()
+        return [{"type": "item.updated", "item": dict(shown)}]
 
     def _settle_running_commands(self) -> list[JsonObj]:
         """Complete the items of commands still running when the turn ends.
@@ -230,16 +243,16 @@ class JsonlProcessor(msgspec.Struct):
         it printed so far. A client always sees every item it was shown start complete.
         """
         out: list[JsonObj] = []
-        for call_id, item in list(self._by_call.items()):
-            if item.get("type") != "command_execution":
+        for item_id, shown in list(self._running.items()):
+            if shown.get("type") != "command_execution":
                 continue
-            live = self._live.pop(call_id, None)
+            live = self._live.pop(item_id, None)
             if live is not None:
-                item["aggregated_output"] = live.render()
-            self._by_call.pop(call_id)
-            self._shown_at.pop(call_id, None)
-            self._settled.add(call_id)
-            out.append({"type": "item.completed", "item": item})
+                shown["aggregated_output"] = live.render()
+            self._running.pop(item_id)
+            self._shown_at.pop(item_id, None)
+            self._settled.add(item_id)
+            out.append({"type": "item.completed", "item": shown})
         return out
 
 
