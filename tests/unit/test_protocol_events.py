@@ -294,7 +294,7 @@ def test_raw_response_item_keeps_unknown_items_but_rejects_malformed_known_ones(
 
 def test_unknown_turn_item_type_is_kept_verbatim() -> None:
     wire = {"type": "item_completed", "thread_id": "th", "turn_id": "t",
-            "item": {"type": "ImageView", "id": "v1", "path": "/w/a.png"}}
+            "item": {"type": "HookPrompt", "id": "v1", "fragments": [{"text": "x"}]}}
     event = parse_event_msg(wire)
     assert isinstance(event, ItemCompletedEvent)
     assert isinstance(event.item, OtherTurnItem)

@@ -27,6 +27,7 @@ from pycodex.protocol.events import (
 from pycodex.protocol.items import (
     AgentMessageTurnItem,
     CommandExecutionTurnItem,
+    ImageViewTurnItem,
     ReasoningTurnItem,
     UserMessageTurnItem,
 )
@@ -35,6 +36,7 @@ from tests.support.mock_model import (
     MockModelServer,
     chat_text,
     chat_tool_calls,
+    function_call,
     message,
     reasoning,
     response,
@@ -189,3 +191,20 @@ async def test_chat_items_get_ids_of_their_own(chat_thread: CodexThread, mock_mo
     assert isinstance(answer, AgentMessageTurnItem) and answer.text() == "Chat answer."
     deltas = [e for e in events if isinstance(e, AgentMessageContentDeltaEvent)]
     assert deltas and {d.item_id for d in deltas} == {answer.id}
+
+
+async def test_an_image_the_model_viewed_is_an_item(
+    thread: CodexThread, mock_model: MockModelServer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "ws" / "pic.gif"
+    picture.write_bytes(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+    mock_model.enqueue(
+        response(function_call("view_image", {"path": "pic.gif"}, call_id="img_1")),
+        response(message("ok")),
+    )
+    await submit_text(thread, "look")
+    events = await until(thread, TaskCompleteEvent)
+
+    assert_items_well_formed(events, thread.thread_id)
+    [viewed] = [e.item for e in completed(events) if isinstance(e.item, ImageViewTurnItem)]
+    assert (viewed.id, viewed.path) == ("img_1", str(picture))

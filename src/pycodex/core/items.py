@@ -32,6 +32,7 @@ from pycodex.protocol.event_payloads import (
     McpToolCallEndEvent,
     PatchApplyBeginEvent,
     PatchApplyEndEvent,
+    ViewImageToolCallEvent,
 )
 from pycodex.protocol.events import (
     AgentMessageContentDeltaEvent,
@@ -49,6 +50,7 @@ from pycodex.protocol.items import (
     AgentMessageTurnItem,
     CommandExecutionTurnItem,
     FileChangeTurnItem,
+    ImageViewTurnItem,
     McpToolCallError,
     McpToolCallTurnItem,
     ReasoningTurnItem,
@@ -239,6 +241,8 @@ class TurnItems:
             )
         elif isinstance(msg, McpToolCallEndEvent):
             self.complete(_mcp_item(msg))
+        elif isinstance(msg, ViewImageToolCallEvent):
+            self.complete(ImageViewTurnItem(id=msg.call_id, path=msg.path))
 
 
 def _command_item(

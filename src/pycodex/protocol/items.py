@@ -7,7 +7,7 @@ Core (rollout) form, as Codex 0.163 writes it in ``event_msg`` ``item_completed`
 ``aggregatedOutput``) and exec's JSONL items (``command_execution``) are renderings made by
 those front ends, not this module.
 
-Item types pycodex does not model (Codex has more: HookPrompt, ImageView, DynamicToolCall…)
+Item types pycodex does not model (Codex has more: HookPrompt, DynamicToolCall…)
 load as :class:`OtherTurnItem` so an old or newer rollout always reads.
 """
 
@@ -170,6 +170,14 @@ class WebSearchTurnItem(WireModel, kw_only=True):
     action: OmitNone[dict[str, Any]] = None
 
 
+class ImageViewTurnItem(WireModel, kw_only=True):
+    """An image the model looked at with `view_image` (the file's path)."""
+
+    type: Literal["ImageView"] = "ImageView"
+    id: str
+    path: str
+
+
 class ContextCompactionTurnItem(WireModel, kw_only=True):
     type: Literal["ContextCompaction"] = "ContextCompaction"
     id: str
@@ -191,6 +199,7 @@ _TURN_ITEM_CLASSES: tuple[type[WireModel], ...] = (
     FileChangeTurnItem,
     McpToolCallTurnItem,
     WebSearchTurnItem,
+    ImageViewTurnItem,
     ContextCompactionTurnItem,
 )
 TURN_ITEM_TYPES: frozenset[str] = frozenset(tag_of(cls) for cls in _TURN_ITEM_CLASSES)
@@ -206,6 +215,7 @@ if TYPE_CHECKING:
         | FileChangeTurnItem
         | McpToolCallTurnItem
         | WebSearchTurnItem
+        | ImageViewTurnItem
         | ContextCompactionTurnItem
         | OtherTurnItem
     )
