@@ -30,3 +30,8 @@ async def until(thread: CodexThread, kind: type[Any], timeout: float = 10) -> li
 def shell(cmd: str, call_id: str) -> Any:
     """A `shell` function call running `cmd` with bash."""
     return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
+
+
+async def read_until(thread: CodexThread, kind: type[Any], timeout: float = 30) -> list[EventMsg]:
+    """`until` on the thread's default reader (`next_event()`), with a roomier bound."""
+    return await until(thread, kind, timeout)

@@ -7,6 +7,7 @@ model exactly the `input` an uninterrupted thread would have sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -411,16 +412,33 @@ async def test_finding_and_reading_a_thread_happen_off_the_event_loop(
     assert on_loop == [False, False]
 
 
+async def _pid_from_fifo(fifo: Path, timeout: float = 30) -> int:
+    """The pid a command writes into `fifo`: its write blocks until this reads, so when
+    this returns the command is running (no polling)."""
+    try:
+        async with asyncio.timeout(timeout):
+            return int(await asyncio.to_thread(fifo.read_text))
+    finally:
+        # Never leave the reader thread blocked in open() (a failed test must not hang).
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
 async def test_twenty_threads_at_once_and_one_interrupted(world: World, tmp_path: Path) -> None:
     """One process, twenty threads, each running a command in a turn: interrupting one
-    kills its command only; every other thread completes with its own output."""
-    import re
-
-    from pycodex.protocol.events import ExecCommandBeginEvent, ExecCommandEndEvent, TurnAbortedEvent
+    kills its command only; every other thread completes with its own output and items,
+    seen alike by the default reader and by a second subscriber."""
+    from pycodex.protocol.events import (
+        AgentMessageEvent,
+        ExecCommandEndEvent,
+        ItemCompletedEvent,
+        TurnAbortedEvent,
+    )
     from pycodex.protocol.ops import InterruptOp
     from tests.support.mock_model import RecordedRequest, Reply
 
     slow_pid = tmp_path / "slow.pid"
+    os.mkfifo(slow_pid)
 
     def route(request: RecordedRequest) -> Reply:
         items = request.body["input"]
@@ -434,31 +452,32 @@ async def test_twenty_threads_at_once_and_one_interrupted(world: World, tmp_path
 
     world.mock.enqueue(*([route] * 40))
     threads = [(await world.start())[0] for _ in range(20)]
+    watchers = [t.subscribe() for t in threads]
     for n, thread in enumerate(threads):
         await thread.submit(UserInputOp(items=[TextInput(text=f"run {n}")]))
-    seven: list[Any] = []
-    try:
-        async with asyncio.timeout(30):
-            while not seven or not isinstance(seven[-1], ExecCommandBeginEvent):
-                seven.append((await threads[7].next_event()).msg)
-    except TimeoutError:
-        raise AssertionError(seven) from None
-    while not slow_pid.exists() or not slow_pid.read_text().strip():
-        await asyncio.sleep(0.02)
-    pid = int(slow_pid.read_text())
+    pid = await _pid_from_fifo(slow_pid)
     await threads[7].submit(InterruptOp())
     results = await asyncio.gather(*(
         until(t, TurnAbortedEvent if n == 7 else TaskCompleteEvent, timeout=60)
         for n, t in enumerate(threads)
     ))
     for n, events in enumerate(results):
+        watched = [(await watchers[n].next()).msg for _ in events]
+        assert watched == events  # the second reader saw the very same stream
         if n == 7:
+            assert isinstance(events[-1], TurnAbortedEvent)
+            assert not any(isinstance(e, TaskCompleteEvent) for e in events)
             continue
         ends = [e for e in events if isinstance(e, ExecCommandEndEvent)]
         errors = [e for e in events if type(e).__name__ in ("ErrorEvent", "StreamErrorEvent")]
         assert [e.aggregated_output.strip() for e in ends] == [f"out-{n}"], errors
         completed = [e for e in events if isinstance(e, TaskCompleteEvent)]
         assert completed[-1].last_agent_message == f"done {n}", errors
+        said = [e.message for e in events if isinstance(e, AgentMessageEvent)]
+        assert said == [f"done {n}"], errors
+        # Whatever items the thread completed are its own, never another thread's.
+        texts = json.dumps([e.to_wire() for e in events if isinstance(e, ItemCompletedEvent)])
+        assert not re.search(rf"(?:out|done) (?!{n}\b)\d+", texts.replace("out-", "out ")), texts
     assert not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text()
     for thread in threads:
         await thread.shutdown()
@@ -482,3 +501,95 @@ async def test_an_open_thread_is_resumed_as_itself_and_forgotten_once_closed(wor
     await turn(reopened, "still works")
     await reopened.shutdown()
     assert world.manager.get_thread(configured.session_id) is None
+
+
+async def _recorded_threads(world: World, count: int) -> list[str]:
+    world.mock.enqueue(*(response(message(f"answer {n}")) for n in range(count)))
+    ids = []
+    for n in range(count):
+        thread, configured = await world.start()
+        await turn(thread, f"task number {n}")
+        await thread.shutdown()
+        ids.append(configured.session_id)
+    return ids
+
+
+async def test_listing_pages_and_filters_recorded_threads(world: World) -> None:
+    from pycodex.core import ThreadListQuery, ThreadQueryError
+
+    ids = await _recorded_threads(world, 3)
+    manager = world.manager
+    first = await manager.list_threads(ThreadListQuery(limit=2))
+    assert len(first.items) == 2 and first.next_cursor is not None
+    rest = await manager.list_threads(ThreadListQuery(limit=2, cursor=first.next_cursor))
+    assert rest.next_cursor is None
+    assert sorted(r.id for r in [*first.items, *rest.items]) == sorted(ids)
+    # Filters SQL is not given directly (several values, exclusions) page the same way.
+    skip = ids[1]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await manager.list_threads(
+            ThreadListQuery(limit=1, cursor=cursor, excluded_thread_ids=[skip],
+                            cwd=[str(world.ws), "/nowhere"], model_providers=["mock", "other"])
+        )
+        seen += [r.id for r in page.items]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(i for i in ids if i != skip)
+    found = await manager.list_threads(ThreadListQuery(search_term="task number 2"))
+    assert [r.id for r in found.items] == [ids[2]] and found.items[0].title == "task number 2"
+    elsewhere = await manager.list_threads(ThreadListQuery(model_providers=["other", "another"]))
+    assert elsewhere.items == []
+    with pytest.raises(ThreadQueryError, match="sort direction"):
+        await manager.list_threads(ThreadListQuery(sort_direction="asc"))
+    with pytest.raises(ThreadQueryError, match="cursor"):
+        await manager.list_threads(ThreadListQuery(cursor="not a cursor"))
+
+
+async def test_archive_unarchive_name_delete_through_the_manager(world: World) -> None:
+    from pycodex.core import ThreadListQuery
+
+    manager = world.manager
+    world.mock.enqueue(response(message("kept")))
+    thread, configured = await world.start()
+    await turn(thread, "keep me")
+    original = Path(str(configured.rollout_path))
+    # Archiving an open thread closes it first: no session writes a moved file.
+    archived = await manager.archive_thread(configured.session_id)
+    assert not thread.running and manager.get_thread(configured.session_id) is None
+    assert archived.archived and Path(archived.rollout_path).parent.name == "archived_sessions"
+    assert Path(archived.rollout_path).is_file() and not original.exists()
+    listed = await manager.list_threads(ThreadListQuery())
+    assert configured.session_id not in [r.id for r in listed.items]
+    listed = await manager.list_threads(ThreadListQuery(archived=True))
+    assert [r.id for r in listed.items] == [configured.session_id]
+
+    back = await manager.unarchive_thread(configured.session_id)
+    assert not back.archived and Path(back.rollout_path) == original and original.is_file()
+    named = await manager.set_thread_name(configured.session_id, "  my thread ")
+    assert named.name == "my thread"
+    assert (await manager.read_thread("my thread")).id == configured.session_id
+    deleted = await manager.delete_thread("my thread")
+    assert deleted.id == configured.session_id and not original.exists()
+    with pytest.raises(ThreadNotFoundError):
+        await manager.read_thread(configured.session_id)
+    with pytest.raises(ThreadNotFoundError):
+        await manager.archive_thread(configured.session_id)
+
+
+async def test_loaded_threads_are_listed_a_page_at_a_time(world: World) -> None:
+    manager = world.manager
+    one, _ = await world.start()
+    two, _ = await world.start()
+    first = manager.list_loaded(limit=1)
+    assert len(first.data) == 1 and first.next_cursor is not None
+    second = manager.list_loaded(cursor=first.next_cursor, limit=1)
+    assert second.next_cursor is None
+    assert sorted([*first.data, *second.data]) == sorted([one.thread_id, two.thread_id])
+    assert await manager.close_thread(one.thread_id)
+    assert not await manager.close_thread(one.thread_id)
+    assert manager.list_loaded().data == [two.thread_id]
+    await manager.close_all()
+    assert manager.list_loaded().data == [] and not two.running
