@@ -81,16 +81,15 @@ async def test_close_unsubscribes_and_ends_iteration() -> None:
     hub = EventHub()
     sub = hub.subscribe()
     hub.publish(warning("before"))
-    got: list[Event] = []
+    got = [await sub.next()]
 
     async def read() -> None:
         async for event in sub:
             got.append(event)
 
-    reader = asyncio.create_task(read())
-    await asyncio.sleep(0)  # let the reader take the buffered event and wait
+    reader = asyncio.create_task(read())  # waits for an event (or the end)
     sub.close()
-    await reader  # woken by close(): ends without an error
+    await reader  # ended by close(), without an error
     hub.publish(warning("after"))
     assert [e.msg for e in got] == [warning("before").msg]
     assert hub.subscriber_count == 0 and sub.pending() == 0
