@@ -22,10 +22,11 @@ def kill_all_processes() -> None:
     that skips the graceful shutdown (a second Ctrl-C)."""
     import sys
 
-    # Not imported means no command was ever spawned: nothing to kill.
-    spawn = sys.modules.get("pycodex.process.spawn")
-    if spawn is not None:
-        spawn.kill_all_process_groups()
+    # Not imported means no command was ever spawned: nothing to kill, nothing to load.
+    if "pycodex.process.groups" in sys.modules:
+        from pycodex.process.groups import kill_all_process_groups
+
+        kill_all_process_groups()
 
 
 def join_command(argv: Iterable[str]) -> str:
