@@ -146,13 +146,14 @@ async def test_a_shell_turn_as_items(thread: CodexThread, mock_model: MockModelS
 
 
 async def test_reasoning_streams_into_its_item(thread: CodexThread, mock_model: MockModelServer) -> None:
-    mock_model.enqueue(response(reasoning(["first thought", "second thought"]), message("ok")))
+    mock_model.enqueue(response(reasoning(["first thought", "second thought"], id="rs_7"), message("ok")))
     await submit_text(thread, "think")
     events = await until(thread, TaskCompleteEvent)
 
     assert_items_well_formed(events, thread.thread_id)
     thought = next(e.item for e in completed(events) if isinstance(e.item, ReasoningTurnItem))
     assert thought.summary_text == ["first thought", "second thought"]
+    assert thought.id == "rs_7"  # the provider's id, as Codex
     deltas = [e for e in events if isinstance(e, ReasoningContentDeltaEvent)]
     assert {d.item_id for d in deltas} == {thought.id}
     assert sorted({d.summary_index for d in deltas}) == [0, 1]

@@ -127,6 +127,17 @@ class TurnItems:
 
     # --- model output, streamed ----------------------------------------------------------
 
+    def output_item_added(self, item: MessageItem | ReasoningItem) -> None:
+        """The provider announced a message or reasoning item: it starts now, with the
+        provider's id when it has one."""
+        item_id = item.id or uuid7()
+        if isinstance(item, MessageItem):
+            self._message_id = item_id
+            self.start(AgentMessageTurnItem(id=item_id, content=[]))
+        else:
+            self._reasoning_id = item_id
+            self.start(ReasoningTurnItem(id=item_id, summary_text=[]))
+
     def agent_text_delta(self, provider_id: str | None, delta: str) -> None:
         if self._message_id is None or (provider_id and provider_id != self._message_id):
             self._message_id = provider_id or uuid7()

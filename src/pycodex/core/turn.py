@@ -19,6 +19,7 @@ import msgspec
 from pycodex.client.errors import ModelClientError
 from pycodex.client.events import (
     Completed,
+    OutputItemAdded,
     OutputItemDone,
     OutputTextDelta,
     RateLimits,
@@ -347,7 +348,11 @@ async def run_sampling_request(
 
 def _on_stream_event(sess: Session, turn: TurnContext, items: TurnItems, event: object) -> None:
     """Deltas and progress of the response in flight: shown as they arrive."""
-    if isinstance(event, OutputTextDelta):
+    if isinstance(event, OutputItemAdded):
+        added = event.item
+        if isinstance(added, ReasoningItem) or (isinstance(added, MessageItem) and added.role == "assistant"):
+            items.output_item_added(added)
+    elif isinstance(event, OutputTextDelta):
         sess.emit(turn.sub_id, AgentMessageDeltaEvent(delta=event.delta))
         items.agent_text_delta(event.item_id, event.delta)
     elif isinstance(event, ReasoningSummaryDelta):
