@@ -13,7 +13,8 @@ from the modules behind it:
   `ThreadStoreError`, `ThreadIndexUnavailableError`, `ThreadQueryError`;
 * settings the engine derives: `sandbox_policy_for`, `effective_reasoning_effort`,
   `effective_context_window`, `ModelInfo` (not `model_info`: that name is the module);
-* processes: `prestart_processes`, `kill_all_processes`, `join_command`.
+* processes: `prestart_processes`, `kill_all_processes`, `join_command`,
+  `head_tail_buffer` (live command output for display).
 
 Every name is imported on first use (module `__getattr__`): `import pycodex.core` costs
 nothing, and `from pycodex.core import ThreadStore` loads the store, not the engine.
@@ -47,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ModelInfo": "model_info",
     "effective_context_window": "model_info",
     "effective_reasoning_effort": "model_info",
+    "head_tail_buffer": "processes",
     "join_command": "processes",
     "kill_all_processes": "processes",
     "prestart_processes": "processes",
@@ -73,6 +75,7 @@ __all__ = [
     "ThreadSummaryPage",
     "effective_context_window",
     "effective_reasoning_effort",
+    "head_tail_buffer",
     "join_command",
     "kill_all_processes",
     "prestart_processes",
@@ -85,7 +88,12 @@ if TYPE_CHECKING:
         effective_context_window,
         effective_reasoning_effort,
     )
-    from .processes import join_command, kill_all_processes, prestart_processes
+    from .processes import (
+        head_tail_buffer,
+        join_command,
+        kill_all_processes,
+        prestart_processes,
+    )
     from .subscribers import (
         InternalAgentDied,
         SubscriberLagged,

@@ -7,6 +7,10 @@ spawner before a command runs (tests/e2e/test_exec_lazy_imports.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pycodex.process.truncation import HeadTailBuffer
 
 
 def prestart_processes() -> None:
@@ -34,3 +38,11 @@ def join_command(argv: Iterable[str]) -> str:
     from pycodex.process.quote import join_command as join
 
     return join(argv)
+
+
+def head_tail_buffer(head_bytes: int, tail_bytes: int) -> HeadTailBuffer:
+    """A bounded buffer keeping the first and last bytes of a command's output, as the
+    engine keeps it for the model: for a front end showing live output."""
+    from pycodex.process.truncation import HeadTailBuffer
+
+    return HeadTailBuffer(head_bytes, tail_bytes)

@@ -11,7 +11,7 @@ from typing import TextIO
 import msgspec
 
 from pycodex import __version__
-from pycodex.process.quote import join_command
+from pycodex.core import join_command
 from pycodex.protocol.event_payloads import (
     ExecCommandBeginEvent,
     ExecCommandEndEvent,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from pycodex.process.quote import join_command
-from pycodex.process.truncation import HeadTailBuffer
+from pycodex.core import head_tail_buffer, join_command
 from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
 from pycodex.protocol.events import (
     ErrorEvent,
@@ -39,6 +38,9 @@ from pycodex.protocol.items import (
     WebSearchTurnItem,
 )
 from pycodex.protocol.tokens import TokenUsage
+
+if TYPE_CHECKING:
+    from pycodex.process.truncation import HeadTailBuffer
 
 SCHEMA_VERSION = 1
 # A running command's item is updated at most this often, and carries at most this much
@@ -135,7 +137,7 @@ class JsonlProcessor(msgspec.Struct):
                 "exit_code": None,
                 "status": "in_progress",
             }
-            self._live[item.id] = HeadTailBuffer(LIVE_OUTPUT_BYTES // 2, LIVE_OUTPUT_BYTES // 2)
+            self._live[item.id] = head_tail_buffer(LIVE_OUTPUT_BYTES // 2, LIVE_OUTPUT_BYTES // 2)
             self._shown_at[item.id] = self.clock()
         elif isinstance(item, FileChangeTurnItem):
             shown = {
