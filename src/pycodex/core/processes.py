@@ -35,7 +35,7 @@ def kill_all_processes() -> None:
 
 def join_command(argv: Iterable[str]) -> str:
     """An argv as one shell-readable line, quoted the way Codex shows commands."""
-    from pycodex.process.quote import join_command as join
+    from pycodex.protocol.command_text import join_command as join
 
     return join(argv)
 

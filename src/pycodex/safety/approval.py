@@ -38,7 +38,7 @@ from pathlib import Path
 
 import msgspec
 
-from pycodex.process.quote import join_command
+from pycodex.protocol.command_text import join_command
 from pycodex.protocol.policies import (
     AskForApproval,
     DangerFullAccessPolicy,

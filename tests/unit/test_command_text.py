@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pycodex.process.quote import join_command, quote_word
+from pycodex.protocol.command_text import join_command, quote_word
 
 
 @pytest.mark.parametrize(
