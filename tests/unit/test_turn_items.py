@@ -4,15 +4,12 @@ thread and turn it belongs to — on both wire APIs."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from pycodex.config.config import ConfigOverrides, load_config
-from pycodex.core.thread_manager import CodexThread, ThreadManager, ThreadOptions
+from pycodex.core.thread_manager import CodexThread
 from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
 from pycodex.protocol.events import (
     AgentMessageContentDeltaEvent,
@@ -20,7 +17,6 @@ from pycodex.protocol.events import (
     ItemCompletedEvent,
     ItemStartedEvent,
     ReasoningContentDeltaEvent,
-    SessionConfiguredEvent,
     TaskCompleteEvent,
     TaskStartedEvent,
 )
@@ -31,7 +27,7 @@ from pycodex.protocol.items import (
     ReasoningTurnItem,
     UserMessageTurnItem,
 )
-from tests.support.engine import shell, submit_text, until
+from tests.support.engine import shell, start_thread, submit_text, until
 from tests.support.mock_model import (
     MockModelServer,
     chat_text,
@@ -47,36 +43,16 @@ from tests.support.mock_model import (
 Events = list[EventMsg]
 
 
-async def _start(mock: MockModelServer, tmp_path: Path, provider: str = "") -> CodexThread:
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        f'model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "{mock.url}"\n'
-        f'env_key = "MOCK_KEY"\nrequest_max_retries = 0\n{provider}\n'
-    )
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    subprocess.run(["git", "init", "-q", str(ws)], check=True)
-    env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
-           "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
-    config = load_config(
-        ConfigOverrides(cwd=ws, sandbox_mode="danger-full-access", approval_policy="never"), env=env
-    )
-    thread = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
-    assert isinstance((await thread.next_event()).msg, SessionConfiguredEvent)
-    return thread
-
-
 @pytest.fixture
 async def thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[CodexThread]:
-    t = await _start(mock_model, tmp_path, "stream_max_retries = 1")
+    t = await start_thread(mock_model, tmp_path, "stream_max_retries = 1")
     yield t
     await t.shutdown()
 
 
 @pytest.fixture
 async def chat_thread(mock_model: MockModelServer, tmp_path: Path) -> AsyncIterator[CodexThread]:
-    t = await _start(mock_model, tmp_path, 'wire_api = "chat"\nstream_max_retries = 0')
+    t = await start_thread(mock_model, tmp_path, 'wire_api = "chat"\nstream_max_retries = 0')
     yield t
     await t.shutdown()
 
