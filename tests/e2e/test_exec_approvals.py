@@ -48,7 +48,10 @@ def test_escalation_request_is_denied_and_reported(
     assert not (workspace / "asked.txt").exists()
     [warning] = r.items("error")
     assert "touch asked.txt" in warning["message"] and HINT in warning["message"]
-    assert r.items("command_execution") == []
+    # The command shows as an item the moment it is asked about, and ends declined.
+    [item] = r.items("command_execution")
+    assert item["command"] == "bash -c 'touch asked.txt'"
+    assert (item["status"], item["exit_code"], item["aggregated_output"]) == ("declined", None, "")
     assert r.pairs()[-1] == ("turn.completed", None)
     assert call_outputs(mock_model.model_requests()[1]) == [("c1", EXEC_DECLINED_MESSAGE)]
 
@@ -80,6 +83,8 @@ def test_full_auto_escalation_and_patch_outside_are_denied(
     assert r.rc == 0, r.stderr
     assert list(outside.iterdir()) == []
     assert len(r.items("error")) == 2
+    assert [i["status"] for i in r.items("command_execution")] == ["declined"]
+    assert [i["status"] for i in r.items("file_change")] == ["failed"]  # exec has no "declined"
     request = mock_model.model_requests()[1]
     assert call_outputs(request) == [("c1", EXEC_DECLINED_MESSAGE)]
     [patch_output] = input_items(request, "custom_tool_call_output")

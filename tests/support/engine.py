@@ -41,7 +41,12 @@ async def read_until(thread: CodexThread, kind: type[Any], timeout: float = 30) 
 
 
 async def start_thread(
-    mock: MockModelServer, tmp_path: Path, provider: str = "", *, sandbox_mode: str = "danger-full-access"
+    mock: MockModelServer,
+    tmp_path: Path,
+    provider: str = "",
+    *,
+    sandbox_mode: str = "danger-full-access",
+    approval_policy: str = "never",
 ) -> CodexThread:
     """A fresh thread on the mock model (a git workspace under `tmp_path`, no approvals);
     `provider` adds lines to the mock provider's table. Its SessionConfigured is read."""
@@ -61,7 +66,7 @@ async def start_thread(
     env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "MOCK_KEY": "x",
            "PATH": os.environ["PATH"], "SHELL": "/bin/bash"}
     config = load_config(
-        ConfigOverrides(cwd=ws, sandbox_mode=sandbox_mode, approval_policy="never"), env=env
+        ConfigOverrides(cwd=ws, sandbox_mode=sandbox_mode, approval_policy=approval_policy), env=env
     )
     thread = await ThreadManager(ThreadOptions(env=env)).start_thread(config)
     assert isinstance((await thread.next_event()).msg, SessionConfiguredEvent)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pycodex.core.thread_manager import CodexThread
-from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
+from pycodex.protocol.event_payloads import ExecApprovalRequestEvent, ExecCommandOutputDeltaEvent
 from pycodex.protocol.events import (
     AgentMessageContentDeltaEvent,
     EventMsg,
@@ -27,6 +27,8 @@ from pycodex.protocol.items import (
     ReasoningTurnItem,
     UserMessageTurnItem,
 )
+from pycodex.protocol.ops import ExecApprovalOp
+from pycodex.protocol.policies import ReviewDecision
 from tests.support.engine import shell, start_thread, submit_text, until
 from tests.support.mock_model import (
     MockModelServer,
@@ -185,3 +187,26 @@ async def test_an_image_the_model_viewed_is_an_item(
     assert_items_well_formed(events, thread.thread_id)
     [viewed] = [e.item for e in completed(events) if isinstance(e.item, ImageViewTurnItem)]
     assert (viewed.id, viewed.path) == ("img_1", str(picture))
+
+
+@pytest.mark.parametrize(
+    ("decision", "status"), [(ReviewDecision.APPROVED, "completed"), (ReviewDecision.DENIED, "declined")]
+)
+async def test_a_command_awaiting_approval_is_an_item_already(
+    mock_model: MockModelServer, tmp_path: Path, decision: ReviewDecision, status: str
+) -> None:
+    thread = await start_thread(mock_model, tmp_path, approval_policy="untrusted")
+    try:
+        mock_model.enqueue(response(shell("touch made.txt", "call_a")), response(message("ok")))
+        await submit_text(thread, "make it")
+        events = await until(thread, ExecApprovalRequestEvent)
+        # What the user is asked about is on screen as an item before the question.
+        assert [type(e.item) for e in started(events)][-1] is CommandExecutionTurnItem
+        await thread.submit(ExecApprovalOp(id="call_a", decision=decision))
+        events += await until(thread, TaskCompleteEvent)
+    finally:
+        await thread.shutdown()
+
+    assert_items_well_formed(events, thread.thread_id)
+    [command] = [e.item for e in completed(events) if isinstance(e.item, CommandExecutionTurnItem)]
+    assert (command.id, command.status) == ("call_a", status)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from pycodex.safety.approval import ApprovalStore
     from pycodex.safety.exec_policy import Evaluation, ExecPolicyManager
 
+    from .items import TurnItems
+
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, EventMsg], None]
@@ -90,14 +92,14 @@ class SessionApprovals:
         except OSError:
             return True  # let the loader report what is wrong with the directory
 
-    def broker(self, sub_id: str, turn_id: str) -> TurnApprovals:
+    def broker(self, sub_id: str, turn_id: str, items: TurnItems | None = None) -> TurnApprovals:
         if not self._policy_warned:
             self._policy_warned = True
             if self._load_rules and self._has_rules_files():
                 _ = self.exec_policy.policy  # load now, so problems are reported once, up front
                 for warning in self.exec_policy.warnings:
                     self._emit(sub_id, WarningEvent(message=warning))
-        return TurnApprovals(self, sub_id, turn_id)
+        return TurnApprovals(self, sub_id, turn_id, items)
 
     def emit(self, sub_id: str, msg: EventMsg) -> None:
         self._emit(sub_id, msg)
@@ -150,12 +152,18 @@ class SessionApprovals:
 
 
 class TurnApprovals:
-    """The `ApprovalBroker` one turn's tools use."""
+    """The `ApprovalBroker` one turn's tools use.
 
-    def __init__(self, session: SessionApprovals, sub_id: str, turn_id: str) -> None:
+    With the turn's items: the command or patch item starts when its approval is asked
+    (a client shows what it is asked about), and completes as `declined` when refused."""
+
+    def __init__(
+        self, session: SessionApprovals, sub_id: str, turn_id: str, items: TurnItems | None = None
+    ) -> None:
         self._session = session
         self._sub_id = sub_id
         self._turn_id = turn_id
+        self._items = items
 
     @property
     def store(self) -> ApprovalStore:
@@ -192,7 +200,12 @@ class TurnApprovals:
             proposed_execpolicy_amendment=list(proposed_prefix) if proposed_prefix else None,
             parsed_cmd=[ParsedCommand(type="unknown", cmd=join_command(command))],
         )
-        return await self._wait(call_id, event)
+        if self._items is not None:
+            self._items.command_awaiting_approval(event)
+        decision = await self._wait(call_id, event)
+        if self._items is not None and decision in (ReviewDecision.DENIED, ReviewDecision.ABORT):
+            self._items.command_declined(event)
+        return decision
 
     async def ask_patch(
         self,
@@ -209,4 +222,9 @@ class TurnApprovals:
             reason=reason,
             grant_root=str(grant_root) if grant_root is not None else None,
         )
-        return await self._wait(call_id, event)
+        if self._items is not None:
+            self._items.patch_awaiting_approval(event)
+        decision = await self._wait(call_id, event)
+        if self._items is not None and decision in (ReviewDecision.DENIED, ReviewDecision.ABORT):
+            self._items.patch_declined(event)
+        return decision

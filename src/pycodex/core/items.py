@@ -26,6 +26,8 @@ from pathlib import Path
 
 from pycodex.ids import uuid7
 from pycodex.protocol.event_payloads import (
+    ApplyPatchApprovalRequestEvent,
+    ExecApprovalRequestEvent,
     ExecCommandBeginEvent,
     ExecCommandEndEvent,
     McpToolCallBeginEvent,
@@ -51,6 +53,7 @@ from pycodex.protocol.items import (
     CommandExecutionTurnItem,
     FileChangeTurnItem,
     ImageViewTurnItem,
+    ItemStatus,
     McpToolCallError,
     McpToolCallTurnItem,
     ReasoningTurnItem,
@@ -85,6 +88,8 @@ class TurnItems:
         # The streamed message / reasoning item of the current response, if any.
         self._message_id: str | None = None
         self._reasoning_id: str | None = None
+        # Items started for an approval whose command or patch has not begun yet.
+        self._awaiting: dict[str, CommandExecutionTurnItem | FileChangeTurnItem] = {}
 
     # --- generic ---------------------------------------------------------------------
 
@@ -217,13 +222,50 @@ class TurnItems:
 
     # --- tools ----------------------------------------------------------------------------
 
+    def command_awaiting_approval(self, request: ExecApprovalRequestEvent) -> None:
+        """The command's item starts when the user is asked about it."""
+        if not self.is_open(request.call_id):
+            item = _command_item(request, "in_progress")
+            self._awaiting[request.call_id] = item
+            self.start(item)
+
+    def command_declined(self, request: ExecApprovalRequestEvent) -> None:
+        self._awaiting.pop(request.call_id, None)
+        self.complete(_command_item(request, "declined"))
+
+    def patch_awaiting_approval(self, request: ApplyPatchApprovalRequestEvent) -> None:
+        if not self.is_open(request.call_id):
+            item = FileChangeTurnItem(id=request.call_id, changes=dict(request.changes), status="in_progress")
+            self._awaiting[request.call_id] = item
+            self.start(item)
+
+    def patch_declined(self, request: ApplyPatchApprovalRequestEvent) -> None:
+        self._awaiting.pop(request.call_id, None)
+        self.complete(
+            FileChangeTurnItem(id=request.call_id, changes=dict(request.changes), status="declined")
+        )
+
+    def call_finished(self, call_id: str) -> None:
+        """A tool call was answered: an item it started for an approval but never ran
+        (approved, then the sandbox refused) completes as failed rather than dangle."""
+        item = self._awaiting.pop(call_id, None)
+        if item is not None:
+            item.status = "failed"
+            self.complete(item)
+
     def observe_tool_event(self, msg: EventMsg) -> None:
-        """Turn a tool's begin/end event into its item's start/completion."""
+        """Turn a tool's begin/end event into its item's start/completion (a command or
+        patch that waited for approval has started already)."""
+        if isinstance(msg, ExecCommandBeginEvent | PatchApplyBeginEvent):
+            self._awaiting.pop(msg.call_id, None)
         if isinstance(msg, ExecCommandBeginEvent):
-            self.start(_command_item(msg, "in_progress"))
+            if not self.is_open(msg.call_id):
+                self.start(_command_item(msg, "in_progress"))
         elif isinstance(msg, ExecCommandEndEvent):
             self.complete(_command_item(msg, "completed" if msg.exit_code == 0 else "failed"))
         elif isinstance(msg, PatchApplyBeginEvent):
+            if self.is_open(msg.call_id):
+                return
             self.start(
                 FileChangeTurnItem(
                     id=msg.call_id,
@@ -257,21 +299,22 @@ class TurnItems:
 
 
 def _command_item(
-    msg: ExecCommandBeginEvent | ExecCommandEndEvent, status: str
+    msg: ExecCommandBeginEvent | ExecCommandEndEvent | ExecApprovalRequestEvent,
+    status: ItemStatus,
 ) -> CommandExecutionTurnItem:
     item = CommandExecutionTurnItem(
         id=msg.call_id,
-        process_id=msg.process_id,
         command=list(msg.command),
         # Codex 0.163 writes the item's cwd as a file:// URI.
         cwd=Path(msg.cwd).as_uri() if msg.cwd.startswith("/") else msg.cwd,
         parsed_cmd=list(msg.parsed_cmd),
-        source=msg.source,
-        interaction_input=msg.interaction_input,
-        status="in_progress",
+        status=status,
     )
+    if not isinstance(msg, ExecApprovalRequestEvent):  # a running command, not a question
+        item.process_id = msg.process_id
+        item.source = msg.source
+        item.interaction_input = msg.interaction_input
     if isinstance(msg, ExecCommandEndEvent):
-        item.status = "completed" if status == "completed" else "failed"
         item.stdout = msg.stdout
         item.stderr = msg.stderr
         item.aggregated_output = msg.aggregated_output

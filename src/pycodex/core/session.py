@@ -326,7 +326,7 @@ class Session:
             emit_warning=warn,
             writable_roots=self.writable_roots_for(turn.settings),
             sandbox_policy=turn.settings.sandbox_policy,
-            approvals=self.approvals.broker(turn.sub_id, turn.turn_id),
+            approvals=self.approvals.broker(turn.sub_id, turn.turn_id, items),
         )
 
 

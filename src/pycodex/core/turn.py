@@ -332,7 +332,10 @@ async def run_sampling_request(
     async def answer(call: ToolCall) -> ToolResponse:
         if call.call_id in state.immediate:
             return state.immediate[call.call_id]
-        return await router.dispatch(call, ctx)
+        try:
+            return await router.dispatch(call, ctx)
+        finally:
+            items.call_finished(call.call_id)
 
     # A TaskGroup, not gather: if one call fails outright (a bug), its siblings are
     # cancelled and awaited rather than left running unobserved; the turn then ends.

@@ -191,7 +191,8 @@ class JsonlProcessor(msgspec.Struct):
                 status=item.status,
             )
         elif isinstance(item, FileChangeTurnItem):
-            shown["status"] = item.status
+            # exec's file_change has no `declined` (Codex's schema): a refused patch failed.
+            shown["status"] = "failed" if item.status == "declined" else item.status
         elif isinstance(item, McpToolCallTurnItem):
             ok = item.status == "completed"
             shown.update(
