@@ -35,7 +35,14 @@ TOOL_MACHINERY = (
     "pycodex.process.runtime",
     "pycodex.process.sessions",
 )
-NEVER_ON_EXEC = ("pydantic", "importlib.metadata", "xml", "zipfile")
+# anyio: the model client drives httpx2's synchronous transport from threads
+# (pycodex.client.transport), so neither the import of the HTTP stack nor a request loads
+# it (~100 M instructions of anyio and its asyncio backend otherwise; importtime lists the
+# refused `import anyio` itself, so its subpackages are what is checked). importlib.abc /
+# importlib.resources: httpx2's `alias_httpx` module, replaced during the import.
+NEVER_ON_EXEC = ("pydantic", "importlib.metadata", "xml", "zipfile", "anyio._core",
+                 "anyio._backends", "anyio.streams", "importlib.abc", "importlib.resources",
+                 "httpx2._alias")
 
 
 def run_importtime(harness: ExecHarness, *args: str) -> set[str]:
@@ -79,6 +86,8 @@ def test_unsandboxed_command_does_not_import_the_sandbox(
     )
     modules = run_importtime(harness, "-s", "danger-full-access", "[[shell]] run echo")
     assert loaded(modules, "pycodex.sandbox") == []
+    # Two model requests (one connection reused) and a command: still no anyio.
+    assert loaded(modules, *NEVER_ON_EXEC) == []
 
 
 def test_sandboxed_command_imports_the_sandbox(

@@ -6,10 +6,12 @@ Backoff sleeps go through a recording fake, except in the one test that proves r
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import socket
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -33,7 +35,9 @@ from pycodex.client import (
     UsageLimitReached,
 )
 from pycodex.client.retry import backoff_delay, parse_retry_after, parse_try_again_in
+from pycodex.client.transport import ThreadedTransport
 from pycodex.config.providers import ModelProviderInfo
+from pycodex.http import httpx2
 from tests.support.mock_model import (
     MockModelServer,
     Reply,
@@ -383,15 +387,59 @@ async def test_real_sleeps_500_twice_then_success(mock_model: MockModelServer) -
     assert isinstance(events[-1], Completed)
 
 
+class _WatchedBody(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, log: list[str]) -> None:
+        self._inner = inner
+        self._log = log
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self._log.append("response closed")
+        await self._inner.aclose()
+
+
+class _WatchingTransport(httpx2.AsyncBaseTransport):
+    """The client's own transport, noting in `log` when a response body is closed."""
+
+    def __init__(self, log: list[str]) -> None:
+        self._inner = ThreadedTransport()
+        self._log = log
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        return httpx2.Response(
+            response.status_code, headers=response.headers,
+            stream=_WatchedBody(response.stream, self._log), extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 async def test_consumer_stopping_early_closes_the_response(mock_model: MockModelServer) -> None:
+    """The response is closed by the time the consumer's `aclose()` returns, not later when
+    the loop finalizes the abandoned inner generator (nor when the client closes)."""
     mock_model.enqueue(hang(keepalive_s=0.02, total_s=5))
-    async with make_client(mock_model.url) as client:
+    log: list[str] = []
+    client = ModelClient(
+        mock_provider(mock_model.url), model="gpt-5.5", thread_id="t",
+        env={"MOCK_KEY": "x"}, transport=_WatchingTransport(log),
+    )
+    async with client:
         stream = client.stream(prompt())
         async for _event in stream:
             break  # e.g. the user interrupted the turn
         await stream.aclose()  # type: ignore[attr-defined]
-    # The server notices the closed connection while writing keepalives.
-    mock_model.wait_for_requests(1)
+        log.append("consumer closed the stream")
+        # Let the loop run the finalizers of abandoned generators: without aclosing, the
+        # response closes here, too late.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    assert log == ["response closed", "consumer closed the stream"]
 
 
 @pytest.mark.parametrize(

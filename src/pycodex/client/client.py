@@ -302,10 +302,17 @@ class ModelClient:
     def _client(self) -> httpx2.AsyncClient:
         if self._http is None:
             idle = self.provider.effective_stream_idle_timeout_s()
+            verify = self._tls_context()
+            transport = self._transport
+            if transport is None:
+                # httpx2's own transport on worker threads: no anyio (see transport.py).
+                from pycodex.client.transport import ThreadedTransport
+
+                transport = ThreadedTransport(verify=verify)
             self._http = httpx2.AsyncClient(
-                transport=self._transport,
+                transport=transport,
                 timeout=httpx2.Timeout(idle, connect=min(idle, _CONNECT_TIMEOUT_S)),
-                verify=self._tls_context(),
+                verify=verify,  # for the transports httpx2 mounts for proxies
             )
         return self._http
 
@@ -345,9 +352,14 @@ class ModelClient:
         url, payload = request.url, request.payload
         self.last_attempts += 1
         try:
-            built = client.build_request(
-                "POST", url, headers=_with_length(request.headers, payload), content=_body(payload)
-            )
+            if self._transport is None:
+                # The threaded transport writes from its own thread: no slicing needed.
+                built = client.build_request("POST", url, headers=request.headers, content=payload)
+            else:
+                built = client.build_request(
+                    "POST", url, headers=_with_length(request.headers, payload),
+                    content=_body(payload),
+                )
             response = await client.send(built, stream=True)
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
             resolution = _resolution_failure(exc)
