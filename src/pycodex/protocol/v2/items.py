@@ -183,14 +183,14 @@ def _command(item: CommandExecutionTurnItem) -> CommandExecutionItem:
         process_id=item.process_id,
         source=_SOURCE.get(item.source.value, item.source.value),
         status=_status(item.status),
-        command_actions=[_command_action(p) for p in item.parsed_cmd],
+        command_actions=[command_action(p) for p in item.parsed_cmd],
         aggregated_output=item.aggregated_output,
         exit_code=item.exit_code,
         duration_ms=item.duration.total_ms() if item.duration is not None else None,
     )
 
 
-def _command_action(parsed: ParsedCommand) -> JsonObj:
+def command_action(parsed: ParsedCommand) -> JsonObj:
     kind = _ACTION.get(parsed.type, parsed.type)
     action: JsonObj = {"type": kind, "command": parsed.cmd}
     if kind == "read":
