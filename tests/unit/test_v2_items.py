@@ -110,3 +110,22 @@ def test_every_rendering_satisfies_the_v2_schema(item: TurnItem) -> None:
     schema = json.loads(SCHEMA.read_text())
     validator = jsonschema.Draft7Validator({"$ref": "#/definitions/ThreadItem", **schema})
     validator.validate(msgspec.to_builtins(thread_item(item)))
+
+
+def test_a_thread_as_codex_describes_it() -> None:
+    from pycodex.protocol.v2.threads import ThreadInfo, thread_json
+
+    lines = (REFERENCE / "session.transcript.jsonl").read_text().splitlines()
+    started = next(
+        m["params"]["thread"] for m in (json.loads(line).get("msg") for line in lines)
+        if isinstance(m, dict) and m.get("method") == "thread/started"
+    )
+    info = ThreadInfo(
+        id=started["id"], cwd="/workspace", model_provider="mock", model="gpt-5.5",
+        created_at=started["createdAt"], updated_at=started["updatedAt"], path=started["path"],
+        source="vscode", originator="example_client", cli_version="0.163.0",
+    )
+    rendered = thread_json(info)
+    assert rendered == started and list(rendered) == list(started)
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator({"$ref": "#/definitions/Thread", **schema}).validate(rendered)
