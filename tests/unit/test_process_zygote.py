@@ -210,3 +210,25 @@ def test_every_command_process_dies_when_pycodex_is_killed(
         proc.kill()
         proc.wait()
         adopter.kill_and_reap(pids)
+
+
+def test_an_unused_zygote_is_stopped_without_waiting_for_its_start_up() -> None:
+    """Prestarted for a run that ran no command: pycodex's exit does not wait for it to
+    finish starting (it is killed); one that ran commands is let to clean up and exit."""
+    unused = zygote.Zygote(PYTHON)
+    unused.launch()
+    pid = unused.pid
+    assert pid is not None
+    unused.close()
+    assert os.waitpid(pid, 0)[1] == signal.SIGKILL  # killed, not a clean exit
+
+
+async def test_a_zygote_that_ran_a_command_exits_cleanly_on_close(tmp_path: Path) -> None:
+    zygote.shutdown()
+    result = await run_command(ExecRequest(argv=["true"], cwd=tmp_path, env=dict(os.environ)))
+    assert result.exit_code == 0
+    running = zygote._instance
+    assert running is not None and running._proc is not None
+    proc = running._proc
+    zygote.shutdown()
+    assert proc.returncode == 0  # reaped by close(): it cleaned up and exited by itself

@@ -18,3 +18,13 @@ def test_prewarmed_context_verifies_and_is_handed_out_once() -> None:
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
     assert tls.take_default_ssl_context() is None
+
+
+def test_the_model_client_prewarms_only_for_an_https_provider() -> None:
+    from pycodex.client.client import ModelClient
+    from pycodex.config.providers import ModelProviderInfo
+
+    ModelClient(ModelProviderInfo(name="local", base_url="http://127.0.0.1:1/v1"), model="m", thread_id="t")
+    assert tls.take_default_ssl_context() is None  # a plain-HTTP provider needs no CAs
+    ModelClient(ModelProviderInfo(name="remote", base_url="https://example.invalid/v1"), model="m", thread_id="t")
+    assert isinstance(tls.take_default_ssl_context(), ssl.SSLContext)

@@ -75,11 +75,7 @@ def exec_command(
 
         click.echo((resources.files("pycodex.frontends.exec") / "exec_events.schema.json").read_text())
         return
-    # Every run below makes a model request: have the TLS context (~20 ms of CA loading,
-    # GIL released) built on a thread while the engine is imported and configured.
-    from pycodex.tls import prewarm_default_ssl_context
-
-    prewarm_default_ssl_context()
+    # (The TLS context is prewarmed by the model client, for https providers only.)
     # Most runs run a command: start the process zygote now, on the other core, while the
     # engine loads (it also sees to it that nothing the model starts outlives pycodex).
     from pycodex.core import prestart_processes

@@ -55,7 +55,7 @@ from pycodex.client.retry import BASE_DELAY_S, backoff_delay, parse_retry_after,
 from pycodex.client.sse import SseDecoder, SseEvent
 from pycodex.config.providers import ModelProviderInfo
 from pycodex.http import httpx2
-from pycodex.tls import take_default_ssl_context
+from pycodex.tls import prewarm_default_ssl_context, take_default_ssl_context
 
 ApiKeyResolver = Callable[[], "str | Awaitable[str | None] | None"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -166,6 +166,10 @@ class ModelClient:
         self._http: httpx2.AsyncClient | None = None
         self.base_url = resolve_base_url(provider, self._env)
         self.user_agent = user_agent(originator, __version__, self._env)
+        if transport is None and self.base_url.startswith("https://"):
+            # The CA bundle (~20 ms, GIL released) loads on a thread while the session is
+            # set up, ready for the first request; a plain-HTTP provider needs none.
+            prewarm_default_ssl_context()
         #: POSTs made by the most recent :meth:`stream` call (for diagnostics and tests).
         self.last_attempts = 0
 

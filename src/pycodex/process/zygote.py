@@ -104,6 +104,9 @@ class Zygote:
         self._proc: subprocess.Popen[bytes] | None = None
         # False between `launch` and the ready byte.
         self._ready = True
+        # Whether a request was ever sent: a zygote that never started a command has
+        # nothing to clean up, and is not waited for at exit.
+        self._used = False
 
     @property
     def broken(self) -> bool:
@@ -176,6 +179,7 @@ class Zygote:
         sock = self._sock
         if sock is None:
             raise ZygoteError("the zygote is stopped")
+        self._used = True
         try:
             sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                       struct.pack(f"{len(fds)}i", *fds))])
@@ -204,6 +208,12 @@ class Zygote:
             sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+        if self._proc is not None and not self._used:
+            # Never ran a command (prestarted for a turn that needed none): stop it without
+            # waiting for it to finish starting up, which would delay pycodex's exit.
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+            return
         if self._proc is not None:
             try:
                 self._proc.wait(timeout)
