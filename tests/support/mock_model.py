@@ -15,6 +15,10 @@ Each POST to ``/v1/responses`` or ``/v1/chat/completions`` consumes the next scr
 :class:`Reply` (FIFO). An empty queue answers HTTP 500 ``mock: no scripted reply left`` so a
 test that makes one request too many fails loudly. Other paths answer 404.
 
+``/v1/responses/compact`` (OpenAI's remote compaction) has a queue of its own,
+:meth:`MockModelServer.enqueue_compact` (see :func:`compacted`); while it is empty the
+endpoint answers 404, like a provider or gateway that does not have it.
+
 SSE bodies mirror ``shared/reference/responses-sse/*.sse`` byte for byte in layout:
 ``event: <type>\\ndata: <json with ", " / ": " separators>\\n\\n``.
 """
@@ -44,6 +48,8 @@ __all__ = [
     "chat_text",
     "chat_text_cut_after_finish",
     "chat_tool_calls",
+    "compacted",
+    "compaction_item",
     "custom_tool_call",
     "drop",
     "failed",
@@ -75,6 +81,7 @@ DEFAULT_CHAT_USAGE: dict[str, Any] = {
 }
 
 MODEL_PATHS = ("/v1/responses", "/v1/chat/completions")
+COMPACT_PATH = "/v1/responses/compact"
 NO_REPLY_LEFT = b"mock: no scripted reply left"
 
 
@@ -362,6 +369,25 @@ def hang(
     return Reply(steps=(_Write(created), _Pause(total_s, keepalive_s)), abort=True)
 
 
+# --- remote compaction ----------------------------------------------------------------------
+
+def compaction_item(encrypted_content: str = "ENCRYPTED_COMPACTION") -> dict[str, Any]:
+    """The opaque item a `/responses/compact` answer carries."""
+    return {"type": "compaction", "encrypted_content": encrypted_content}
+
+
+def compacted(*output: dict[str, Any], usage: dict[str, Any] | None = DEFAULT_USAGE) -> Reply:
+    """A `/responses/compact` answer: a JSON `response.compaction` object with `output`."""
+    body: dict[str, Any] = {
+        "id": "resp_compact_1", "object": "response.compaction", "created_at": 1700000000,
+        "output": list(output),
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return Reply(steps=(_Write(json.dumps(body).encode()),), streaming=False,
+                 content_type="application/json")
+
+
 # --- chat completions ---------------------------------------------------------------------
 
 def _chat_chunk(delta: dict[str, Any] | None, finish_reason: str | None = None) -> dict[str, Any]:
@@ -497,6 +523,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         if self.command == "POST" and split.path in MODEL_PATHS:
             reply = owner._take_reply(request)
+        elif self.command == "POST" and split.path == COMPACT_PATH and owner._compact_queue:
+            reply = owner._take_reply(request, owner._compact_queue)
         else:
             reply = Reply(status=404, steps=(_Write(b"mock: not found"),), streaming=False,
                           content_type="text/plain")
@@ -593,6 +621,7 @@ class MockModelServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._queue: deque[ReplySource] = deque()
+        self._compact_queue: deque[ReplySource] = deque()
         self._cond = threading.Condition()
         self._closing = threading.Event()
         self._conns: set[socket.socket] = set()
@@ -651,6 +680,15 @@ class MockModelServer:
         with self._cond:
             self._queue.extend(replies)
 
+    def enqueue_compact(self, *replies: ReplySource) -> None:
+        """Queue answers of `/v1/responses/compact` (which answers 404 while none is queued)."""
+        with self._cond:
+            self._compact_queue.extend(replies)
+
+    def compact_requests(self) -> list[RecordedRequest]:
+        """The requests that hit `/v1/responses/compact` (answered or 404)."""
+        return [r for r in self.requests if r.path == COMPACT_PATH]
+
     @property
     def pending(self) -> int:
         """Scripted replies not consumed yet."""
@@ -667,9 +705,10 @@ class MockModelServer:
         return [r for r in self.requests if r.path in MODEL_PATHS]
 
     # handler callbacks
-    def _take_reply(self, request: RecordedRequest) -> Reply:
+    def _take_reply(self, request: RecordedRequest, queue: deque[ReplySource] | None = None) -> Reply:
+        queue = self._queue if queue is None else queue
         with self._cond:
-            source = self._queue.popleft() if self._queue else None
+            source = queue.popleft() if queue else None
         if source is None:
             return Reply(status=500, steps=(_Write(NO_REPLY_LEFT),), streaming=False,
                          content_type="text/plain")

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
+from pycodex.context.compaction import CompactionSettings
 from pycodex.protocol.events import (
     ErrorEvent,
     Event,
@@ -27,6 +29,7 @@ from pycodex.protocol.events import (
 )
 from pycodex.protocol.ops import (
     AddToHistoryOp,
+    CompactOp,
     ExecApprovalOp,
     GetHistoryEntryRequestOp,
     InterruptOp,
@@ -55,9 +58,20 @@ __all__ = ["Codex", "InternalAgentDied"]
 
 
 class Codex:
-    def __init__(self, session: Session, *, prompt_history: PromptHistory | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        prompt_history: PromptHistory | None = None,
+        compaction: CompactionSettings | None = None,
+    ) -> None:
         self.session = session
         self.prompt_history = prompt_history
+        self.compaction = compaction or CompactionSettings()
+        # A running `Op::Compact` (also in `_side_tasks`, so Interrupt stops it); user
+        # input that arrives meanwhile waits for it in `_deferred`.
+        self._compacting: asyncio.Task[None] | None = None
+        self._deferred: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
         self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
         # Running `!cmd`s: never the active turn, so user input meanwhile still starts
@@ -143,6 +157,7 @@ class Codex:
                 sub = await self._submissions.get()
                 op = sub.op
                 if isinstance(op, ShutdownOp):
+                    self._cancel_deferred()
                     await self._abort_active(TurnAbortReason.INTERRUPTED)
                     await self._cancel_side_tasks()
                     await self._close_services()
@@ -165,18 +180,26 @@ class Codex:
                     await thread_ops.add_to_history(self.prompt_history, sess, sub.id, op)
                 elif isinstance(op, GetHistoryEntryRequestOp):
                     await thread_ops.get_history_entry(self.prompt_history, sess, sub.id, op)
+                elif isinstance(op, CompactOp):
+                    self._compact(sub.id)
                 else:
                     sess.emit(
                         sub.id,
                         ErrorEvent(message=f"operation `{op.type}` is not supported by this version of pycodex"),
                     )
         finally:
+            self._cancel_deferred()
             await self._abort_active(TurnAbortReason.INTERRUPTED)
             await self._cancel_side_tasks()
             await self._close_services()
 
     def _user_input(self, sub_id: str, op: UserInputOp | UserTurnOp) -> None:
         sess = self.session
+        compacting = self._compacting
+        if compacting is not None and not compacting.done():
+            # The next turn must start from the compacted history, not race it.
+            self._after(compacting, lambda: self._user_input(sub_id, op))
+            return
         if isinstance(op, UserTurnOp):
             sess.settings = SessionSettings(
                 cwd=sess.settings.cwd if not op.cwd else _abs(op.cwd),
@@ -198,10 +221,52 @@ class Codex:
             settings=sess.settings,
             output_schema=op.final_output_json_schema,
             context_window=sess.context_window,
+            compaction=self.compaction,
         )
         task = asyncio.create_task(run_task(sess, turn, list(op.items)), name=f"turn-{sub_id}")
         sess.active = ActiveTurn(sub_id=sub_id, task=task)
         task.add_done_callback(self._turn_finished)
+
+    def _compact(self, sub_id: str) -> None:
+        """`Op::Compact`: a compaction task, run once the running turn (or compaction) ends."""
+        from .compact import run_compact_task
+
+        sess = self.session
+        busy = [t for t in (self._compacting, sess.active.task if sess.active else None) if t and not t.done()]
+
+        async def run() -> None:
+            if busy:
+                await asyncio.wait(busy)
+            turn = TurnContext(
+                sub_id=sub_id,
+                turn_id=sess.new_turn_id(),
+                settings=sess.settings,
+                output_schema=None,
+                context_window=sess.context_window,
+                compaction=self.compaction,
+            )
+            await run_compact_task(sess, turn)
+
+        task = asyncio.create_task(run(), name=f"turn-{sub_id}")
+        self._compacting = task
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_task_finished)
+
+    def _after(self, task: asyncio.Task[None], then: Callable[[], None]) -> None:
+        """Call `then` once `task` ended, however it ended."""
+
+        async def wait() -> None:
+            await asyncio.wait([task])
+            then()
+
+        waiter = asyncio.create_task(wait())
+        self._deferred.add(waiter)
+        waiter.add_done_callback(self._deferred.discard)
+
+    def _cancel_deferred(self) -> None:
+        # Shutting down: input waiting for a compaction must not start a turn now.
+        for waiter in list(self._deferred):
+            waiter.cancel()
 
     def _user_shell(self, sub_id: str, op: RunUserShellCommandOp) -> None:
         """`!cmd`: reported as a task of its own when no turn runs; alongside the running

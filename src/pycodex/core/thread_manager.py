@@ -36,6 +36,7 @@ from pycodex.rollout.index import ThreadIndexer, append_name, read_names
 from pycodex.rollout.recorder import RolloutLine, RolloutRecorder, rollout_path_for, utc_timestamp
 
 from .codex import Codex
+from .compact import compaction_settings
 from .model_info import effective_context_window
 from .resume import (
     LoadedThread,
@@ -399,7 +400,7 @@ class ThreadManager:
         if recorder is not None:
             await asyncio.to_thread(recorder.flush)
         thread = CodexThread(
-            Codex(session, prompt_history=prompt_history),
+            Codex(session, prompt_history=prompt_history, compaction=compaction_settings(config)),
             recorder.path if recorder is not None else None,
             # A closed thread is forgotten: a long-lived server must not keep them all.
             on_close=lambda: self._forget(thread_id, thread),

@@ -72,6 +72,7 @@ from pycodex.rollout.recorder import RolloutLine
 from pycodex.tools.base import RespondToModel, ToolCall, ToolOutput
 from pycodex.tools.router import ToolResponse, ToolRouter, response_for
 
+from .compact import CompactionFailed, auto_compact_if_needed
 from .items import TurnItems, user_message_event
 from .model_info import effective_reasoning_effort, effective_verbosity
 from .notify import agent_turn_complete_payload
@@ -99,6 +100,8 @@ class _ResponseState(msgspec.Struct):
     # once the response completes: a stream cut after an item finished but before the
     # response did is retried, and must not show that item twice.
     finished: list[tuple[list[EventMsg], TurnItem]] = msgspec.field(default_factory=list)
+    # `total_tokens` the provider reported for this response (input + output).
+    context_tokens: int | None = None
 
 
 def user_input_to_item(items: list[UserInput]) -> MessageItem:
@@ -178,7 +181,11 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         sess.record_items([user_input_to_item(user_items)])
         sess.emit(turn.sub_id, user_message_event(user_items))
         sess.items_for(turn).user_message(user_items)
+        compacted = False  # at most one automatic compaction per turn
         while True:
+            # Before each request (the first too): the turn's own pending input stays
+            # queued and goes out after the compacted history.
+            compacted = await auto_compact_if_needed(sess, turn, already=compacted) or compacted
             active = sess.active
             if active is not None and active.pending_input:
                 pending, active.pending_input = active.pending_input, []
@@ -199,6 +206,8 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         await sess.flush()
         raise
     except ModelClientError as exc:
+        sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
+    except CompactionFailed as exc:
         sess.emit(turn.sub_id, ErrorEvent(message=str(exc)))
     except Exception as exc:  # a bug or an unexpected failure: end the turn, never hang
         await _end_after_failure(sess, turn, exc)
@@ -318,12 +327,17 @@ async def run_sampling_request(
             info = None
             if event.token_usage is not None:
                 info = sess.add_usage(_to_protocol_usage(event.token_usage))
+                state.context_tokens = event.token_usage.total_tokens
             sess.emit(turn.sub_id, TokenCountEvent(info=info or sess.token_info, rate_limits=sess.rate_limits))
         else:
             _on_stream_event(sess, turn, items, event)
     _announce_finished(sess, turn, items, state)
 
     sess.record_items(state.items)
+    if state.context_tokens is not None:
+        # The provider's count of everything up to this response: what auto-compaction
+        # measures from (plus estimates of what is appended after it).
+        sess.history.mark_usage(state.context_tokens)
     if not state.calls:
         return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
     ctx = sess.tool_context(turn)

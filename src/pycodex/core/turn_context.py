@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from pycodex.context.compaction import CompactionSettings
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 
 
@@ -29,6 +30,8 @@ class TurnContext(msgspec.Struct, frozen=True):
     # Applies to this turn only (`--output-schema`).
     output_schema: dict[str, Any] | None
     context_window: int | None
+    # When and how to compact (config.toml's compaction keys; see context/compaction.py).
+    compaction: CompactionSettings = msgspec.field(default_factory=CompactionSettings)
 
     @property
     def cwd(self) -> Path:
