@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from pycodex.core.thread_manager import CodexThread
-from pycodex.protocol.event_payloads import ExecApprovalRequestEvent, ExecCommandOutputDeltaEvent
+from pycodex.protocol.event_payloads import (
+    ExecApprovalRequestEvent,
+    ExecCommandBeginEvent,
+    ExecCommandOutputDeltaEvent,
+)
 from pycodex.protocol.events import (
     AgentMessageContentDeltaEvent,
     EventMsg,
@@ -19,6 +23,7 @@ from pycodex.protocol.events import (
     ReasoningContentDeltaEvent,
     TaskCompleteEvent,
     TaskStartedEvent,
+    TurnAbortedEvent,
 )
 from pycodex.protocol.items import (
     AgentMessageTurnItem,
@@ -27,7 +32,7 @@ from pycodex.protocol.items import (
     ReasoningTurnItem,
     UserMessageTurnItem,
 )
-from pycodex.protocol.ops import ExecApprovalOp
+from pycodex.protocol.ops import ExecApprovalOp, InterruptOp
 from pycodex.protocol.policies import ReviewDecision
 from tests.support.engine import shell, start_thread, submit_text, until
 from tests.support.mock_model import (
@@ -210,3 +215,24 @@ async def test_a_command_awaiting_approval_is_an_item_already(
     assert_items_well_formed(events, thread.thread_id)
     [command] = [e.item for e in completed(events) if isinstance(e.item, CommandExecutionTurnItem)]
     assert (command.id, command.status) == ("call_a", status)
+
+
+async def test_start_turn_tells_which_turn_the_input_went_into(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    from pycodex.protocol.ops import UserInputOp
+    from pycodex.protocol.user_input import TextInput
+
+    mock_model.enqueue(response(shell("sleep 30", "call_long")))
+    first = await thread.start_turn(UserInputOp(items=[TextInput(text="wait")]))
+    events = await until(thread, ExecCommandBeginEvent)
+    assert next(e.turn_id for e in events if isinstance(e, TaskStartedEvent)) == first
+    # Input while that turn runs joins it: the same id comes back.
+    assert await thread.start_turn(UserInputOp(items=[TextInput(text="and this")])) == first
+    await thread.submit(InterruptOp())
+    await until(thread, TurnAbortedEvent)
+    mock_model.enqueue(response(message("fresh")))
+    second = await thread.start_turn(UserInputOp(items=[TextInput(text="next")]))
+    events = await until(thread, TaskCompleteEvent)
+    assert second != first
+    assert next(e.turn_id for e in events if isinstance(e, TaskStartedEvent)) == second

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pycodex.context.compaction import CompactionSettings
 from pycodex.protocol.events import (
@@ -73,6 +74,8 @@ class Codex:
         self._compacting: asyncio.Task[None] | None = None
         self._deferred: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
+        # `start_turn` callers waiting to learn which turn their input went into.
+        self._landing: dict[str, asyncio.Future[str]] = {}
         self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
         # Running `!cmd`s: never the active turn, so user input meanwhile still starts
         # (or joins) a model turn; Interrupt stops them too.
@@ -96,6 +99,24 @@ class Codex:
         sub_id = str(next(self._ids))
         await self._submissions.put(Submission(id=sub_id, op=op))
         return sub_id
+
+    async def start_turn(self, op: UserInputOp | UserTurnOp) -> str:
+        """Submit user input and return the id of the turn it went into: a new turn, or
+        the running one it joined (its next model request carries it)."""
+        if self._loop.done():
+            raise InternalAgentDied("the agent loop has stopped")
+        sub_id = str(next(self._ids))
+        landed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._landing[sub_id] = landed  # before the op is queued: the loop may take it at once
+        try:
+            await self._submissions.put(Submission(id=sub_id, op=op))
+            waiters: set[asyncio.Future[Any]] = {landed, self._loop}
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if landed not in done:
+                raise InternalAgentDied("the agent loop has stopped")
+            return landed.result()
+        finally:
+            self._landing.pop(sub_id, None)
 
     async def next_event(self) -> Event:
         """The next event of the default subscription. Raises `InternalAgentDied` when
@@ -211,9 +232,12 @@ class Codex:
                 verbosity=sess.settings.verbosity,
             )
         active = sess.active
+        landing = self._landing.pop(sub_id, None)
         if active is not None and not active.task.done():
             # Mid-turn input goes out with the turn's next model request.
             active.pending_input.append(user_input_to_item(op.items))
+            if landing is not None and not landing.done():
+                landing.set_result(active.turn_id)
             return
         turn = TurnContext(
             sub_id=sub_id,
@@ -224,8 +248,10 @@ class Codex:
             compaction=self.compaction,
         )
         task = asyncio.create_task(run_task(sess, turn, list(op.items)), name=f"turn-{sub_id}")
-        sess.active = ActiveTurn(sub_id=sub_id, task=task)
+        sess.active = ActiveTurn(sub_id=sub_id, task=task, turn_id=turn.turn_id)
         task.add_done_callback(self._turn_finished)
+        if landing is not None and not landing.done():
+            landing.set_result(turn.turn_id)
 
     def _compact(self, sub_id: str) -> None:
         """`Op::Compact`: a compaction task, run once the running turn (or compaction) ends."""

@@ -73,6 +73,7 @@ PERSISTED_EVENTS = frozenset(
 class ActiveTurn(msgspec.Struct):
     sub_id: str
     task: asyncio.Task[None]
+    turn_id: str = ""
     pending_input: list[ResponseItem] = msgspec.field(default_factory=list)
 
 

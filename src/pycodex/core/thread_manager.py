@@ -27,7 +27,7 @@ from pycodex.context.instructions import load_base_instructions, load_user_instr
 from pycodex.http import httpx2
 from pycodex.ids import uuid7
 from pycodex.protocol.events import Event, SessionConfiguredEvent
-from pycodex.protocol.ops import Op
+from pycodex.protocol.ops import Op, UserInputOp, UserTurnOp
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.rollout.bounds import DEFAULT_MAX_ITEM_BYTES
 from pycodex.rollout.git_info import collect_git_info
@@ -123,6 +123,10 @@ class CodexThread:
 
     async def submit(self, op: Op) -> str:
         return await self._codex.submit(op)
+
+    async def start_turn(self, op: UserInputOp | UserTurnOp) -> str:
+        """Submit user input; the id of the turn it went into (new, or the running one)."""
+        return await self._codex.start_turn(op)
 
     async def next_event(self) -> Event:
         return await self._codex.next_event()
