@@ -418,6 +418,10 @@ def restore_session(session: Session, loaded: LoadedThread, *, copy_records: boo
         )
     session.history.replace(loaded.history)
     session.token_info = loaded.token_info
+    if loaded.token_info is not None:
+        # The provider's last count stands for the restored history, as it did live:
+        # automatic compaction then triggers where it would have without the restart.
+        session.history.mark_usage(loaded.token_info.last_token_usage.tokens_in_context_window())
     open_turn = turn_in_flight(loaded.records)
     if open_turn is not None:
         # The process died mid-turn: close the turn in the record (not on the event
