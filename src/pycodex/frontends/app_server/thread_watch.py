@@ -1,0 +1,170 @@
+"""One loaded thread as the app-server serves it: its events become v2 notifications for
+every connection subscribed to it, and its approval requests become server→client
+requests whose answers go back to the engine.
+
+The watch reads the thread through one engine subscription (`CodexThread.subscribe`), so
+a connection that subscribes late or leaves early never disturbs another. Sending to a
+connection is queueing on its outbound side (the connection applies its own backpressure
+rules), so one slow client does not hold the thread's other clients back.
+
+Approvals go to every subscribed connection at once; the first answer decides. With no
+connection to ask, or when none answers (error, timeout, disconnect), the request is
+declined: a turn never hangs on a question nobody can answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from pycodex.core import CodexThread, SubscriptionClosed
+from pycodex.frontends.app_server.dispatcher import Peer
+from pycodex.frontends.app_server.jsonrpc import JsonValue
+from pycodex.protocol.event_payloads import (
+    ApplyPatchApprovalRequestEvent,
+    ExecApprovalRequestEvent,
+)
+from pycodex.protocol.events import EventMsg, ShutdownCompleteEvent
+from pycodex.protocol.ops import ExecApprovalOp, PatchApprovalOp
+from pycodex.protocol.policies import ExecReviewAnswer, ReviewDecision
+from pycodex.protocol.v2.approvals import (
+    COMMAND_APPROVAL,
+    FILE_CHANGE_APPROVAL,
+    BadDecision,
+    command_approval_params,
+    decision_from,
+    file_change_approval_params,
+)
+from pycodex.protocol.v2.notifications import ThreadNotifier
+
+log = logging.getLogger(__name__)
+
+# How long a connection has to answer an approval before it counts as declined.
+APPROVAL_TIMEOUT_S = 3600.0
+
+
+class ThreadWatch:
+    """Serves one thread's events to the connections subscribed to it."""
+
+    def __init__(
+        self,
+        thread: CodexThread,
+        *,
+        approval_timeout_s: float = APPROVAL_TIMEOUT_S,
+        on_end: Callable[[ThreadWatch], None] | None = None,
+    ) -> None:
+        self.thread = thread
+        self.notifier = ThreadNotifier(thread.thread_id)
+        self._peers: list[Peer] = []
+        self._approval_timeout_s = approval_timeout_s
+        self._on_end = on_end
+        self._asking: set[asyncio.Task[None]] = set()
+        self._subscription = thread.subscribe()
+        self._task = asyncio.create_task(self._run(), name=f"app-server-watch-{thread.thread_id}")
+
+    @property
+    def thread_id(self) -> str:
+        return self.thread.thread_id
+
+    @property
+    def peers(self) -> tuple[Peer, ...]:
+        return tuple(self._peers)
+
+    def add(self, peer: Peer) -> None:
+        if peer not in self._peers:
+            self._peers.append(peer)
+
+    def remove(self, peer: Peer) -> bool:
+        """Unsubscribe a connection; whether it was subscribed."""
+        if peer in self._peers:
+            self._peers.remove(peer)
+            return True
+        return False
+
+    async def close(self) -> None:
+        """Stop watching (the thread itself is shut down by its owner)."""
+        self._subscription.close()
+        self._task.cancel()
+        for task in list(self._asking):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    # --- the event loop -----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            async for event in self._subscription:
+                await self._deliver(event.msg)
+                if isinstance(event.msg, ShutdownCompleteEvent):
+                    break
+        except SubscriptionClosed:
+            pass
+        finally:
+            if self._on_end is not None:
+                self._on_end(self)
+
+    async def _deliver(self, msg: EventMsg) -> None:
+        for method, params in self.notifier.notifications(msg):
+            await self._broadcast(method, params)
+        if isinstance(msg, ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent):
+            task = asyncio.create_task(self._ask(msg), name=f"approval-{msg.call_id}")
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
+
+    async def _broadcast(self, method: str, params: JsonValue) -> None:
+        for peer in list(self._peers):
+            try:
+                await peer.notify(method, params)
+            except Exception as exc:  # a closed connection: it leaves, the others go on
+                log.info("dropping a subscriber of %s: %s", self.thread_id, exc)
+                self.remove(peer)
+
+    # --- approvals -----------------------------------------------------------------------
+
+    async def _ask(self, request: ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent) -> None:
+        at_ms = time.time_ns() // 1_000_000
+        thread_id, turn_id = self.thread_id, self.notifier.turn_id
+        if isinstance(request, ExecApprovalRequestEvent):
+            method = COMMAND_APPROVAL
+            params = command_approval_params(request, thread_id=thread_id, turn_id=turn_id, started_at_ms=at_ms)
+        else:
+            method = FILE_CHANGE_APPROVAL
+            params = file_change_approval_params(
+                request, thread_id=thread_id, turn_id=turn_id, started_at_ms=at_ms
+            )
+        decision = await self._first_answer(method, params)
+        if isinstance(request, ExecApprovalRequestEvent):
+            await self.thread.submit(ExecApprovalOp(id=request.effective_approval_id(), decision=decision))
+        else:
+            patch = decision if isinstance(decision, ReviewDecision) else ReviewDecision.APPROVED
+            await self.thread.submit(PatchApprovalOp(id=request.call_id, decision=patch))
+
+    async def _first_answer(self, method: str, params: JsonValue) -> ExecReviewAnswer:
+        peers = list(self._peers)
+        if not peers:
+            return ReviewDecision.DENIED
+        asks = [asyncio.create_task(self._answer_of(p, method, params)) for p in peers]
+        try:
+            for next_done in asyncio.as_completed(asks):
+                answer = await next_done
+                if answer is not None:
+                    return answer
+            return ReviewDecision.DENIED
+        finally:
+            for ask in asks:
+                ask.cancel()
+
+    async def _answer_of(self, peer: Peer, method: str, params: JsonValue) -> ExecReviewAnswer | None:
+        try:
+            result = await peer.request(method, params, timeout=self._approval_timeout_s)
+            return decision_from(result)
+        except BadDecision as exc:
+            log.warning("%s: %s", method, exc)
+            return None
+        except Exception as exc:  # rejected, timed out, connection gone: not an answer
+            log.info("%s unanswered: %s", method, exc)
+            return None
