@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pycodex.core import CodexThread
+from pycodex.frontends.app_server.jsonrpc import JsonValue
 from pycodex.frontends.app_server.thread_watch import ThreadWatch
 from pycodex.protocol.ops import UserInputOp
 from pycodex.protocol.user_input import TextInput
@@ -27,14 +28,16 @@ class FakePeer:
         self.broken = broken
         self.turn_done = asyncio.Event()
 
-    async def notify(self, method: str, params: Any) -> None:
+    async def notify(self, method: str, params: JsonValue | None) -> None:
         if self.broken:
             raise ConnectionResetError("client went away")
         self.notes.append((method, params))
         if method == "turn/completed":
             self.turn_done.set()
 
-    async def request(self, method: str, params: Any, *, timeout: float | None = None) -> Any:
+    async def request(
+        self, method: str, params: JsonValue | None, *, answer_within: float | None = None
+    ) -> JsonValue:
         self.asked.append((method, params))
         if isinstance(self.answer, Exception):
             raise self.answer

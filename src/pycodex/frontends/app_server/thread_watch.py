@@ -160,7 +160,7 @@ class ThreadWatch:
 
     async def _answer_of(self, peer: Peer, method: str, params: JsonValue) -> ExecReviewAnswer | None:
         try:
-            result = await peer.request(method, params, timeout=self._approval_timeout_s)
+            result = await peer.request(method, params, answer_within=self._approval_timeout_s)
             return decision_from(result)
         except BadDecision as exc:
             log.warning("%s: %s", method, exc)
