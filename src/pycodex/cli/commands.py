@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Apply a patch in the apply_patch format (argument or stdin)",
     ),
     "login": ("pycodex.cli.login_cmd", "login_command", "Manage login"),
+    "app-server": (
+        "pycodex.cli.app_server_cmd",
+        "app_server_command",
+        "[experimental] Run the app server (JSON-RPC for IDEs and SDKs)",
+    ),
     "sandbox": (
         "pycodex.cli.sandbox_cmd",
         "sandbox_command",

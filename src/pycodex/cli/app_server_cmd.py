@@ -1,0 +1,59 @@
+"""`pycodex app-server`: the JSON-RPC server IDEs and the Codex SDKs drive.
+
+Only click is imported here; the server (asyncio, msgspec, websockets) is loaded when the
+command actually runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+_HELP = """[experimental] Run the app server: Codex's JSON-RPC protocol for IDEs, SDKs and the TUI.
+
+\b
+Messages are JSON-RPC 2.0 without the "jsonrpc" field. Transports:
+  stdio://        one JSON object per line on stdin / stdout (default)
+  ws://IP:PORT    one message per websocket text frame; port 0 picks a free
+                  port and prints the address on stderr; loopback only
+  unix://[PATH]   websocket frames over a unix socket that only this user can
+                  open (mode 0600); without PATH, the control socket under
+                  $PYCODEX_HOME/app-server-control/
+
+A client sends `initialize` first (then the `initialized` notification); stdout carries
+only protocol messages, diagnostics go to stderr. With stdio the server exits when stdin
+closes; a listener runs until SIGTERM or SIGINT.
+"""
+
+
+@click.group(
+    "app-server",
+    invoke_without_command=True,
+    help=_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--listen",
+    "listen_url",
+    default="stdio://",
+    show_default=True,
+    metavar="URL",
+    help="Transport endpoint: `stdio://`, `ws://IP:PORT`, `unix://` or `unix://PATH`.",
+)
+@click.option("--stdio", is_flag=True, help="Use stdio (same as --listen stdio://).")
+@click.pass_context
+def app_server_command(ctx: click.Context, listen_url: str, stdio: bool) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from pycodex.frontends.app_server.limits import LimitError, Limits
+    from pycodex.frontends.app_server.listen import ListenUrlError, parse_listen_url
+
+    try:
+        target = parse_listen_url("stdio://" if stdio else listen_url)
+        limits = Limits.from_env()
+    except (ListenUrlError, LimitError) as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    from pycodex.frontends.app_server.server import run
+
+    ctx.exit(run(target, os.environ, limits=limits))

@@ -1,0 +1,1 @@
+"""The app-server's methods, one module per concept. :func:`method_table` lists them."""
