@@ -7,9 +7,11 @@ request overflows: oldest tool outputs dropped and retried, then a clear error).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from pycodex.protocol.events import (
     ContextCompactedEvent,
     ErrorEvent,
     EventMsg,
+    GetHistoryEntryResponseEvent,
     ItemCompletedEvent,
     ItemStartedEvent,
     SessionConfiguredEvent,
@@ -32,12 +35,14 @@ from pycodex.protocol.events import (
     WarningEvent,
 )
 from pycodex.protocol.items import ContextCompactionTurnItem
-from pycodex.protocol.ops import CompactOp, UserInputOp
+from pycodex.protocol.ops import CompactOp, GetHistoryEntryRequestOp, UserInputOp
 from pycodex.protocol.user_input import TextInput
 from pycodex.rollout.reader import read_rollout
 from tests.support.engine import shell, until
 from tests.support.mock_model import (
     MockModelServer,
+    RecordedRequest,
+    Reply,
     chat_text,
     chat_tool_calls,
     compacted,
@@ -328,3 +333,34 @@ async def test_at_most_one_automatic_compaction_per_turn(tmp_path: Path, mock_mo
     after = mock_model.requests[-1].body
     assert any(i.get("call_id") == "c1" and i["type"] == "function_call_output" for i in after["input"])
     assert "out0-out0" not in json.dumps(after)
+
+
+async def test_input_during_a_manual_compaction_waits_for_it(tmp_path: Path, mock_model: MockModelServer) -> None:
+    """A message sent while `/compact` runs starts its turn from the compacted history."""
+    world = World(tmp_path, mock_model)
+    thread, conf = await world.start()
+    await long_session(mock_model, thread)
+    asked, gate = threading.Event(), threading.Event()
+
+    def gated(_request: RecordedRequest) -> Reply:
+        asked.set()
+        gate.wait(10)
+        return response(message("GATED-NOTE"))
+
+    mock_model.enqueue(gated, response(message("answered")))
+    sent = len(mock_model.requests)
+    await thread.submit(CompactOp())
+    assert await asyncio.to_thread(asked.wait, 10)  # the summary request is in flight
+    await thread.submit(UserInputOp(items=[TextInput(text="DURING the compaction")]))
+    # Ops are handled in order: once this one is answered, the input above was handled.
+    await thread.submit(GetHistoryEntryRequestOp(offset=0, log_id=conf.history_log_id))
+    await until(thread, GetHistoryEntryResponseEvent)
+    gate.set()
+    events = await until(thread, TaskCompleteEvent)  # the compaction's
+    events += await until(thread, TaskCompleteEvent)  # the turn's
+    await thread.shutdown()
+    assert sum(isinstance(e, ContextCompactedEvent) for e in events) == 1
+    summary_ask, turn_request = mock_model.requests[sent], mock_model.requests[sent + 1]
+    assert "DURING the compaction" not in texts(summary_ask.body)
+    seen = "\n".join(texts(turn_request.body))
+    assert "GATED-NOTE" in seen and "DURING the compaction" in seen and "out0-out0" not in seen
