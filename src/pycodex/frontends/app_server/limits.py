@@ -13,6 +13,7 @@ from dataclasses import dataclass
 CHANNEL_CAPACITY = 128
 INBOUND_ENV = "PYCODEX_APP_SERVER_INBOUND_QUEUE"
 OUTBOUND_ENV = "PYCODEX_APP_SERVER_OUTBOUND_QUEUE"
+URGENT_ENV = "PYCODEX_APP_SERVER_OVERLOAD_QUEUE"
 
 
 class LimitError(ValueError):
@@ -35,6 +36,7 @@ class Limits:
         return cls(
             inbound=_positive(values, INBOUND_ENV, CHANNEL_CAPACITY),
             outbound=_positive(values, OUTBOUND_ENV, CHANNEL_CAPACITY),
+            urgent=_positive(values, URGENT_ENV, CHANNEL_CAPACITY),
         )
 
 
