@@ -60,6 +60,7 @@ class Connection:
         self._pending = PendingServerRequests()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._closer: asyncio.Task[None] | None = None
 
     @property
     def pending_server_requests(self) -> int:
@@ -131,7 +132,8 @@ class Connection:
             return
         if not self._outbound.try_put(message):
             self._log(f"disconnecting slow connection {self.stream.name}: outbound queue is full")
-            asyncio.get_running_loop().create_task(self.close("outbound queue full"))
+            # Closing awaits the tasks; the caller may be one of them, so close aside.
+            self._closer = asyncio.get_running_loop().create_task(self.close("outbound queue full"))
             raise ConnectionClosed(self.stream.name)
 
     # --- the three tasks -------------------------------------------------------------------
