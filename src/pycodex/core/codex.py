@@ -45,6 +45,7 @@ from pycodex.protocol.ops import (
     UserTurnOp,
 )
 from pycodex.protocol.policies import ReasoningEffort, ReasoningSummary, ReviewDecision
+from pycodex.protocol.user_input import UserInput
 from pycodex.rollout.history_file import PromptHistory
 
 from . import thread_ops
@@ -247,7 +248,8 @@ class Codex:
             context_window=sess.context_window,
             compaction=self.compaction,
         )
-        task = asyncio.create_task(run_task(sess, turn, list(op.items)), name=f"turn-{sub_id}")
+        work = run_task if sess.mcp is None else _run_after_mcp_startup
+        task = asyncio.create_task(work(sess, turn, list(op.items)), name=f"turn-{sub_id}")
         sess.active = ActiveTurn(sub_id=sub_id, task=task, turn_id=turn.turn_id)
         task.add_done_callback(self._turn_finished)
         if landing is not None and not landing.done():
@@ -362,6 +364,8 @@ class Codex:
         shell = self.session.shell_if_started
         if shell is not None:
             await shell.close()  # every process session dies with the thread
+        if self.session.mcp is not None:
+            await self.session.mcp.close()  # and every MCP server
         self.session.notifier.close()  # reap finished notifiers; running ones finish alone
         services = self.session.services
         await services.client.aclose()
@@ -370,6 +374,19 @@ class Codex:
                 await asyncio.to_thread(services.recorder.close)
             except OSError as exc:
                 self.session.emit("", ErrorEvent(message=f"Failed to shutdown rollout recorder: {exc}"))
+
+
+async def _run_after_mcp_startup(sess: Session, turn: TurnContext, items: list[UserInput]) -> None:
+    """A turn whose tools include the MCP servers' once they are up (or have failed):
+    each server gives up after its `startup_timeout_sec`, so this wait is bounded."""
+    assert sess.mcp is not None
+    try:
+        await sess.mcp.wait_startup()
+    except asyncio.CancelledError:
+        # Interrupted before the turn began: still a turn that ended, for the client.
+        sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
+        raise
+    await run_task(sess, turn, items)
 
 
 def _abs(path: str) -> Path:

@@ -49,7 +49,9 @@ from .notify import TurnNotifier
 from .turn_context import SessionSettings, TurnContext
 
 if TYPE_CHECKING:
+    from pycodex.mcp.manager import McpConnectionManager
     from pycodex.process.runtime import ShellRuntime
+    from pycodex.tools.base import ToolHandler
 
 # Events worth keeping in the rollout: what a UI needs to repaint a resumed conversation
 # and what an audit needs. Deltas and tool chatter are not (the response items are). As
@@ -132,6 +134,9 @@ class Session:
         self.notifier = TurnNotifier(services.notify, services.base_env)
         self._shell: ShellRuntime | None = None
         self._turn_items: dict[str, TurnItems] = {}
+        # The `[mcp_servers]` of this session, when any are configured (set, started and
+        # closed with the thread); their tools join every turn's router.
+        self.mcp: McpConnectionManager | None = None
 
     @property
     def shell(self) -> ShellRuntime:
@@ -292,7 +297,15 @@ class Session:
                 fault_tools=self.services.base_env.get("PYCODEX_TEST_FAULT_TOOLS") == "1",
             ),
             lambda: self.shell,
+            self._mcp_tools(info.supports_images),
         )
+
+    def _mcp_tools(self, supports_images: bool) -> list[ToolHandler]:
+        if self.mcp is None:
+            return []
+        from pycodex.tools.handlers.mcp import mcp_handlers
+
+        return mcp_handlers(self.mcp, supports_images=supports_images)
 
     def writable_roots_for(self, settings: SessionSettings) -> tuple[Path, ...]:
         """Where `workspace-write` lets tools write besides the cwd (as Codex's sandbox)."""

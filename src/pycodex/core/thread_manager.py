@@ -403,6 +403,8 @@ class ThreadManager:
             restore_session(session, loaded, copy_records=initial is not None and initial.fork)
         if recorder is not None:
             await asyncio.to_thread(recorder.flush)
+        if config.mcp_servers:
+            await _start_mcp_servers(session, config, env)
         thread = CodexThread(
             Codex(session, prompt_history=prompt_history, compaction=compaction_settings(config)),
             recorder.path if recorder is not None else None,
@@ -415,6 +417,30 @@ class ThreadManager:
     def _forget(self, thread_id: str, thread: CodexThread) -> None:
         if self._threads.get(thread_id) is thread:
             del self._threads[thread_id]
+
+
+async def _start_mcp_servers(session: Session, config: Config, env: Mapping[str, str]) -> None:
+    """Start the session's MCP servers (in the background: only `required` ones are
+    waited for here). A required server that fails ends the session before it starts,
+    its servers stopped: `McpStartupError` names it."""
+    from pycodex.mcp.errors import McpStartupError
+    from pycodex.mcp.manager import McpConnectionManager
+    from pycodex.mcp.servers import enabled_servers
+
+    servers = enabled_servers(config.mcp_servers, env, config.cwd)
+    if not servers:
+        return
+    manager = McpConnectionManager(servers, lambda msg: session.emit("", msg))
+    session.mcp = manager
+    manager.start()
+    try:
+        await manager.wait_required()
+    except McpStartupError:
+        await manager.close()
+        await session.services.client.aclose()
+        if session.services.recorder is not None:
+            await asyncio.to_thread(session.services.recorder.close)
+        raise
 
 
 class _Initial(msgspec.Struct, frozen=True):

@@ -9,7 +9,7 @@ way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -70,12 +70,17 @@ class ToolSettings(msgspec.Struct, frozen=True, kw_only=True):
     fault_tools: bool = False
 
 
-def build_router(settings: ToolSettings, shell: Callable[[], ShellRuntime]) -> ToolRouter:
+def build_router(
+    settings: ToolSettings,
+    shell: Callable[[], ShellRuntime],
+    extra: Sequence[ToolHandler] = (),
+) -> ToolRouter:
     """The tools offered to the model, plus the hidden ones a call may still reach.
 
     A tool switched off in config (or unsuited to the model) is not offered, but a call to
     it is still answered; every shell tool stays callable, as a model may use one it was
-    offered earlier in the thread.
+    offered earlier in the thread. `extra`: tools from outside (MCP servers), offered
+    after the built-in ones.
     """
     escalation = settings.escalation
     shell_tool = LazyTool("shell", shell_tool_spec(escalation), lambda: _shell(escalation))
@@ -102,6 +107,9 @@ def build_router(settings: ToolSettings, shell: Callable[[], ShellRuntime]) -> T
         tools.append(WebSearchTool(live=settings.web_search == "live"))
     if settings.fault_tools:
         hidden.extend(_fault_tools())
+    # A built-in name always wins over an outside tool's.
+    taken = {tool.name for tool in tools}
+    tools.extend(tool for tool in extra if tool.name not in taken)
     return ToolRouter(tools, hidden=hidden)
 
 

@@ -1,0 +1,136 @@
+"""`pycodex exec` with MCP servers: tools offered, called, results and failures as the
+model and the user see them. The servers are real processes: the fixture server of
+`tests/support/mcp_fixture_server.py` (the official SDK's server API)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support.exec_cli import ExecHarness, Result, input_items
+from tests.support.mcp_config import fixture_server
+from tests.support.mock_model import MockModelServer, function_call, message, response
+
+pytestmark = pytest.mark.e2e
+
+Json = dict[str, Any]
+
+
+def call_output(mock: MockModelServer, call_id: str) -> Any:
+    """The `output` of the function_call_output for `call_id` in the last request."""
+    [out] = [
+        i for i in input_items(mock.model_requests()[-1], "function_call_output")
+        if i["call_id"] == call_id
+    ]
+    return out["output"]
+
+
+def texts(output: Any) -> list[str]:
+    assert isinstance(output, list), output
+    return [part["text"] for part in output if part["type"] == "input_text"]
+
+
+def run_call(
+    harness: ExecHarness, mock: MockModelServer, tool: str, args: Json, *flags: str, config: str = ""
+) -> Result:
+    harness.write_config(extra=config or fixture_server())
+    mock.enqueue(response(function_call(tool, args, "c1")), response(message("done")))
+    return harness.run("--json", *flags, "go", timeout=60)
+
+
+def test_tools_are_offered_with_codex_names_and_schemas(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    harness.write_config(extra=fixture_server())
+    mock_model.enqueue(response(message("ok")))
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    tools = {t.get("name"): t for t in mock_model.model_requests()[0].body["tools"]}
+    echo = tools["mcp__fx__echo"]
+    assert echo["type"] == "function" and echo["description"] == "Echo the given text back."
+    assert echo["parameters"]["properties"]["text"]["type"] == "string"
+    assert echo["parameters"]["required"] == ["text"]
+    assert tools["mcp__fx__hang"]["parameters"] == {
+        "type": "object", "properties": {}, "title": "hangArguments"
+    }
+    for name in ("list_mcp_resources", "list_mcp_resource_templates", "read_mcp_resource"):
+        assert name in tools
+
+
+def test_a_call_and_its_result_reach_the_model_and_the_jsonl(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__echo", {"text": "ping"})
+    assert r.rc == 0, r.stderr
+    output = call_output(mock_model, "c1")
+    assert texts(output)[0].startswith("Wall time: ") and texts(output)[0].endswith(" seconds\nOutput:")
+    assert texts(output)[1:] == ["echo: ping"]
+    [started] = r.items("mcp_tool_call", event="item.started")
+    assert (started["server"], started["tool"], started["status"]) == ("fx", "echo", "in_progress")
+    assert started["arguments"] == {"text": "ping"}
+    [done] = r.items("mcp_tool_call")
+    assert done["status"] == "completed" and done["error"] is None
+    assert done["result"]["content"] == [{"type": "text", "text": "echo: ping"}]
+    assert r.pairs()[-1] == ("turn.completed", None)
+
+
+def test_is_error_result_is_a_failed_call_the_model_hears_about(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__fail", {"message": "nope"})
+    assert r.rc == 0, r.stderr
+    assert texts(call_output(mock_model, "c1"))[1:] == ["failed: nope"]
+    [done] = r.items("mcp_tool_call")
+    assert done["status"] == "failed"
+
+
+def test_structured_content_is_sent_as_json_text(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__structured", {})
+    assert r.rc == 0, r.stderr
+    output = call_output(mock_model, "c1")
+    assert isinstance(output, str) and output.endswith('seconds\nOutput:\n{"answer":42}')
+
+
+def test_images_links_and_embedded_resources_are_passed_on(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    harness.write_config(extra=fixture_server())
+    mock_model.enqueue(
+        response(function_call("mcp__fx__image", {}, "c1"), function_call("mcp__fx__mixed", {}, "c2")),
+        response(message("done")),
+    )
+    r = harness.run("--json", "go", timeout=60)
+    assert r.rc == 0, r.stderr
+    [_, image] = call_output(mock_model, "c1")
+    assert image["type"] == "input_image" and image["image_url"].startswith("data:image/png;base64,iVBOR")
+    mixed = texts(call_output(mock_model, "c2"))[1:]
+    assert mixed[0] == "see below"
+    assert json.loads(mixed[1]) == {"type": "resource_link", "uri": "fixture://greeting", "name": "greeting"}
+    assert json.loads(mixed[2])["resource"] == {"uri": "fixture://note", "text": "a note"}
+
+
+def test_a_tool_timeout_is_an_error_for_the_model(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    config = fixture_server(tool_timeout_sec=0.5)
+    r = run_call(harness, mock_model, "mcp__fx__hang", {}, config=config)
+    assert r.rc == 0, r.stderr
+    [_, error] = texts(call_output(mock_model, "c1"))
+    assert "timed out after 0.5 seconds" in error
+    [done] = r.items("mcp_tool_call")
+    assert done["status"] == "failed" and "timed out" in done["error"]["message"]
+
+
+def test_a_server_crashing_mid_call_is_an_error_with_its_stderr(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__crash", {})
+    assert r.rc == 0, r.stderr
+    [_, error] = texts(call_output(mock_model, "c1"))
+    assert "fx/crash" in error and "crashing on purpose" in error
+    [done] = r.items("mcp_tool_call")
+    assert done["status"] == "failed"
