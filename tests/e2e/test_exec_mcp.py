@@ -5,6 +5,8 @@ model and the user see them. The servers are real processes: the fixture server 
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,20 @@ def call_output(mock: MockModelServer, call_id: str) -> Any:
 def texts(output: Any) -> list[str]:
     assert isinstance(output, list), output
     return [part["text"] for part in output if part["type"] == "input_text"]
+
+
+def process_alive(pid: int, grace_s: float = 5.0) -> bool:
+    """Whether `pid` still runs (not a zombie) after up to `grace_s` (a reaped process
+    may take a moment to disappear from /proc)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if state == "Z" or time.monotonic() > deadline:
+            return state != "Z"
+        time.sleep(0.05)
 
 
 def run_call(
@@ -134,3 +150,135 @@ def test_a_server_crashing_mid_call_is_an_error_with_its_stderr(
     assert "fx/crash" in error and "crashing on purpose" in error
     [done] = r.items("mcp_tool_call")
     assert done["status"] == "failed"
+
+
+def test_a_server_that_never_starts_costs_its_timeout_and_is_reported(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    config = fixture_server(startup_timeout_sec=1, env={"MCP_FIXTURE_MODE": "never_start"})
+    config += fixture_server("ok")
+    harness.write_config(extra=config)
+    mock_model.enqueue(response(message("fine")))
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    [warning] = [e["message"] for e in r.items("error")]
+    assert warning.startswith("MCP client for `fx` timed out after 1 seconds.")
+    names = [t.get("name") for t in mock_model.model_requests()[0].body["tools"]]
+    assert "mcp__ok__echo" in names and not any(n and n.startswith("mcp__fx__") for n in names)
+    assert r.items("agent_message")[0]["text"] == "fine"
+
+
+def test_a_required_server_that_fails_ends_exec_naming_it(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    config = fixture_server("needed", required=True, env={"MCP_FIXTURE_MODE": "fail_start"})
+    harness.write_config(extra=config)
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 1
+    assert "needed" in r.stderr and "missing FIXTURE_TOKEN" in r.stderr
+    assert mock_model.model_requests() == []
+
+
+def test_an_optional_server_that_fails_is_a_warning_only(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    harness.write_config(extra=fixture_server(env={"MCP_FIXTURE_MODE": "fail_start"}))
+    mock_model.enqueue(response(message("fine")))
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    [warning] = [e["message"] for e in r.items("error")]
+    assert warning.startswith("MCP client for `fx` failed to start:")
+    assert "missing FIXTURE_TOKEN" in warning
+
+
+def test_enabled_and_disabled_tools_filter_what_is_offered(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    config = fixture_server("a", enabled_tools=["echo", "peek"])
+    config += fixture_server("b", disabled_tools=["echo"])
+    harness.write_config(extra=config)
+    mock_model.enqueue(response(function_call("mcp__b__echo", {"text": "x"}, "c1")), response(message("ok")))
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    names = {t.get("name") for t in mock_model.model_requests()[0].body["tools"]}
+    assert {n for n in names if n and n.startswith("mcp__a__")} == {"mcp__a__echo", "mcp__a__peek"}
+    assert "mcp__b__echo" not in names and "mcp__b__peek" in names
+    assert call_output(mock_model, "c1") == "unsupported call: mcp__b__echo"
+
+
+def test_a_tool_that_may_write_is_asked_about_and_exec_declines(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    # exec runs `never` unless --full-auto (on-request); `untrusted` is covered by
+    # tests/unit/test_mcp_tool_handler.py.
+    harness.write_config(extra=fixture_server())
+    mock_model.enqueue(
+        response(
+            function_call("mcp__fx__echo", {"text": "x"}, "c1"),
+            function_call("mcp__fx__peek", {"text": "y"}, "c2"),
+        ),
+        response(message("ok")),
+    )
+    r = harness.run("--json", "--full-auto", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    assert texts(call_output(mock_model, "c1"))[1:] == ["user rejected MCP tool call"]
+    assert texts(call_output(mock_model, "c2"))[1:] == ["peeked: y"]  # readOnlyHint: not asked
+    [warning] = [e["message"] for e in r.items("error")]
+    assert "declined the call of MCP tool `fx/echo`" in warning
+    statuses = {i["tool"]: i["status"] for i in r.items("mcp_tool_call")}
+    assert statuses == {"echo": "failed", "peek": "completed"}
+
+
+def test_never_policy_runs_the_tool_without_asking(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__echo", {"text": "x"})
+    assert r.rc == 0, r.stderr
+    assert r.items("error") == []
+    assert texts(call_output(mock_model, "c1"))[1:] == ["echo: x"]
+
+
+def test_a_server_elicitation_is_declined_with_a_warning(
+    harness: ExecHarness, mock_model: MockModelServer
+) -> None:
+    r = run_call(harness, mock_model, "mcp__fx__ask", {})
+    assert r.rc == 0, r.stderr
+    assert texts(call_output(mock_model, "c1"))[1:] == ["elicitation: decline"]
+    [warning] = [e["message"] for e in r.items("error")]
+    assert "declined a request from MCP server `fx` (Proceed?)" in warning
+
+
+def test_resources_are_listed_and_read(harness: ExecHarness, mock_model: MockModelServer) -> None:
+    harness.write_config(extra=fixture_server())
+    mock_model.enqueue(
+        response(
+            function_call("list_mcp_resources", {}, "c1"),
+            function_call("list_mcp_resource_templates", {"server": "fx"}, "c2"),
+            function_call("read_mcp_resource", {"server": "fx", "uri": "fixture://greeting"}, "c3"),
+        ),
+        response(message("ok")),
+    )
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    listed = json.loads(call_output(mock_model, "c1"))
+    assert [(e["server"], e["uri"]) for e in listed["resources"]] == [("fx", "fixture://greeting")]
+    templates = json.loads(call_output(mock_model, "c2"))
+    assert templates["server"] == "fx"
+    assert templates["resourceTemplates"][0]["uriTemplate"] == "fixture://item/{item_id}"
+    read = json.loads(call_output(mock_model, "c3"))
+    assert read["contents"][0]["text"] == "hello from the fixture"
+    assert {i["tool"] for i in r.items("mcp_tool_call")} == {
+        "list_mcp_resources", "list_mcp_resource_templates", "read_mcp_resource"
+    }
+
+
+def test_no_server_process_outlives_exec(
+    harness: ExecHarness, mock_model: MockModelServer, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "server.pid"
+    harness.write_config(extra=fixture_server(env={"MCP_FIXTURE_PID_FILE": str(pid_file)}))
+    mock_model.enqueue(response(message("ok")))
+    r = harness.run("--json", "hi", timeout=60)
+    assert r.rc == 0, r.stderr
+    pid = int(pid_file.read_text())
+    assert not process_alive(pid), f"MCP server {pid} outlived exec"
