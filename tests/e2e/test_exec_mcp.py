@@ -282,3 +282,13 @@ def test_no_server_process_outlives_exec(
     assert r.rc == 0, r.stderr
     pid = int(pid_file.read_text())
     assert not process_alive(pid), f"MCP server {pid} outlived exec"
+
+
+def test_what_a_server_started_dies_with_the_session(
+    harness: ExecHarness, mock_model: MockModelServer, tmp_path: Path
+) -> None:
+    child_pid = tmp_path / "child.pid"
+    r = run_call(harness, mock_model, "mcp__fx__spawn_child", {"pid_file": str(child_pid)})
+    assert r.rc == 0, r.stderr
+    pid = int(child_pid.read_text())
+    assert not process_alive(pid), f"the server's child {pid} outlived exec"

@@ -15,6 +15,7 @@ Tools cover the result shapes and failure modes: `echo` (plain, no annotations),
 
 import asyncio
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -63,6 +64,13 @@ def build() -> Any:
         sys.stderr.write("fixture: crashing on purpose\n")
         sys.stderr.flush()
         os._exit(7)
+
+    @server.tool(description="Starts a long-lived child process; writes its pid.", structured_output=False)
+    def spawn_child(pid_file: str) -> str:
+        child = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL)
+        with open(pid_file, "w") as fh:
+            fh.write(str(child.pid))
+        return f"started {child.pid}"
 
     @server.tool(description="A tiny image.")
     def image() -> types.CallToolResult:

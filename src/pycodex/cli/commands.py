@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox_command",
         "Run a command in the sandbox; `sandbox doctor` checks sandbox support",
     ),
+    "mcp": ("pycodex.cli.mcp_cmd", "mcp_command", "Manage external MCP servers for pycodex"),
     "logout": (
         "pycodex.cli.login_cmd",
         "logout_command",

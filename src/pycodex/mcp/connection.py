@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import os
+import signal
 import tempfile
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -51,6 +53,7 @@ class ServerConnection:
         self._owner: asyncio.Task[None] | None = None
         self._stderr_path: str | None = None
         self._scope: anyio.CancelScope | None = None
+        self._pgid: int | None = None
 
     @property
     def name(self) -> str:
@@ -77,6 +80,12 @@ class ServerConnection:
         if owner is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await owner
+        if self._pgid is not None:
+            # The SDK kills the group only when the server itself is slow to exit; what
+            # the server started (and left running) must die with the session too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._pgid, signal.SIGKILL)
+            self._pgid = None
         if self._stderr_path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._stderr_path)
@@ -206,6 +215,8 @@ class ServerConnection:
         # Append mode: the server's writes land at the end whatever we read meanwhile.
         errlog: TextIO = open(self._stderr_path, "a", encoding="utf-8")  # noqa: SIM115
         stack.callback(errlog.close)
+        _watch_spawns()
+        _SPAWNED.set(self._spawned)
         params = StdioServerParameters(
             command=transport.command,
             args=list(transport.args),
@@ -213,6 +224,9 @@ class ServerConnection:
             cwd=transport.cwd,
         )
         return stdio_client(params, errlog=errlog)
+
+    def _spawned(self, pid: int) -> None:
+        self._pgid = pid  # the server leads its own process group (start_new_session)
 
     async def _http(self, transport: HttpTransport, stack: AsyncExitStack) -> Any:
         from mcp.client.streamable_http import streamable_http_client
@@ -254,6 +268,30 @@ class ServerConnection:
         )
         answer: ElicitationResponse = await self._elicitor()(request)
         return types.ElicitResult(action=answer.action, content=answer.content)
+
+
+# Who to tell the pid of a stdio server the SDK spawns in this task (the SDK does not
+# expose its process): set by the connection's owner task before the spawn.
+_SPAWNED: contextvars.ContextVar[Callable[[int], None]] = contextvars.ContextVar("mcp_spawned")
+
+
+def _watch_spawns() -> None:
+    """Wrap the SDK's spawn function once to learn each server's pid. Without it (an
+    SDK that renamed it) servers are still stopped, only their leftovers are not."""
+    import mcp.client.stdio as sdk
+
+    spawn = getattr(sdk, "_create_platform_compatible_process", None)
+    if spawn is None or getattr(spawn, "_pycodex_watched", False):
+        return
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        process = await spawn(*args, **kwargs)
+        if (tell := _SPAWNED.get(None)) is not None:
+            tell(process.pid)
+        return process
+
+    watched._pycodex_watched = True  # type: ignore[attr-defined]
+    sdk._create_platform_compatible_process = watched
 
 
 def _dump(model: Any) -> Json:
