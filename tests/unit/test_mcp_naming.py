@@ -17,11 +17,11 @@ def test_disallowed_characters_become_underscores() -> None:
 
 
 def test_long_names_keep_64_bytes_ending_in_the_sha1_of_the_raw_name() -> None:
-    tool = "t" * 80
+    tool = "t." * 40  # sanitised differs from raw: the hash is of the raw name
     name = qualified_name("srv", tool)
     digest = hashlib.sha1(f"mcp__srv__{tool}".encode()).hexdigest()
     assert len(name) == MAX_TOOL_NAME_BYTES
-    assert name == ("mcp__srv__" + tool)[: MAX_TOOL_NAME_BYTES - 40] + digest
+    assert name == ("mcp__srv__" + "t_" * 40)[: MAX_TOOL_NAME_BYTES - 40] + digest
 
 
 def test_a_collision_after_sanitising_drops_the_second_tool() -> None:
