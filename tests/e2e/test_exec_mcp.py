@@ -88,7 +88,8 @@ def test_a_call_and_its_result_reach_the_model_and_the_jsonl(
     assert started["arguments"] == {"text": "ping"}
     [done] = r.items("mcp_tool_call")
     assert done["status"] == "completed" and done["error"] is None
-    assert done["result"]["content"] == [{"type": "text", "text": "echo: ping"}]
+    # As Codex's exec prints it (reference/exec/mcp.stdout): snake_case result keys.
+    assert done["result"] == {"content": [{"type": "text", "text": "echo: ping"}], "structured_content": None}
     assert r.pairs()[-1] == ("turn.completed", None)
 
 
@@ -99,7 +100,9 @@ def test_is_error_result_is_a_failed_call_the_model_hears_about(
     assert r.rc == 0, r.stderr
     assert texts(call_output(mock_model, "c1"))[1:] == ["failed: nope"]
     [done] = r.items("mcp_tool_call")
-    assert done["status"] == "failed"
+    # The tool answered: its result is kept and there is no call error (as Codex).
+    assert done["status"] == "failed" and done["error"] is None
+    assert done["result"]["content"] == [{"type": "text", "text": "failed: nope"}]
 
 
 def test_structured_content_is_sent_as_json_text(
@@ -149,7 +152,9 @@ def test_a_server_crashing_mid_call_is_an_error_with_its_stderr(
     [_, error] = texts(call_output(mock_model, "c1"))
     assert "fx/crash" in error and "crashing on purpose" in error
     [done] = r.items("mcp_tool_call")
-    assert done["status"] == "failed"
+    # No answer: the call error says why, and there is no result.
+    assert done["status"] == "failed" and done["result"] is None
+    assert "crashing on purpose" in done["error"]["message"]
 
 
 def test_a_server_that_never_starts_costs_its_timeout_and_is_reported(

@@ -325,17 +325,19 @@ def _command_item(
 
 
 def _mcp_item(msg: McpToolCallEndEvent) -> McpToolCallTurnItem:
+    """A tool that answered (even with `isError`) keeps its result and has no error; only
+    a call that got no answer (timeout, crash) carries an error message, as Codex."""
     inv = msg.invocation
-    ok = msg.is_success()
     result = msg.result.get("Ok")
-    error = None if ok else McpToolCallError(message=str(msg.result.get("Err", msg.result)))
+    answered = isinstance(result, dict)
+    error = None if answered else McpToolCallError(message=str(msg.result.get("Err", msg.result)))
     return McpToolCallTurnItem(
         id=msg.call_id,
         server=inv.server,
         tool=inv.tool,
         arguments=inv.arguments,
-        status="completed" if ok else "failed",
-        result=result if isinstance(result, dict) else None,
+        status="completed" if msg.is_success() else "failed",
+        result=result if answered else None,
         error=error,
         duration=msg.duration,
     )

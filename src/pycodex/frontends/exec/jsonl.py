@@ -194,10 +194,9 @@ class JsonlProcessor(msgspec.Struct):
             # exec's file_change has no `declined` (Codex's schema): a refused patch failed.
             shown["status"] = "failed" if item.status == "declined" else item.status
         elif isinstance(item, McpToolCallTurnItem):
-            ok = item.status == "completed"
             shown.update(
-                result=item.result if ok else None,
-                error=None if ok or item.error is None else {"message": item.error.message},
+                result=_mcp_result(item.result),
+                error=None if item.error is None else {"message": item.error.message},
                 status=item.status,
             )
         return [{"type": "item.completed", "item": shown}]
@@ -257,6 +256,14 @@ class JsonlProcessor(msgspec.Struct):
             self._settled.add(item_id)
             out.append({"type": "item.completed", "item": shown})
         return out
+
+
+def _mcp_result(result: JsonObj | None) -> JsonObj | None:
+    """exec's rendering of an MCP CallToolResult (snake_case, as Codex's exec prints it)."""
+    if result is None:
+        return None
+    structured = result.get("structuredContent", result.get("structured_content"))
+    return {"content": result.get("content", []), "structured_content": structured}
 
 
 def _changes(changes: dict[str, FileChange]) -> list[JsonObj]:
