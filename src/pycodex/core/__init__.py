@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "ThreadManager": "thread_manager",
     "ThreadOptions": "thread_manager",
     "sandbox_policy_for": "thread_manager",
+    "ActiveTurnMismatch": "codex",
+    "NoActiveTurn": "codex",
     "InternalAgentDied": "subscribers",
     "SubscriberLagged": "subscribers",
     "Subscription": "subscribers",
@@ -55,10 +57,12 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "ActiveTurnMismatch",
     "CodexThread",
     "InternalAgentDied",
     "LoadedThreadPage",
     "ModelInfo",
+    "NoActiveTurn",
     "SubscriberLagged",
     "Subscription",
     "SubscriptionClosed",
@@ -83,6 +87,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .codex import ActiveTurnMismatch, NoActiveTurn
     from .model_info import (
         ModelInfo,
         effective_context_window,

@@ -77,6 +77,8 @@ class Codex:
         self._ids = itertools.count()
         # `start_turn` callers waiting to learn which turn their input went into.
         self._landing: dict[str, asyncio.Future[str]] = {}
+        # `steer` callers: the turn id they expect ("" = whichever is running).
+        self._steering: dict[str, str] = {}
         self._submissions: asyncio.Queue[Submission] = asyncio.Queue(SUBMISSION_QUEUE_CAPACITY)
         # Running `!cmd`s: never the active turn, so user input meanwhile still starts
         # (or joins) a model turn; Interrupt stops them too.
@@ -104,11 +106,21 @@ class Codex:
     async def start_turn(self, op: UserInputOp | UserTurnOp) -> str:
         """Submit user input and return the id of the turn it went into: a new turn, or
         the running one it joined (its next model request carries it)."""
+        return await self._land(op, steer=None)
+
+    async def steer(self, op: UserInputOp, expected_turn_id: str | None = None) -> str:
+        """Add input to the running turn (`expected_turn_id`, when given, must be it); its
+        id. Raises `NoActiveTurn` / `ActiveTurnMismatch`, decided when the op is handled."""
+        return await self._land(op, steer=expected_turn_id or "")
+
+    async def _land(self, op: UserInputOp | UserTurnOp, *, steer: str | None) -> str:
         if self._loop.done():
             raise InternalAgentDied("the agent loop has stopped")
         sub_id = str(next(self._ids))
         landed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._landing[sub_id] = landed  # before the op is queued: the loop may take it at once
+        if steer is not None:
+            self._steering[sub_id] = steer
         try:
             await self._submissions.put(Submission(id=sub_id, op=op))
             waiters: set[asyncio.Future[Any]] = {landed, self._loop}
@@ -118,6 +130,7 @@ class Codex:
             return landed.result()
         finally:
             self._landing.pop(sub_id, None)
+            self._steering.pop(sub_id, None)
 
     async def next_event(self) -> Event:
         """The next event of the default subscription. Raises `InternalAgentDied` when
@@ -138,6 +151,12 @@ class Codex:
     @property
     def running(self) -> bool:
         return not self._loop.done()
+
+    @property
+    def active_turn_id(self) -> str | None:
+        """The id of the turn running now, if any."""
+        active = self.session.active
+        return active.turn_id if active is not None and not active.task.done() else None
 
     async def shutdown(self) -> None:
         """Submit Shutdown and wait for the loop to finish (idempotent)."""
@@ -234,6 +253,13 @@ class Codex:
             )
         active = sess.active
         landing = self._landing.pop(sub_id, None)
+        running = active is not None and not active.task.done()
+        steer = self._steering.pop(sub_id, None)
+        if steer is not None and landing is not None:
+            refusal = _steer_refusal(steer, active.turn_id if running and active else None)
+            if refusal is not None:
+                landing.set_exception(refusal)
+                return
         if active is not None and not active.task.done():
             # Mid-turn input goes out with the turn's next model request.
             active.pending_input.append(user_input_to_item(op.items))
@@ -387,6 +413,22 @@ async def _run_after_mcp_startup(sess: Session, turn: TurnContext, items: list[U
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         raise
     await run_task(sess, turn, items)
+
+
+class NoActiveTurn(Exception):
+    """Steering input arrived with no turn running."""
+
+
+class ActiveTurnMismatch(Exception):
+    """Steering input named a turn other than the running one."""
+
+
+def _steer_refusal(expected: str, running: str | None) -> Exception | None:
+    if running is None:
+        return NoActiveTurn("no active turn to steer")
+    if expected and expected != running:
+        return ActiveTurnMismatch(f"expected active turn id `{expected}` but found `{running}`")
+    return None
 
 
 def _abs(path: str) -> Path:

@@ -117,6 +117,11 @@ class CodexThread:
         return self._codex.running
 
     @property
+    def active_turn_id(self) -> str | None:
+        """The id of the turn running now (None when idle)."""
+        return self._codex.active_turn_id
+
+    @property
     def subscriber_count(self) -> int:
         """Open subscriptions, the default one (`next_event()`) included."""
         return self._codex.subscriber_count
@@ -127,6 +132,10 @@ class CodexThread:
     async def start_turn(self, op: UserInputOp | UserTurnOp) -> str:
         """Submit user input; the id of the turn it went into (new, or the running one)."""
         return await self._codex.start_turn(op)
+
+    async def steer(self, op: UserInputOp, expected_turn_id: str | None = None) -> str:
+        """Input for the running turn only; raises `NoActiveTurn` / `ActiveTurnMismatch`."""
+        return await self._codex.steer(op, expected_turn_id)
 
     async def next_event(self) -> Event:
         return await self._codex.next_event()

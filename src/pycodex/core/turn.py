@@ -201,6 +201,9 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         # Interactive processes this turn started die with it; older ones live on.
         if sess.shell_if_started is not None:
             await sess.shell_if_started.processes.terminate_started_in(turn.turn_id)
+        # Not the active turn any more once it says it ended: a client that reacts to
+        # TurnAborted must find no turn to steer into.
+        _release_turn(sess)
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         sess.end_items(turn)
         await sess.flush()

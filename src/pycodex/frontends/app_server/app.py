@@ -12,14 +12,44 @@ from typing import Any
 
 from pycodex.frontends.app_server.dispatcher import Dispatcher, Log, MethodSpec
 from pycodex.frontends.app_server.handlers.handshake import Initialize
-from pycodex.frontends.app_server.params import InitializeParams, ThreadStartParams
+from pycodex.frontends.app_server.handlers.threads import (
+    ThreadFork,
+    ThreadLoadedList,
+    ThreadResume,
+    ThreadStart,
+    ThreadUnsubscribe,
+)
+from pycodex.frontends.app_server.handlers.turns import TurnInterrupt, TurnStart, TurnSteer
+from pycodex.frontends.app_server.loaded_threads import LoadedThreads
+from pycodex.frontends.app_server.params import (
+    InitializeParams,
+    ThreadForkParams,
+    ThreadLoadedListParams,
+    ThreadResumeParams,
+    ThreadStartParams,
+    ThreadUnsubscribeParams,
+    TurnInterruptParams,
+    TurnStartParams,
+    TurnSteerParams,
+)
 
-# Params of methods whose handlers come with the engine API: validated (and gated) already.
-DECLARED_PARAMS: dict[str, type[Any]] = {"thread/start": ThreadStartParams}
+# Params of methods whose handlers are still to come: validated (and gated) already.
+DECLARED_PARAMS: dict[str, type[Any]] = {}
 
 
-def build_dispatcher(env: Mapping[str, str], log: Log) -> Dispatcher:
+def build_dispatcher(
+    env: Mapping[str, str], log: Log, threads: LoadedThreads | None = None
+) -> Dispatcher:
+    threads = threads if threads is not None else LoadedThreads(env)
     methods: list[MethodSpec[Any]] = [
         MethodSpec("initialize", InitializeParams, Initialize(env)),
+        MethodSpec("thread/start", ThreadStartParams, ThreadStart(threads, env)),
+        MethodSpec("thread/resume", ThreadResumeParams, ThreadResume(threads, env)),
+        MethodSpec("thread/fork", ThreadForkParams, ThreadFork(threads, env)),
+        MethodSpec("thread/unsubscribe", ThreadUnsubscribeParams, ThreadUnsubscribe(threads, env)),
+        MethodSpec("thread/loaded/list", ThreadLoadedListParams, ThreadLoadedList(threads, env)),
+        MethodSpec("turn/start", TurnStartParams, TurnStart(threads)),
+        MethodSpec("turn/steer", TurnSteerParams, TurnSteer(threads)),
+        MethodSpec("turn/interrupt", TurnInterruptParams, TurnInterrupt(threads)),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)

@@ -64,3 +64,57 @@ class ThreadStartParams(Params, kw_only=True):
 
 class EmptyParams(Params, kw_only=True):
     """For methods whose params pycodex does not look at (yet)."""
+
+
+class _ThreadSettingsParams(Params, kw_only=True):
+    """Settings a thread can be (re)opened with."""
+
+    cwd: str | None = None
+    model: str | None = None
+    model_provider: str | None = None
+    approval_policy: Any = None
+    sandbox: str | None = None
+    config: dict[str, Any] | None = None
+    base_instructions: str | None = None
+    developer_instructions: str | None = None
+
+
+class ThreadResumeParams(_ThreadSettingsParams, kw_only=True):
+    thread_id: str
+
+
+class ThreadForkParams(_ThreadSettingsParams, kw_only=True):
+    thread_id: str
+    ephemeral: bool | None = None
+
+
+class ThreadUnsubscribeParams(Params, kw_only=True):
+    thread_id: str
+
+
+class ThreadLoadedListParams(Params, kw_only=True):
+    cursor: str | None = None
+    limit: int | None = None
+
+
+class TurnStartParams(Params, kw_only=True):
+    thread_id: str
+    input: list[dict[str, Any]]
+    cwd: str | None = None
+    approval_policy: Any = None
+    sandbox_policy: dict[str, Any] | None = None
+    model: str | None = None
+    effort: str | None = None
+    summary: str | None = None
+    output_schema: Any = None
+
+
+class TurnSteerParams(Params, kw_only=True):
+    thread_id: str
+    input: list[dict[str, Any]]
+    expected_turn_id: str | None = None
+
+
+class TurnInterruptParams(Params, kw_only=True):
+    thread_id: str
+    turn_id: str | None = None

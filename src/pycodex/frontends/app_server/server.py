@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
 
+    from pycodex.frontends.app_server.loaded_threads import LoadedThreads
+
 
 class ListenError(Exception):
     """The server cannot listen where it was asked to; the message is the one-line answer."""
@@ -31,10 +33,14 @@ def log_to_stderr(line: str) -> None:
 
 
 class Server:
-    def __init__(self, dispatcher: Dispatcher, limits: Limits, log: Log) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, limits: Limits, log: Log, threads: LoadedThreads | None = None
+    ) -> None:
         self._dispatcher = dispatcher
         self._limits = limits
         self._log = log
+        # The threads the connections share (None: a server without the engine, in tests).
+        self._threads = threads
         self._connections: set[Connection] = set()
         self._stop = asyncio.Event()
 
@@ -48,17 +54,24 @@ class Server:
             await connection.run()
         finally:
             self._connections.discard(connection)
+            if self._threads is not None:
+                self._threads.forget_peer(connection)
 
     async def run(self, target: ListenTarget, env: Mapping[str, str]) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
-        if isinstance(target, Stdio):
-            await self._until_stopped(self.serve_stream(await stdio_stream()))
-        elif isinstance(target, WebSocket):
-            await self._run_websocket(target)
-        else:
-            await self._run_unix(target, env)
+        try:
+            if isinstance(target, Stdio):
+                await self._until_stopped(self.serve_stream(await stdio_stream()))
+            elif isinstance(target, WebSocket):
+                await self._run_websocket(target)
+            else:
+                await self._run_unix(target, env)
+        finally:
+            if self._threads is not None:
+                # Every thread shuts down with the server: its commands stop, rollouts close.
+                await self._threads.close_all()
 
     async def _until_stopped(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -143,9 +156,11 @@ async def _http_gate(connection: ServerConnection, request: Request) -> Response
 def run(target: ListenTarget, env: Mapping[str, str], *, limits: Limits | None = None) -> int:
     """Serve until done; the process's exit code."""
     from pycodex.frontends.app_server.app import build_dispatcher
+    from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 
     log = log_to_stderr
-    server = Server(build_dispatcher(env, log), limits or Limits.from_env(env), log)
+    threads = LoadedThreads(env)
+    server = Server(build_dispatcher(env, log, threads), limits or Limits.from_env(env), log, threads)
     try:
         asyncio.run(server.run(target, env))
     except ListenError as exc:

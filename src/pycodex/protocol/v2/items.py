@@ -249,3 +249,17 @@ def _path_of(cwd: str) -> str:
     if cwd.startswith("file://"):
         return unquote(urlparse(cwd).path)
     return cwd
+
+
+def core_user_input(part: JsonObj) -> UserInput:
+    """A v2 `UserInput` (from `turn/start`) as the engine's; ValueError naming what is wrong."""
+    kind = part.get("type")
+    if kind == "text" and isinstance(part.get("text"), str):
+        return TextInput(text=part["text"])
+    if kind == "image" and isinstance(part.get("url"), str):
+        return ImageInput(image_url=part["url"])
+    if kind == "localImage" and isinstance(part.get("path"), str):
+        return LocalImageInput(path=part["path"])
+    if kind == "skill" and isinstance(part.get("name"), str) and isinstance(part.get("path"), str):
+        return SkillInput(name=part["name"], path=part["path"])
+    raise ValueError(f"unsupported input item: {msgspec.json.encode(part).decode()[:200]}")

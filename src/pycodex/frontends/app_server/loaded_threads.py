@@ -1,0 +1,150 @@
+"""The threads this app-server has loaded, shared by every connection (as in Codex: two
+clients may watch one thread), each served by a :class:`ThreadWatch`.
+
+Threads are started with the originator of the client that asked (its `clientInfo.name`),
+so there is one engine `ThreadManager` per originator; all of them record to the same
+home. A connection that goes away is taken off every thread it watched; the threads keep
+running (another client may resume them). Closing the server shuts every thread down.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from pycodex import CODEX_COMPAT_VERSION
+from pycodex.core import CodexThread, ThreadManager, ThreadOptions
+from pycodex.frontends.app_server.dispatcher import Peer
+from pycodex.frontends.app_server.thread_watch import ThreadWatch
+from pycodex.protocol.events import SessionConfiguredEvent
+from pycodex.protocol.policies import SandboxPolicy
+from pycodex.protocol.v2.threads import ThreadInfo, thread_json
+
+JsonObj = dict[str, Any]
+DEFAULT_ORIGINATOR = "codex_app_server"
+
+
+class LoadedThread(msgspec.Struct):
+    thread: CodexThread
+    watch: ThreadWatch
+    configured: SessionConfiguredEvent
+    originator: str
+    created_at: int
+
+
+class LoadedThreads:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._managers: dict[str, ThreadManager] = {}
+        self._loaded: dict[str, LoadedThread] = {}
+
+    def manager(self, originator: str | None) -> ThreadManager:
+        name = originator or DEFAULT_ORIGINATOR
+        manager = self._managers.get(name)
+        if manager is None:
+            options = ThreadOptions(originator=name, source="vscode", env=self._env)
+            manager = self._managers[name] = ThreadManager(options)
+        return manager
+
+    def get(self, thread_id: str) -> LoadedThread | None:
+        return self._loaded.get(thread_id)
+
+    def ids(self) -> list[str]:
+        return sorted(self._loaded)
+
+    async def serve(self, thread: CodexThread, peer: Peer, originator: str | None) -> LoadedThread:
+        """Serve an open thread to `peer` (its `SessionConfigured` is read the first time)."""
+        loaded = self._loaded.get(thread.thread_id)
+        if loaded is None:
+            configured = (await thread.next_event()).msg
+            if not isinstance(configured, SessionConfiguredEvent):
+                raise RuntimeError(f"a thread began with {configured.type}, not session_configured")
+            watch = ThreadWatch(thread, on_end=self._ended)
+            loaded = LoadedThread(
+                thread=thread, watch=watch, configured=configured,
+                originator=originator or DEFAULT_ORIGINATOR, created_at=int(time.time()),
+            )
+            self._loaded[thread.thread_id] = loaded
+        loaded.watch.add(peer)
+        return loaded
+
+    def unsubscribe(self, thread_id: str, peer: Peer) -> bool:
+        loaded = self._loaded.get(thread_id)
+        return loaded is not None and loaded.watch.remove(peer)
+
+    def forget_peer(self, peer: Peer) -> None:
+        for loaded in list(self._loaded.values()):
+            loaded.watch.remove(peer)
+
+    async def close_all(self) -> None:
+        for loaded in list(self._loaded.values()):
+            await loaded.watch.close()
+        self._loaded.clear()
+        for manager in self._managers.values():
+            await manager.close_all()
+
+    def _ended(self, watch: ThreadWatch) -> None:
+        loaded = self._loaded.get(watch.thread_id)
+        if loaded is not None and loaded.watch is watch:
+            del self._loaded[watch.thread_id]
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def thread_json(self, loaded: LoadedThread, *, preview: str = "", name: str | None = None) -> JsonObj:
+        c = loaded.configured
+        info = ThreadInfo(
+            id=c.session_id,
+            cwd=c.cwd,
+            model_provider=c.model_provider_id,
+            model=c.model,
+            reasoning_effort=c.reasoning_effort.value if c.reasoning_effort is not None else None,
+            created_at=loaded.created_at,
+            updated_at=int(time.time()),
+            path=c.rollout_path,
+            preview=preview,
+            name=name,
+            ephemeral=c.rollout_path is None,
+            originator=loaded.originator,
+            cli_version=CODEX_COMPAT_VERSION,
+            forked_from_id=c.forked_from_id,
+        )
+        status = "active" if loaded.thread.active_turn_id is not None else "idle"
+        return thread_json(info, status=status)
+
+    def thread_response(self, loaded: LoadedThread, **thread_fields: Any) -> JsonObj:
+        """What `thread/start`, `resume` and `fork` answer: the thread and its settings."""
+        c = loaded.configured
+        return {
+            "thread": self.thread_json(loaded, **thread_fields),
+            "model": c.model,
+            "modelProvider": c.model_provider_id,
+            "serviceTier": None,
+            "disabledPluginIds": [],
+            "cwd": c.cwd,
+            "runtimeWorkspaceRoots": [c.cwd],
+            "instructionSources": [],
+            "approvalPolicy": c.approval_policy.value,
+            "approvalsReviewer": "user",
+            "sandbox": sandbox_json(c.sandbox_policy),
+            "activePermissionProfile": None,
+            "reasoningEffort": c.reasoning_effort.value if c.reasoning_effort is not None else None,
+            "multiAgentMode": "explicitRequestOnly",
+        }
+
+
+def sandbox_json(policy: SandboxPolicy) -> JsonObj:
+    """A sandbox policy in v2 form: camelCase keys and type (`workspaceWrite`)."""
+    wire = policy.to_wire()
+    out: JsonObj = {}
+    for key, value in wire.items():
+        camel = _camel(key)
+        out[camel] = _camel(value.replace("-", "_")) if key == "type" and isinstance(value, str) else value
+    return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
