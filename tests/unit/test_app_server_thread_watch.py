@@ -121,6 +121,8 @@ async def test_approvals_go_to_the_connections_and_back(
     for peer in peers:
         assert [m for m, _ in peer.asked] == ["item/commandExecution/requestApproval"]
         assert peer.asked[0][1]["itemId"] == "call_q"
+    flags = [p["status"]["activeFlags"] for m, p in notes if m == "thread/status/changed" and "activeFlags" in p["status"]]
+    assert ["waitingOnApproval"] in flags and flags[-1] == []  # waiting, then no longer
     await watch.close()
 
 

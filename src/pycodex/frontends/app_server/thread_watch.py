@@ -136,12 +136,19 @@ class ThreadWatch:
             params = file_change_approval_params(
                 request, thread_id=thread_id, turn_id=turn_id, started_at_ms=at_ms
             )
+        await self._status(["waitingOnApproval"])
         decision = await self._first_answer(method, params)
+        await self._status([])
         if isinstance(request, ExecApprovalRequestEvent):
             await self.thread.submit(ExecApprovalOp(id=request.effective_approval_id(), decision=decision))
         else:
             patch = decision if isinstance(decision, ReviewDecision) else ReviewDecision.APPROVED
             await self.thread.submit(PatchApprovalOp(id=request.call_id, decision=patch))
+
+    async def _status(self, flags: list[str]) -> None:
+        """`thread/status/changed`: the thread waits on a person (or no longer does)."""
+        status = {"type": "active", "activeFlags": flags}
+        await self._broadcast("thread/status/changed", {"threadId": self.thread_id, "status": status})
 
     async def _first_answer(self, method: str, params: JsonValue) -> ExecReviewAnswer:
         peers = list(self._peers)
