@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -21,13 +19,13 @@ from pycodex.protocol.v2.approvals import (
     decision_from,
     file_change_approval_params,
 )
+from tests.support.shared import APP_SERVER_REFERENCE, APP_SERVER_SCHEMAS
 
-SHARED = Path(os.environ.get("PYCODEX_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-SCHEMAS = SHARED / "reference" / "app-server-schema" / "stable"
+SCHEMAS = APP_SERVER_SCHEMAS
 
 
 def _codex_requests(transcript: str, method: str) -> list[dict[str, object]]:
-    lines = (SHARED / "reference" / "app-server" / transcript).read_text().splitlines()
+    lines = (APP_SERVER_REFERENCE / transcript).read_text().splitlines()
     msgs = [json.loads(line).get("msg") for line in lines]
     return [m["params"] for m in msgs if isinstance(m, dict) and m.get("method") == method]
 

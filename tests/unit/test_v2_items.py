@@ -4,8 +4,6 @@ sent for the same items (reference transcripts), and valid against its JSON Sche
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -32,10 +30,10 @@ from pycodex.protocol.items import (
 )
 from pycodex.protocol.user_input import TextInput
 from pycodex.protocol.v2.items import thread_item
+from tests.support.shared import APP_SERVER_REFERENCE, APP_SERVER_SCHEMAS
 
-SHARED = Path(os.environ.get("PYCODEX_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-REFERENCE = SHARED / "reference" / "app-server"
-SCHEMA = SHARED / "reference" / "app-server-schema" / "stable" / "codex_app_server_protocol.v2.schemas.json"
+REFERENCE = APP_SERVER_REFERENCE
+SCHEMA = APP_SERVER_SCHEMAS / "codex_app_server_protocol.v2.schemas.json"
 
 
 def _completed_items() -> dict[str, dict[str, Any]]:

@@ -4,7 +4,6 @@ ones Codex 0.163 sends for the same turn, each valid against its v2 schema."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ from tests.support.mock_model import (
     reasoning,
     response,
 )
+from tests.support.shared import APP_SERVER_REFERENCE, APP_SERVER_SCHEMAS
 
-SHARED = Path(os.environ.get("PYCODEX_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-REFERENCE = SHARED / "reference" / "app-server"
-SCHEMAS = SHARED / "reference" / "app-server-schema" / "stable"
+REFERENCE = APP_SERVER_REFERENCE
+SCHEMAS = APP_SERVER_SCHEMAS
 
 
 def _validators() -> dict[str, jsonschema.Draft7Validator]:
