@@ -14,7 +14,9 @@ from the modules behind it:
 * settings the engine derives: `sandbox_policy_for`, `effective_reasoning_effort`,
   `effective_context_window`, `ModelInfo` (not `model_info`: that name is the module);
 * processes: `prestart_processes`, `kill_all_processes`, `join_command`,
-  `head_tail_buffer` (live command output for display).
+  `head_tail_buffer` (live command output for display);
+* commands outside any thread (`command/exec`): `start_command`, `StartedCommand`,
+  `command_env`, `CommandStartError`, `StdinClosed`.
 
 Every name is imported on first use (module `__getattr__`): `import pycodex.core` costs
 nothing, and `from pycodex.core import ThreadStore` loads the store, not the engine.
@@ -54,15 +56,23 @@ _EXPORTS: dict[str, str] = {
     "join_command": "processes",
     "kill_all_processes": "processes",
     "prestart_processes": "processes",
+    "CommandStartError": "commands",
+    "StartedCommand": "commands",
+    "StdinClosed": "commands",
+    "command_env": "commands",
+    "start_command": "commands",
 }
 
 __all__ = [
     "ActiveTurnMismatch",
     "CodexThread",
+    "CommandStartError",
     "InternalAgentDied",
     "LoadedThreadPage",
     "ModelInfo",
     "NoActiveTurn",
+    "StartedCommand",
+    "StdinClosed",
     "SubscriberLagged",
     "Subscription",
     "SubscriptionClosed",
@@ -77,6 +87,7 @@ __all__ = [
     "ThreadStoreError",
     "ThreadSummary",
     "ThreadSummaryPage",
+    "command_env",
     "effective_context_window",
     "effective_reasoning_effort",
     "head_tail_buffer",
@@ -84,10 +95,18 @@ __all__ = [
     "kill_all_processes",
     "prestart_processes",
     "sandbox_policy_for",
+    "start_command",
 ]
 
 if TYPE_CHECKING:
     from .codex import ActiveTurnMismatch, NoActiveTurn
+    from .commands import (
+        CommandStartError,
+        StartedCommand,
+        StdinClosed,
+        command_env,
+        start_command,
+    )
     from .model_info import (
         ModelInfo,
         effective_context_window,

@@ -10,7 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pycodex.frontends.app_server.command_exec import ExecRegistry
+from pycodex.frontends.app_server.command_params import (
+    CommandExecParams,
+    CommandExecResizeParams,
+    CommandExecTerminateParams,
+    CommandExecWriteParams,
+)
 from pycodex.frontends.app_server.dispatcher import Dispatcher, Log, MethodSpec
+from pycodex.frontends.app_server.handlers.commands import (
+    CommandExec,
+    CommandExecResize,
+    CommandExecTerminate,
+    CommandExecWrite,
+)
 from pycodex.frontends.app_server.handlers.handshake import Initialize
 from pycodex.frontends.app_server.handlers.threads import (
     ThreadFork,
@@ -51,5 +64,17 @@ def build_dispatcher(
         MethodSpec("turn/start", TurnStartParams, TurnStart(threads)),
         MethodSpec("turn/steer", TurnSteerParams, TurnSteer(threads)),
         MethodSpec("turn/interrupt", TurnInterruptParams, TurnInterrupt(threads)),
+        *command_methods(env),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
+
+
+def command_methods(env: Mapping[str, str]) -> list[MethodSpec[Any]]:
+    """`command/exec` and its follow-ups, sharing one table of running processes."""
+    execs = ExecRegistry()
+    return [
+        MethodSpec("command/exec", CommandExecParams, CommandExec(execs, env)),
+        MethodSpec("command/exec/write", CommandExecWriteParams, CommandExecWrite(execs)),
+        MethodSpec("command/exec/terminate", CommandExecTerminateParams, CommandExecTerminate(execs)),
+        MethodSpec("command/exec/resize", CommandExecResizeParams, CommandExecResize(execs)),
+    ]

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from pycodex.frontends.app_server import errors, jsonrpc
+from pycodex.frontends.app_server.deferred import Deferred
 from pycodex.frontends.app_server.dispatcher import Dispatcher
 from pycodex.frontends.app_server.jsonrpc import (
     ErrorResponse,
@@ -61,6 +62,8 @@ class Connection:
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
         self._closer: asyncio.Task[None] | None = None
+        # Answers still being worked on (`Deferred`): cancelled when the connection ends.
+        self._deferred: set[asyncio.Task[None]] = set()
 
     @property
     def pending_server_requests(self) -> int:
@@ -85,6 +88,7 @@ class Connection:
             return
         self._closing = True
         self._pending.abandon_all(reason)
+        await self._cancel_deferred()
         self._outbound.close()
         current = asyncio.current_task()
         for task in self._tasks:
@@ -194,18 +198,45 @@ class Connection:
                 self._dispatcher.handle_notification(message, self.session)
                 continue
             answer = await self._answer(message)
+            if answer is None:
+                continue  # deferred: answered when its work is done
             try:
                 await self._outbound.put(answer)
             except OutboundClosed:
                 return
+        # The client is gone: what it started (a command/exec process) stops with it.
+        await self._cancel_deferred()
         self._outbound.close()
 
-    async def _answer(self, request: Request) -> bytes:
+    async def _answer(self, request: Request) -> bytes | None:
         try:
             result = await self._dispatcher.handle_request(request, self.session, self)
         except errors.RpcError as exc:
             return jsonrpc.encode_error(request.id, exc.to_error())
+        if isinstance(result, Deferred):
+            task = asyncio.create_task(self._answer_later(request, result))
+            self._deferred.add(task)
+            task.add_done_callback(self._deferred.discard)
+            return None
         return jsonrpc.encode_response(request.id, result)
+
+    async def _answer_later(self, request: Request, deferred: Deferred) -> None:
+        try:
+            answer = jsonrpc.encode_response(request.id, await deferred.work)
+        except errors.RpcError as exc:
+            answer = jsonrpc.encode_error(request.id, exc.to_error())
+        finally:
+            deferred.work.close()  # cancelled before it ran: never left un-awaited
+        with contextlib.suppress(OutboundClosed):
+            await self._outbound.put(answer)
+
+    async def _cancel_deferred(self) -> None:
+        tasks = [task for task in self._deferred if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def _write_loop(self) -> None:
         while True:

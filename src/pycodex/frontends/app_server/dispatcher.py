@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol
 
 from pycodex.frontends.app_server import errors
+from pycodex.frontends.app_server.deferred import Deferred
 from pycodex.frontends.app_server.jsonrpc import JsonValue, Notification, Request
 from pycodex.frontends.app_server.methods import EXPERIMENTAL_METHODS, KNOWN_METHODS
 from pycodex.frontends.app_server.params import EmptyParams
@@ -46,7 +47,7 @@ class RequestContext:
     peer: Peer
 
 
-Handler = Callable[[RequestContext, P], Awaitable[JsonValue]]
+Handler = Callable[[RequestContext, P], Awaitable[JsonValue | Deferred]]
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,11 @@ class Dispatcher:
         self._declared = declared_params or {}
         self._log = log
 
-    async def handle_request(self, request: Request, session: Session, peer: Peer) -> JsonValue:
-        """The result for `request`; raises :class:`RpcError` for an error response."""
+    async def handle_request(
+        self, request: Request, session: Session, peer: Peer
+    ) -> JsonValue | Deferred:
+        """The result for `request`, or a :class:`Deferred` one to send when it is done;
+        raises :class:`RpcError` for an error response."""
         method = request.method
         if method not in self._known_set:
             raise errors.unknown_method(method, self._known)
@@ -89,12 +93,27 @@ class Dispatcher:
         if spec is None:
             raise errors.not_supported(method)
         try:
-            return await spec.handler(RequestContext(method, session, peer), params)
+            result = await spec.handler(RequestContext(method, session, peer), params)
         except errors.RpcError:
             raise
         except Exception as exc:  # the connection must survive a handler's bug
-            self._log(f"error: {method} failed: {type(exc).__name__}: {exc}")
-            raise errors.internal_error(f"{method} failed: {exc}") from exc
+            raise self._crashed(method, exc) from exc
+        if isinstance(result, Deferred):
+            return Deferred(self._finish(method, result))
+        return result
+
+    async def _finish(self, method: str, deferred: Deferred) -> JsonValue:
+        """A deferred result, its failures answered as a handler's are."""
+        try:
+            return await deferred.work
+        except errors.RpcError:
+            raise
+        except Exception as exc:
+            raise self._crashed(method, exc) from exc
+
+    def _crashed(self, method: str, exc: Exception) -> errors.RpcError:
+        self._log(f"error: {method} failed: {type(exc).__name__}: {exc}")
+        return errors.internal_error(f"{method} failed: {exc}")
 
     def handle_notification(self, notification: Notification, session: Session) -> None:
         if notification.method == "initialized":
