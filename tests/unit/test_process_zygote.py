@@ -3,13 +3,19 @@ nothing a command starts outlives pycodex, even when pycodex is killed with SIGK
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import termios
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -232,3 +238,80 @@ async def test_a_zygote_that_ran_a_command_exits_cleanly_on_close(tmp_path: Path
     proc = running._proc
     zygote.shutdown()
     assert proc.returncode == 0  # reaped by close(): it cleaned up and exited by itself
+
+
+# --- the event loop never waits for the zygote ---------------------------------------------------
+
+
+def _queued_bytes(sock: socket.socket) -> int:
+    """Bytes sent on `sock` that its peer has not read yet (SIOCOUTQ)."""
+    return int.from_bytes(fcntl.ioctl(sock, termios.TIOCOUTQ, b"\0\0\0\0"), sys.byteorder)
+
+
+async def _poll(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+@contextlib.contextmanager
+def _zygote_stopped() -> Iterator[socket.socket]:
+    """The zygote frozen (SIGSTOP): it reads no request and answers none until the block
+    ends. Yields pycodex's end of its request socket."""
+    pid = zygote.zygote_pid()
+    instance = zygote._instance
+    assert pid is not None and instance is not None and instance._sock is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield instance._sock
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+async def test_a_spawn_in_flight_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"]}
+    other_ran = asyncio.Event()
+
+    async def other() -> None:
+        other_ran.set()
+
+    with _zygote_stopped() as sock:
+        spawning = asyncio.create_task(run_command(ExecRequest(["true"], tmp_path, env)))
+        bystander = asyncio.create_task(other())  # scheduled after the spawn started
+        await other_ran.wait()
+        await bystander
+        # The other coroutine ran while the request sat unanswered in the frozen zygote's
+        # socket: the spawn waits on the loop, not in a blocking recv.
+        assert not spawning.done()
+        await _poll(lambda: _queued_bytes(sock) > 0, "the request to be sent")
+        assert not spawning.done()
+    result = await asyncio.wait_for(spawning, 10)
+    assert result.exit_code == 0
+
+
+def _processes_running(argv: list[str]) -> list[int]:
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (Path(entry.path, "cmdline").read_bytes() == wanted
+                        and Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
+                    found.append(int(entry.name))
+    return found
+
+
+async def test_a_spawn_cancelled_in_flight_leaves_no_command_running(tmp_path: Path) -> None:
+    # Cancelled after its request went out, the spawn waits for the pid and kills it.
+    argv = ["sleep", "31.4159"]
+    with _zygote_stopped() as sock:
+        spawning = asyncio.create_task(run_command(ExecRequest(argv, tmp_path,
+                                                               {"PATH": os.environ["PATH"]})))
+        await _poll(lambda: _queued_bytes(sock) > 0, "the request to be sent")
+        spawning.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(spawning, 10)
+    await _poll(lambda: not _processes_running(argv), "the cancelled command to be killed")
+    result = await run_command(ExecRequest(["true"], tmp_path, {"PATH": os.environ["PATH"]}))
+    assert result.exit_code == 0  # the zygote is still in service
