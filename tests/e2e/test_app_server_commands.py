@@ -21,7 +21,8 @@ from tests.e2e.test_app_server_support import (
     initialize_params,
     server_env,
 )
-from tests.e2e.test_app_server_threads import Client, _alive, client, workspace
+from tests.e2e.test_app_server_threads import Client, _alive, client, start_thread, workspace
+from tests.support.mock_model import MockModelServer, message, response
 from tests.support.shared import APP_SERVER_SCHEMAS
 
 pytestmark = pytest.mark.e2e
@@ -48,8 +49,13 @@ def _notification_refs() -> dict[str, str]:
 
 
 def conforms(definition: str, value: Any) -> Any:
-    """`value`, after checking it against Codex's v2 schema `definition`."""
-    jsonschema.Draft7Validator({"$ref": f"#/definitions/{definition}", **_v2()}).validate(value)
+    """`value`, after checking it against Codex's schema `definition` (a v2 definition, or
+    a top-level schema file such as `FuzzyFileSearchResponse.json`)."""
+    if definition in _v2()["definitions"]:
+        schema = {"$ref": f"#/definitions/{definition}", **_v2()}
+    else:
+        schema = json.loads((APP_SERVER_SCHEMAS / f"{definition}.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(value)
     return value
 
 
@@ -274,3 +280,56 @@ def test_closing_the_connection_kills_its_commands(unix_server: tuple[AppServer,
     assert app.proc.poll() is None
     assert not _alive(pid)
 
+
+
+# --- thread/shellCommand, thread/compact/start ----------------------------------------------
+
+
+def _turn_notes(c: Client, thread_id: str) -> list[tuple[str, Json]]:
+    return [(m, p) for m, p in c.notes if p.get("threadId", p.get("thread", {}).get("id")) == thread_id
+            and m != "thread/started"]
+
+
+def test_shell_command_runs_as_a_user_shell_turn_like_codex(client: Client, workspace: Path) -> None:
+    thread_id = start_thread(client, workspace)
+    client.until("thread/started")
+    answer = client.call("thread/shellCommand", {"threadId": thread_id, "command": "echo from-shell-command"})
+    assert result_of(answer, "ThreadShellCommandResponse") == {}
+    done = client.until("turn/completed", threadId=thread_id)
+    notes = _turn_notes(client, thread_id)
+    # The sequence Codex sends (session2.transcript.jsonl, STEP thread/shellCommand).
+    assert [m for m, _ in notes] == [
+        "thread/status/changed", "turn/started", "item/started", "item/commandExecution/outputDelta",
+        "item/completed", "thread/status/changed", "turn/completed"]
+    started, completed = notes[2][1]["item"], notes[4][1]["item"]
+    assert started["type"] == "commandExecution" and started["source"] == "userShell"
+    assert started["status"] == "inProgress" and started["command"].endswith("'echo from-shell-command'")
+    assert notes[3][1]["delta"] == "from-shell-command\n"
+    assert completed["id"] == started["id"] and completed["status"] == "completed"
+    assert completed["exitCode"] == 0 and completed["aggregatedOutput"] == "from-shell-command\n"
+    assert done["turn"]["status"] == "completed"
+    check_notes(client)
+
+
+def test_shell_command_on_an_unknown_thread_is_refused(client: Client) -> None:
+    answer = client.call("thread/shellCommand", {"threadId": "01a1fee1-0000-7000-8000-000000000000",
+                                                 "command": "true"})
+    assert answer["error"] == {"code": -32600,
+                               "message": "thread not found: 01a1fee1-0000-7000-8000-000000000000"}
+
+
+def test_compact_start_answers_at_once_and_the_compaction_item_follows(
+    client: Client, mock_model: MockModelServer, workspace: Path
+) -> None:
+    mock_model.enqueue(response(message("first answer")), response(message("the summary")))
+    thread_id = start_thread(client, workspace)
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hello"}]})
+    client.until("turn/completed", threadId=thread_id)
+    answer = client.call("thread/compact/start", {"threadId": thread_id})
+    assert result_of(answer, "ThreadCompactStartResponse") == {}
+    done = client.until("turn/completed", threadId=thread_id)
+    assert done["turn"]["status"] == "completed"
+    kinds = [p["item"]["type"] for m, p in client.notes
+             if m == "item/completed" and p.get("turnId") == done["turn"]["id"]]
+    assert "contextCompaction" in kinds, client.notes[-8:]
+    check_notes(client)

@@ -25,6 +25,11 @@ from pycodex.frontends.app_server.handlers.commands import (
     CommandExecWrite,
 )
 from pycodex.frontends.app_server.handlers.handshake import Initialize
+from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
+from pycodex.frontends.app_server.handlers.thread_actions import (
+    ThreadCompactStart,
+    ThreadShellCommand,
+)
 from pycodex.frontends.app_server.handlers.threads import (
     ThreadFork,
     ThreadLoadedList,
@@ -44,6 +49,11 @@ from pycodex.frontends.app_server.params import (
     TurnInterruptParams,
     TurnStartParams,
     TurnSteerParams,
+)
+from pycodex.frontends.app_server.search_params import FuzzyFileSearchParams
+from pycodex.frontends.app_server.thread_action_params import (
+    ThreadCompactStartParams,
+    ThreadShellCommandParams,
 )
 
 # Params of methods whose handlers are still to come: validated (and gated) already.
@@ -65,6 +75,9 @@ def build_dispatcher(
         MethodSpec("turn/steer", TurnSteerParams, TurnSteer(threads)),
         MethodSpec("turn/interrupt", TurnInterruptParams, TurnInterrupt(threads)),
         *command_methods(env),
+        MethodSpec("fuzzyFileSearch", FuzzyFileSearchParams, FuzzyFileSearch()),
+        MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
+        MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
 
