@@ -273,7 +273,7 @@ def test_closing_the_connection_kills_its_commands(unix_server: tuple[AppServer,
         assert "result" in other.rpc("initialize", initialize_params("other"))
         waiter = other.rpc("command/exec", {"command": ["bash", "-c",
                                                         f"while kill -0 {pid} 2>/dev/null; do sleep 0.05; done"],
-                                            "timeoutMs": 20000})
+                                            "timeoutMs": 20000, "sandboxPolicy": FULL_ACCESS})
         assert waiter["result"]["exitCode"] == 0, "the closed connection's command is still running"
     finally:
         other.close()

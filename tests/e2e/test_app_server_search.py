@@ -24,8 +24,10 @@ def _files(root: Path, *paths: str) -> None:
 
 
 def test_matches_are_ranked_highlighted_and_skip_ignored_files(client: Client, workspace: Path) -> None:
-    _files(workspace, "src/app_server.py", "docs/appendix.md", "build/app_server.py", "notes.txt")
+    _files(workspace, "src/app_server.py", "docs/appendix.md", "build/app_server.py", "notes.txt",
+           "src/gen/app_srv_gen.py")
     (workspace / ".gitignore").write_text("build/\n")
+    (workspace / "src" / "gen" / ".gitignore").write_text("*_gen.py\n")  # git's rules, nested too
     subprocess.run(["git", "-C", str(workspace), "add", "src"], check=True)
     answer = client.call("fuzzyFileSearch", {"query": "appsrv", "roots": [str(workspace)]})
     files = result_of(answer, "FuzzyFileSearchResponse")["files"]
