@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import ssl
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -48,6 +49,7 @@ from pycodex.client.errors import (
 )
 from pycodex.client.events import RateLimits, ResponseEvent, StreamRetry
 from pycodex.client.headers import build_headers, endpoint_url, resolve_base_url, user_agent
+from pycodex.client.hooks import AuthProvider, RequestObserver
 from pycodex.client.prompt import Prompt
 from pycodex.client.rate_limits import parse_rate_limits
 from pycodex.client.responses import RequestSettings
@@ -149,6 +151,8 @@ class ModelClient:
         env: Mapping[str, str] | None = None,
         sleep: Sleep | None = None,
         backoff_base_s: float = BASE_DELAY_S,
+        auth: AuthProvider | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
@@ -164,6 +168,8 @@ class ModelClient:
         self._backoff_base_s = backoff_base_s
         self._transport = transport
         self._http: httpx2.AsyncClient | None = None
+        self._auth = auth
+        self._observer = observer
         self.base_url = resolve_base_url(provider, self._env)
         self.user_agent = user_agent(originator, __version__, self._env)
         if transport is None and self.base_url.startswith("https://"):
@@ -191,6 +197,7 @@ class ModelClient:
         request = await self._request(prompt)
         self.last_attempts = 0
         retry = 0
+        reauthorized = False
         while True:
             failure: ModelClientError
             attempt = self._attempt(request)
@@ -202,6 +209,11 @@ class ModelClient:
                         yield event
                 return
             except ModelClientError as err:
+                if not reauthorized and isinstance(err, Unauthorized) and await self._reauthorize():
+                    # Refreshed credentials: the same request once more, outside the budget.
+                    reauthorized = True
+                    request = await self._request(prompt)
+                    continue
                 if not err.retryable:
                     raise
                 failure = err
@@ -217,8 +229,29 @@ class ModelClient:
 
     # --- internals --------------------------------------------------------------------
 
+    async def _auth_headers(self) -> Mapping[str, str]:
+        if self._auth is None:
+            return {}
+        from pycodex.auth.errors import AuthError
+
+        try:
+            return await self._auth.auth_headers()
+        except AuthError as exc:
+            raise ModelClientError(str(exc)) from None
+
+    async def _reauthorize(self) -> bool:
+        if self._auth is None or self._api_key:
+            return False
+        from pycodex.auth.errors import AuthError
+
+        try:
+            return await self._auth.unauthorized()
+        except AuthError as exc:
+            raise ModelClientError(str(exc)) from None
+
     async def _request(self, prompt: Prompt) -> _Request:
-        api_key = await self._resolve_api_key()
+        auth_headers = {} if self._api_key else await self._auth_headers()
+        api_key = None if "authorization" in auth_headers else await self._resolve_api_key()
         is_chat = self.provider.wire_api == "chat"
         settings = self._settings(prompt)
         if is_chat:
@@ -229,6 +262,7 @@ class ModelClient:
             self.provider, api_key=api_key, originator=self.originator,
             user_agent_value=self.user_agent, thread_id=self.thread_id, env=self._env,
         )
+        headers.update(auth_headers)
         headers.update({k.lower(): v for k, v in prompt.extra_headers.items()})
         return _Request(
             url=endpoint_url(self.base_url, path, self.provider.query_params),
@@ -355,6 +389,7 @@ class ModelClient:
         client = self._client()
         url, payload = request.url, request.payload
         self.last_attempts += 1
+        started = time.monotonic()
         try:
             if self._transport is None:
                 # The threaded transport writes from its own thread: no slicing needed.
@@ -366,14 +401,20 @@ class ModelClient:
                 )
             response = await client.send(built, stream=True)
         except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+            self._observe_failure(started, exc)
             resolution = _resolution_failure(exc)
             if resolution is not None:
                 raise HostNotFound(url, resolution.strerror or str(resolution)) from None
             raise ConnectionFailed(url, str(exc) or type(exc).__name__) from None
-        except httpx2.TimeoutException:
+        except httpx2.TimeoutException as exc:
+            self._observe_failure(started, exc)
             raise StreamIdleTimeout(self.provider.effective_stream_idle_timeout_s()) from None
         except httpx2.TransportError as exc:
+            self._observe_failure(started, exc)
             raise StreamDisconnected(f"{type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        error = None if response.is_success else f"HTTP {status}"
+        self._observe_request(started, status, error, response.headers.get("cf-ray"))
         if response.is_success:
             return response
         try:
@@ -384,6 +425,18 @@ class ModelClient:
             await response.aclose()
         raise classify_http_error(response, body)
 
+    def _observe_request(
+        self, started: float, status: int | None, error: str | None, cf_ray: str | None
+    ) -> None:
+        if self._observer is not None:
+            self._observer.api_request(
+                attempt=self.last_attempts, duration_ms=int((time.monotonic() - started) * 1000),
+                status=status, error=error, cf_ray=cf_ray,
+            )
+
+    def _observe_failure(self, started: float, exc: Exception) -> None:
+        self._observe_request(started, None, f"{type(exc).__name__}: {exc}", None)
+
     async def _sse_events(
         self, response: httpx2.Response, seen: _BodyStart
     ) -> AsyncGenerator[SseEvent, None]:
@@ -392,6 +445,7 @@ class ModelClient:
         idle = self.provider.effective_stream_idle_timeout_s()
         decoder = SseDecoder()
         chunks = response.aiter_bytes()
+        last = time.monotonic()
         try:
             while True:
                 try:
@@ -409,6 +463,12 @@ class ModelClient:
                     seen.head += chunk[: _BODY_START_BYTES - len(seen.head)]
                 for event in decoder.feed(chunk):
                     seen.events += 1
+                    if self._observer is not None:
+                        now = time.monotonic()
+                        self._observer.sse_event(
+                            kind=event.event, duration_ms=int((now - last) * 1000), data=event.data
+                        )
+                        last = now
                     yield event
             for event in decoder.close():
                 seen.events += 1
