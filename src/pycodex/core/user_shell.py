@@ -82,6 +82,7 @@ async def run_user_shell_command(
             _, result = await run_shell_command_result(
                 call_id, display, turn.cwd, None, ctx, spawn_argv=prepared.argv,
                 env=prepared.env, source=ExecCommandSource.USER_SHELL,
+                groups=sess.shell.processes.groups,
             )
             record = user_shell_record(command, result)
             active = sess.active

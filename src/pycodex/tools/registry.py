@@ -83,7 +83,8 @@ def build_router(
     after the built-in ones.
     """
     escalation = settings.escalation
-    shell_tool = LazyTool("shell", shell_tool_spec(escalation), lambda: _shell(escalation))
+    # The one-shot `shell` records its commands in the thread's runtime (built lazily).
+    shell_tool = LazyTool("shell", shell_tool_spec(escalation), lambda: _shell(escalation, shell))
     unified = [
         LazyTool("exec_command", EXEC_COMMAND_SPEC, lambda: _exec_command(shell())),
         LazyTool("write_stdin", WRITE_STDIN_SPEC, lambda: _write_stdin(shell())),
@@ -94,7 +95,7 @@ def build_router(
     if kind == "unified_exec":
         offered, hidden = [*unified], [shell_tool]
     elif kind == "local_shell":
-        local = LazyTool("shell", {"type": "local_shell"}, lambda: _local_shell(escalation))
+        local = LazyTool("shell", {"type": "local_shell"}, lambda: _local_shell(escalation, shell))
         offered, hidden = [local], [*unified]
     else:
         offered, hidden = [shell_tool], [*unified]
@@ -116,16 +117,16 @@ def build_router(
 # --- handler factories (each imports its module on first use) -------------------------------
 
 
-def _shell(escalation: bool) -> ToolHandler:
+def _shell(escalation: bool, runtime: Callable[[], ShellRuntime]) -> ToolHandler:
     from pycodex.tools.handlers.shell import ShellHandler
 
-    return ShellHandler(escalation=escalation)
+    return ShellHandler(escalation=escalation, runtime=runtime)
 
 
-def _local_shell(escalation: bool) -> ToolHandler:
+def _local_shell(escalation: bool, runtime: Callable[[], ShellRuntime]) -> ToolHandler:
     from pycodex.tools.handlers.unified_exec import LocalShellHandler
 
-    return LocalShellHandler(escalation=escalation)
+    return LocalShellHandler(escalation=escalation, runtime=runtime)
 
 
 def _exec_command(runtime: ShellRuntime) -> ToolHandler:
