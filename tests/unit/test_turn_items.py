@@ -120,6 +120,8 @@ async def test_a_shell_turn_as_items(thread: CodexThread, mock_model: MockModelS
     assert first.status == "in_progress" and first.exit_code is None
     output = [e for e in events if isinstance(e, ExecCommandOutputDeltaEvent)]
     assert output and {e.call_id for e in output} == {"call_7"}
+    turn_id = next(e.turn_id for e in events if isinstance(e, TaskStartedEvent))
+    assert {(e.thread_id, e.turn_id) for e in output} == {(thread.thread_id, turn_id)}
 
     answer = completed(events)[-1].item
     assert isinstance(answer, AgentMessageTurnItem) and answer.id == "msg_9"

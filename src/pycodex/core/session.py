@@ -27,6 +27,7 @@ from pycodex.context.history import History
 from pycodex.context.instructions import format_user_instructions
 from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
+from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
 from pycodex.protocol.events import Event, EventMsg, WarningEvent
 from pycodex.protocol.models import (
     InputText,
@@ -324,6 +325,8 @@ class Session:
         items = self.items_for(turn)
 
         def emit(msg: Any) -> None:
+            if isinstance(msg, ExecCommandOutputDeltaEvent) and msg.turn_id is None:
+                msg.thread_id, msg.turn_id = self.thread_id, turn.turn_id
             self.emit(turn.sub_id, msg)
             items.observe_tool_event(msg)
 

@@ -43,6 +43,10 @@ class ExecCommandOutputDeltaEvent(WireModel, kw_only=True):
     call_id: str
     stream: ExecOutputStream
     chunk: str
+    # The thread and turn the command's item belongs to (filled in by the engine; Codex's
+    # core event has only the call id, which is the item id).
+    thread_id: OmitNone[str] = None
+    turn_id: OmitNone[str] = None
 
     @classmethod
     def from_bytes(

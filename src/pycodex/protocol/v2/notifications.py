@@ -84,7 +84,10 @@ class ThreadNotifier:
             return [("item/reasoning/textDelta", params)]
         if isinstance(msg, ExecCommandOutputDeltaEvent):
             text = msg.data().decode("utf-8", errors="replace")
-            return [("item/commandExecution/outputDelta", self._delta(msg.call_id, text))]
+            params = self._delta(msg.call_id, text)
+            if msg.turn_id:  # a `!cmd` beside a turn has a turn of its own
+                params["turnId"] = msg.turn_id
+            return [("item/commandExecution/outputDelta", params)]
         if isinstance(msg, TaskStartedEvent):
             return self._turn_started(msg)
         if isinstance(msg, TaskCompleteEvent | TurnAbortedEvent):
