@@ -178,7 +178,7 @@ class ThreadNotifier:
         if isinstance(msg, TurnDiffEvent):
             return [("turn/diff/updated", {**ids, "diff": msg.unified_diff})]
         if isinstance(msg, ErrorEvent | StreamErrorEvent):
-            error = _turn_error(msg)
+            error = turn_error(msg)
             retrying = isinstance(msg, StreamErrorEvent)
             if not retrying and self._turn is not None:
                 self._turn.error = error
@@ -248,7 +248,8 @@ def _window(window: RateLimitWindow | None) -> JsonObj | None:
     }
 
 
-def _turn_error(msg: ErrorEvent | StreamErrorEvent) -> JsonObj:
+def turn_error(msg: ErrorEvent | StreamErrorEvent) -> JsonObj:
+    """A turn's v2 `TurnError` (live in `error` / `turn/completed`, and rebuilt from a rollout)."""
     info = msg.codex_error_info
     if isinstance(info, str):
         info_json: Any = _camel(info)
