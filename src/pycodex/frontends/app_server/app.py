@@ -25,6 +25,16 @@ from pycodex.frontends.app_server.handlers.commands import (
     CommandExecWrite,
 )
 from pycodex.frontends.app_server.handlers.handshake import Initialize
+from pycodex.frontends.app_server.handlers.models import ModelList
+from pycodex.frontends.app_server.handlers.recorded_threads import (
+    ThreadArchive,
+    ThreadDelete,
+    ThreadList,
+    ThreadRead,
+    ThreadSetName,
+    ThreadTurnsList,
+    ThreadUnarchive,
+)
 from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
 from pycodex.frontends.app_server.handlers.thread_actions import (
     ThreadCompactStart,
@@ -41,6 +51,7 @@ from pycodex.frontends.app_server.handlers.turns import TurnInterrupt, TurnStart
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import (
     InitializeParams,
+    ModelListParams,
     ThreadForkParams,
     ThreadLoadedListParams,
     ThreadResumeParams,
@@ -49,6 +60,13 @@ from pycodex.frontends.app_server.params import (
     TurnInterruptParams,
     TurnStartParams,
     TurnSteerParams,
+)
+from pycodex.frontends.app_server.recorded_params import (
+    ThreadIdParams,
+    ThreadListParams,
+    ThreadReadParams,
+    ThreadSetNameParams,
+    ThreadTurnsListParams,
 )
 from pycodex.frontends.app_server.search_params import FuzzyFileSearchParams
 from pycodex.frontends.app_server.thread_action_params import (
@@ -75,6 +93,8 @@ def build_dispatcher(
         MethodSpec("turn/steer", TurnSteerParams, TurnSteer(threads)),
         MethodSpec("turn/interrupt", TurnInterruptParams, TurnInterrupt(threads)),
         *command_methods(env),
+        *recorded_thread_methods(threads),
+        MethodSpec("model/list", ModelListParams, ModelList()),
         MethodSpec("fuzzyFileSearch", FuzzyFileSearchParams, FuzzyFileSearch()),
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
@@ -90,4 +110,17 @@ def command_methods(env: Mapping[str, str]) -> list[MethodSpec[Any]]:
         MethodSpec("command/exec/write", CommandExecWriteParams, CommandExecWrite(execs)),
         MethodSpec("command/exec/terminate", CommandExecTerminateParams, CommandExecTerminate(execs)),
         MethodSpec("command/exec/resize", CommandExecResizeParams, CommandExecResize(execs)),
+    ]
+
+
+def recorded_thread_methods(threads: LoadedThreads) -> list[MethodSpec[Any]]:
+    """Threads at rest (listing, reading, archiving, naming), loaded or not."""
+    return [
+        MethodSpec("thread/list", ThreadListParams, ThreadList(threads)),
+        MethodSpec("thread/read", ThreadReadParams, ThreadRead(threads)),
+        MethodSpec("thread/turns/list", ThreadTurnsListParams, ThreadTurnsList(threads)),
+        MethodSpec("thread/archive", ThreadIdParams, ThreadArchive(threads)),
+        MethodSpec("thread/unarchive", ThreadIdParams, ThreadUnarchive(threads)),
+        MethodSpec("thread/delete", ThreadIdParams, ThreadDelete(threads)),
+        MethodSpec("thread/name/set", ThreadSetNameParams, ThreadSetName(threads)),
     ]
