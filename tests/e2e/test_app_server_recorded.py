@@ -97,6 +97,11 @@ def test_turns_list_pages_newest_first(client: Client, history: str) -> None:
                                                        "cursor": first["nextCursor"]}),
                      "ThreadTurnsListResponse")
     assert [t["items"][0]["content"][0]["text"] for t in rest["data"]] == ["[[shell]] run it"]
+    # The command item is left out of the summary.
+    assert [i["type"] for i in rest["data"][0]["items"]] == ["userMessage", "agentMessage"]
+    full = client.call("thread/turns/list", {"threadId": history, "itemsView": "full", "limit": 1,
+                                             "sortDirection": "asc"})["result"]["data"]
+    assert [i["type"] for i in full[0]["items"]] == ["userMessage", "commandExecution", "agentMessage"]
     assert rest["nextCursor"] is None
 
     bad = client.call("thread/turns/list", {"threadId": history, "cursor": "nope"})
