@@ -1,0 +1,123 @@
+"""ChatGPT sign-in: the browser flow (PKCE + loopback callback) and the device-code flow.
+
+Both end the same way: the tokens are checked against `forced_chatgpt_workspace_id` and
+saved atomically, or nothing is saved. `echo` prints to the user (stderr in the CLI);
+secrets are never passed to it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import msgspec
+
+from pycodex.auth import oauth
+from pycodex.auth.callback_server import DEFAULT_PORT, CallbackServer, cancel_previous
+from pycodex.auth.errors import LoginFailed
+from pycodex.auth.persist import save_login
+from pycodex.auth.storage import CredentialStore
+from pycodex.auth.store import StoredAuth
+
+Echo = Callable[[str], None]
+PORT_ENV = "PYCODEX_LOGIN_CALLBACK_PORT"
+FALLBACK_PORT = 1457
+_BIND_ATTEMPTS = 10
+
+
+class LoginTarget(msgspec.Struct, frozen=True):
+    """Where the tokens go and what they must satisfy."""
+
+    store: object  # CredentialStore
+    home: Path
+    workspace_id: str | None
+    issuer: str
+    originator: str = "pycodex_cli"
+
+
+def _bind(state: str, on_code: Callable[[str], object], port: int) -> CallbackServer:
+    """The callback server on `port`; a forgotten login holding it is asked to stop."""
+    candidates = [port] if port != DEFAULT_PORT else [DEFAULT_PORT, FALLBACK_PORT]
+    last: OSError | None = None
+    for candidate in candidates:
+        for attempt in range(_BIND_ATTEMPTS):
+            try:
+                return CallbackServer(candidate, state, on_code)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise LoginFailed(f"cannot listen on 127.0.0.1:{candidate}: {exc.strerror}") from None
+                last = exc
+                if attempt == 0:
+                    cancel_previous(candidate)
+                time.sleep(0.2)  # the cancelled login needs a moment to release the port
+    raise LoginFailed(f"port {candidates[-1]} is already in use ({last.strerror if last else ''})")
+
+
+def can_open_browser(env: Mapping[str, str]) -> bool:
+    """A graphical browser can be opened (a text one would take over the terminal)."""
+    if env.get("PYCODEX_NO_BROWSER") or not sys.stdin.isatty():
+        return False
+    return sys.platform in ("darwin", "win32") or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def browser_login(target: LoginTarget, echo: Echo, env: Mapping[str, str]) -> StoredAuth:
+    pkce, state = oauth.new_pkce(), oauth.new_state()
+    redirect: dict[str, str] = {}
+
+    def on_code(code: str) -> StoredAuth:
+        tokens = oauth.exchange_code(
+            target.issuer, code=code, redirect_uri=redirect["uri"], verifier=pkce.verifier
+        )
+        store: CredentialStore = target.store  # type: ignore[assignment]
+        return save_login(tokens, store, target.home, target.workspace_id)
+
+    port = int(env.get(PORT_ENV, "") or DEFAULT_PORT)
+    server = _bind(state, on_code, port)
+    redirect["uri"] = f"http://localhost:{server.port}/auth/callback"
+    url = oauth.authorize_url(
+        target.issuer, redirect_uri=redirect["uri"], pkce=pkce, state=state,
+        originator=target.originator, workspace_id=target.workspace_id,
+    )
+    echo(f"Starting local login server on http://localhost:{server.port}.")
+    opened = False
+    if can_open_browser(env):
+        import webbrowser
+
+        opened = webbrowser.open(url)
+    lead = "If your browser did not open" if opened else "Open this URL in a browser"
+    echo(f"{lead}, navigate to this URL to authenticate:\n\n{url}\n")
+    try:
+        result = server.wait()
+    except KeyboardInterrupt:
+        raise LoginFailed("Login cancelled") from None
+    assert isinstance(result, StoredAuth)
+    return result
+
+
+def device_login(target: LoginTarget, echo: Echo) -> StoredAuth:
+    from pycodex.auth.device import poll_device_code, request_device_code
+
+    code = request_device_code(target.issuer)
+    echo(
+        "Follow these steps to sign in with ChatGPT using device code authorization:\n\n"
+        f"1. Open this link in your browser and sign in to your account\n   {code.verification_url}\n\n"
+        f"2. Enter this one-time code (expires in 15 minutes)\n   {code.user_code}\n\n"
+        "Device codes are a common phishing target. Never share this code.\n"
+    )
+    grant = poll_device_code(target.issuer, code)
+    tokens = oauth.exchange_code(
+        target.issuer,
+        code=grant.authorization_code,
+        redirect_uri=f"{target.issuer}/deviceauth/callback",
+        verifier=grant.code_verifier,
+    )
+    store: CredentialStore = target.store  # type: ignore[assignment]
+    return save_login(tokens, store, target.home, target.workspace_id)
+
+
+def default_issuer() -> str:
+    return oauth.issuer(os.environ)
