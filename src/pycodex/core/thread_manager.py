@@ -18,11 +18,10 @@ from typing import Any
 import msgspec
 
 from pycodex import __version__
-from pycodex.auth.resolve import resolve_api_key
-from pycodex.auth.store import AUTH_FILE, read_auth
+from pycodex.auth.provider_auth import provider_auth_for
 from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
-from pycodex.config.home import pycodex_home, read_home_for
+from pycodex.config.home import pycodex_home
 from pycodex.context.instructions import load_base_instructions, load_user_instructions
 from pycodex.http import httpx2
 from pycodex.ids import uuid7
@@ -289,17 +288,13 @@ class ThreadManager:
         )
         if config.instructions:
             user_instructions = "\n\n".join(filter(None, [config.instructions, user_instructions]))
-        provider = config.model_provider
-        auth_path = read_home_for(AUTH_FILE, env) / AUTH_FILE
-
-        def api_key() -> str | None:
-            return resolve_api_key(provider, env=env, stored=read_auth(auth_path))
-
+        # Credentials are resolved per request (env key, stored key or ChatGPT tokens).
+        auth, provider = provider_auth_for(config, env)
         client = ModelClient(
             provider,
             model=config.model,
             thread_id=thread_id,
-            api_key_resolver=api_key,
+            auth=auth,
             originator=opts.originator,
             reasoning_effort=config.model_reasoning_effort,
             reasoning_summary=config.model_reasoning_summary,
