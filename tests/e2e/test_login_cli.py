@@ -158,13 +158,14 @@ def test_api_key_flag_is_rejected_with_pipe_hint(homes: Homes, args: list[str]) 
     assert_no_pycodex_files(homes)
 
 
-def test_plain_login_without_tty_explains_browser_login_is_unsupported(homes: Homes) -> None:
-    result = homes.run("login")  # stdin is /dev/null: no TTY
+def test_plain_login_is_refused_when_api_login_is_forced(homes: Homes) -> None:
+    # Plain `login` is the ChatGPT browser flow (tests/e2e/test_login_chatgpt.py); a config
+    # that forces API-key login refuses it before any server is started.
+    result = homes.run("login", "-c", 'forced_login_method="api"')
     assert (result.returncode, result.stdout) == (1, "")
     lines = result.stderr.splitlines()
     assert len(lines) == 1
-    assert "ChatGPT browser login is not supported by pycodex yet" in lines[0]
-    assert "--with-api-key" in lines[0]
+    assert "ChatGPT login is disabled" in lines[0] and "--with-api-key" in lines[0]
     assert_no_pycodex_files(homes)
 
 
@@ -175,7 +176,9 @@ def test_login_reports_unwritable_home_in_one_line(homes: Homes) -> None:
     lines = result.stderr.splitlines()
     assert lines[0] == "Reading API key from stdin..."
     assert len(lines) == 2
-    assert lines[1].startswith("Error: cannot write ") and str(homes.pycodex) in lines[1]
+    # Config is read from the same home (for cli_auth_credentials_store and
+    # forced_login_method): the first thing to fail names that home.
+    assert lines[1].startswith("Error: ") and str(homes.pycodex) in lines[1]
     assert homes.pycodex.read_text() == "not a directory"
 
 

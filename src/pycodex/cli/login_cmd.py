@@ -2,29 +2,24 @@
 
 Messages and exit codes follow Codex's (`reference/config/login_cli.txt`): everything is
 printed on stderr, so stdout stays empty for scripts. pycodex writes and deletes only its
-own `auth.json` ($PYCODEX_HOME, default ~/.pycodex); Codex's is read by `status` when
-pycodex has none, and is never modified.
+own credentials (`$PYCODEX_HOME/auth.json`, or the system keyring per
+`cli_auth_credentials_store`); Codex's auth.json is read when pycodex has none, and is
+never modified. ChatGPT sign-in (browser or device code) lives in `pycodex.auth.login`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from pycodex.auth.store import (
-    AUTH_FILE,
-    AuthFileError,
-    delete_auth,
-    mask_api_key,
-    read_auth,
-    write_api_key,
-)
-from pycodex.config.home import codex_home, pycodex_home, read_home_for
+from pycodex.auth.store import AUTH_FILE
+
+if TYPE_CHECKING:
+    from pycodex.config.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,10 +27,6 @@ ENV_API_KEY = "OPENAI_API_KEY"
 PIPE_HINT = "`printenv OPENAI_API_KEY | pycodex login --with-api-key`"
 API_KEY_FLAG_REMOVED = (
     f"The --api-key flag is no longer supported. Pipe the key instead, e.g. {PIPE_HINT}."
-)
-BROWSER_LOGIN_UNSUPPORTED = (
-    "ChatGPT browser login is not supported by pycodex yet; "
-    f"log in with an API key instead: {PIPE_HINT}"
 )
 ACCESS_TOKEN_UNSUPPORTED = (
     "Logging in with an access token is not supported by pycodex yet; "
@@ -56,11 +47,9 @@ def _validate_overrides(
 
 
 def _config_options(func: F) -> F:
-    """`-c key=value`, `--enable`, `--disable`: accepted for parity with Codex.
-
-    Login does not depend on any configuration value yet, so they are checked for shape
-    and otherwise ignored.
-    """
+    """`-c key=value`, `--enable`, `--disable`, as for every command: they can set
+    `forced_login_method`, `forced_chatgpt_workspace_id`, `cli_auth_credentials_store` or
+    the model provider `login status` speaks of."""
     func = click.option(
         "--disable",
         "disabled_features",
@@ -90,6 +79,20 @@ def _config_options(func: F) -> F:
 def _fail(ctx: click.Context, message: str) -> NoReturn:
     click.echo(message, err=True)
     ctx.exit(1)
+
+
+def _load_config(
+    ctx: click.Context, overrides: tuple[str, ...], enable: tuple[str, ...], disable: tuple[str, ...]
+) -> Config:
+    from pycodex.config.config import ConfigOverrides, load_config
+    from pycodex.config.errors import ConfigError
+
+    try:
+        return load_config(
+            ConfigOverrides(config_overrides=list(overrides), enable=list(enable), disable=list(disable))
+        )
+    except ConfigError as exc:
+        _fail(ctx, f"Error: {exc}")
 
 
 def _read_key_from_stdin(ctx: click.Context) -> str:
@@ -130,7 +133,7 @@ def _read_key_from_stdin(ctx: click.Context) -> str:
 @click.option(
     "--device-auth",
     is_flag=True,
-    help="Log in with ChatGPT's device code flow (not supported by pycodex yet).",
+    help="Sign in with ChatGPT using a device code (for machines without a browser).",
 )
 @click.option("--api-key", "api_key", is_flag=False, flag_value="", default=None, hidden=True)
 @click.pass_context
@@ -146,8 +149,10 @@ def login_command(
 ) -> None:
     """Manage login.
 
-    Stores an API key in $PYCODEX_HOME/auth.json (default ~/.pycodex, mode 0600). When
-    pycodex has no auth.json, Codex's ($CODEX_HOME or ~/.codex) is read but never changed.
+    Without options, signs in with ChatGPT in a browser (the URL is printed when no browser
+    can be opened). Credentials go to $PYCODEX_HOME/auth.json (default ~/.pycodex, mode
+    0600) or the system keyring (cli_auth_credentials_store). When pycodex has no login,
+    Codex's ($CODEX_HOME or ~/.codex) is read but never changed.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -155,22 +160,76 @@ def login_command(
         _fail(ctx, API_KEY_FLAG_REMOVED)
     if with_access_token:
         _fail(ctx, ACCESS_TOKEN_UNSUPPORTED)
-    if not with_api_key:
-        # Browser and device-code ChatGPT login need an OAuth client pycodex lacks.
-        _fail(ctx, BROWSER_LOGIN_UNSUPPORTED)
-    key = _read_key_from_stdin(ctx)
-    home = pycodex_home()
+    # The key is read first, as Codex does: a pipe is never left unread.
+    key = _read_key_from_stdin(ctx) if with_api_key else None
+    config = _load_config(ctx, overrides, enabled_features, disabled_features)
+    forced = config.config_toml.forced_login_method
+    if key is not None:
+        if forced == "chatgpt":
+            _fail(ctx, 'API key login is disabled (forced_login_method = "chatgpt"); run `pycodex login`.')
+        _api_key_login(ctx, config, key)
+        return
+    if forced == "api":
+        _fail(ctx, f'ChatGPT login is disabled (forced_login_method = "api"); use {PIPE_HINT}.')
+    _chatgpt_login(ctx, config, device=device_auth)
+
+
+def _open_store(ctx: click.Context, config: Config) -> Any:
+    from pycodex.auth.errors import AuthError
+    from pycodex.auth.storage import open_store
+
     try:
-        write_api_key(home, key)
+        choice = open_store(config.cli_auth_credentials_store, config.pycodex_home)
+    except AuthError as exc:
+        _fail(ctx, f"Error: {exc}")
+    if choice.note:
+        click.echo(choice.note, err=True)
+    return choice.store
+
+
+def _api_key_login(ctx: click.Context, config: Config, key: str) -> None:
+    from pycodex.auth.errors import AuthError
+    from pycodex.auth.store import StoredAuth
+
+    home = config.pycodex_home
+    store = _open_store(ctx, config)
+    try:
+        store.save(StoredAuth(path=home / AUTH_FILE, auth_mode="apikey", api_key=key))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         _fail(ctx, f"Error: cannot write {home / AUTH_FILE}: {reason}")
+    except AuthError as exc:
+        _fail(ctx, f"Error: {exc}")
     click.echo("Successfully logged in", err=True)
 
 
-def _env_api_key() -> str | None:
-    value = os.environ.get(ENV_API_KEY, "").strip()
-    return value or None
+def _chatgpt_login(ctx: click.Context, config: Config, *, device: bool) -> None:
+    import os
+
+    from pycodex.auth import oauth
+    from pycodex.auth.errors import AuthError
+    from pycodex.auth.login import LoginTarget, browser_login, device_login
+
+    target = LoginTarget(
+        store=_open_store(ctx, config),
+        home=config.pycodex_home,
+        workspace_id=config.config_toml.forced_chatgpt_workspace_id,
+        issuer=oauth.issuer(os.environ),
+    )
+
+    def echo(text: str) -> None:
+        click.echo(text, err=True)
+
+    try:
+        if device:
+            device_login(target, echo)
+        else:
+            browser_login(target, echo, os.environ)
+    except AuthError as exc:
+        _fail(ctx, f"Error: {exc}")
+    except OSError as exc:
+        _fail(ctx, f"Error: cannot save the login in {config.pycodex_home}: {exc.strerror or exc}")
+    click.echo("Successfully logged in", err=True)
 
 
 @login_command.command("status", context_settings=_CONTEXT)
@@ -182,34 +241,29 @@ def status_command(
     enabled_features: tuple[str, ...],
     disabled_features: tuple[str, ...],
 ) -> None:
-    """Show login status."""
-    own = pycodex_home()
-    home = read_home_for(AUTH_FILE)
+    """Show login status: the stored login, and which credential the configured model
+    provider will use (an environment variable, an API key or ChatGPT)."""
+    import os
+
+    from pycodex.auth.credential import load_auth, policy_from_config
+    from pycodex.auth.errors import AuthError
+    from pycodex.auth.status import login_status
+    from pycodex.auth.store import AuthFileError
+
+    config = _load_config(ctx, overrides, enabled_features, disabled_features)
+    policy = policy_from_config(config)
     try:
-        stored = read_auth(home / AUTH_FILE)
-    except AuthFileError as exc:
+        loaded = load_auth(policy.store_mode, config.pycodex_home, config.codex_home)
+    except (AuthFileError, AuthError) as exc:
         _fail(ctx, f"Error: {exc}")
-    env_key = _env_api_key()
-    if stored is not None and stored.api_key:
-        click.echo(f"Logged in using an API key - {mask_api_key(stored.api_key)}", err=True)
-        if home != own:
-            click.echo(f"(read from Codex's {stored.path})", err=True)
-        if env_key is not None and env_key != stored.api_key:
-            click.echo(
-                f"Note: {ENV_API_KEY} is set in the environment and takes precedence "
-                f"({mask_api_key(env_key)})",
-                err=True,
-            )
-        return
-    if env_key is not None:
-        click.echo(f"Using {ENV_API_KEY} from the environment - {mask_api_key(env_key)}", err=True)
-        return
-    if stored is not None:
-        _fail(
-            ctx,
-            f"Not logged in: {stored.path} holds no API key (auth_mode {stored.auth_mode!r})",
-        )
-    _fail(ctx, "Not logged in")
+    report = login_status(
+        config.model_provider_id, config.model_provider,
+        env=os.environ, loaded=loaded, policy=policy,
+    )
+    for line in report.lines:
+        click.echo(line, err=True)
+    if not report.ok:
+        ctx.exit(1)
 
 
 @click.command("logout", context_settings=_CONTEXT, short_help="Remove stored credentials")
@@ -223,16 +277,26 @@ def logout_command(
 ) -> None:
     """Remove stored authentication credentials.
 
-    Deletes $PYCODEX_HOME/auth.json. Codex's own login is left untouched.
+    Deletes $PYCODEX_HOME/auth.json (and the keyring entry, when one is used). Codex's own
+    login is left untouched.
     """
-    home = pycodex_home()
+    from pycodex.auth.errors import AuthError
+    from pycodex.auth.storage import FileStore, KeyringStore, keyring_backend
+
+    config = _load_config(ctx, overrides, enabled_features, disabled_features)
+    home = config.pycodex_home
+    removed = False
     try:
-        removed = delete_auth(home)
+        if config.cli_auth_credentials_store != "file" and (backend := keyring_backend()):
+            removed = KeyringStore(home, backend).delete()
+        removed = FileStore(home).delete() or removed
     except OSError as exc:
         reason = exc.strerror or str(exc)
         _fail(ctx, f"Error: cannot remove {home / AUTH_FILE}: {reason}")
+    except AuthError as exc:
+        _fail(ctx, f"Error: {exc}")
     click.echo("Successfully logged out" if removed else "Not logged in", err=True)
-    borrowed: Path = codex_home() / AUTH_FILE
+    borrowed: Path = config.codex_home / AUTH_FILE
     if borrowed.is_file() and borrowed.parent != home:
         click.echo(
             f"Note: pycodex still reads Codex's login in {borrowed}; "
