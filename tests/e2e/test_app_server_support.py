@@ -109,10 +109,13 @@ class _Lines:
 class AppServer:
     """`pycodex app-server ARGS` with pipes; `rpc`/`send`/`recv` speak stdio JSON-RPC."""
 
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+        root_args: tuple[str, ...] = (),
+    ) -> None:
         self.env = env or server_env(tmp_path)
         self.proc = subprocess.Popen(
-            [str(PYCODEX), "app-server", *args],
+            [str(PYCODEX), *root_args, "app-server", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -188,3 +188,29 @@ def test_loaded_unsubscribe_resume_and_fork(
     assert "hi" in texts and "first" in texts
     loaded = client.call("thread/loaded/list")["result"]["data"]
     assert sorted(loaded) == sorted([thread_id, forked["id"]])
+
+
+def test_top_level_config_overrides_apply_to_every_thread(
+    tmp_path: Path, mock_model: MockModelServer, workspace: Path
+) -> None:
+    """The official SDK launches `pycodex --config k=v app-server --listen stdio://`."""
+    home = tmp_path / "pycodex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
+        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\n'
+    )
+    server = AppServer(
+        tmp_path, "--listen", "stdio://", env=server_env(tmp_path, MOCK_KEY="x"),
+        root_args=("--config", 'model="gpt-from-flag"', "-c", 'approval_policy="on-request"'),
+    )
+    try:
+        c = Client(server)
+        c.call("initialize", initialize_params("sdk"))
+        answer = c.call("thread/start", {"cwd": str(workspace)})["result"]
+        assert (answer["model"], answer["approvalPolicy"]) == ("gpt-from-flag", "on-request")
+        # A request's own settings still win over the command line's.
+        mine = c.call("thread/start", {"cwd": str(workspace), "model": "gpt-mine"})["result"]
+        assert mine["model"] == "gpt-mine"
+    finally:
+        server.stop()

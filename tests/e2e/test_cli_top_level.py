@@ -47,3 +47,21 @@ def test_a_codex_style_interactive_start_points_to_exec(args: tuple[str, ...], s
 def test_an_unknown_command_is_still_named() -> None:
     r = run("bogus")
     assert r.returncode == 2 and "No such command 'bogus'" in r.stderr
+
+
+def test_top_level_config_applies_to_exec_under_its_own(tmp_path: Path) -> None:
+    """`pycodex -c k=v exec …`: the top-level value is used unless exec's own -c says else."""
+    from tests.support.exec_cli import ExecHarness
+    from tests.support.mock_model import MockModelServer, message, response
+
+    with MockModelServer() as mock:
+        harness = ExecHarness(root=tmp_path, mock=mock)
+        mock.enqueue(response(message("one")), response(message("two")))
+        for extra, expected in (((), "gpt-root"), (("-c", 'model="gpt-own"'), "gpt-own")):
+            proc = subprocess.run(
+                [str(PYCODEX), "-c", 'model="gpt-root"', "exec", *extra, "--json", "hi"],
+                cwd=harness.workspace, env=harness.env, capture_output=True, text=True,
+                timeout=60, stdin=subprocess.DEVNULL,
+            )
+            assert proc.returncode == 0, proc.stderr
+            assert mock.model_requests()[-1].body["model"] == expected

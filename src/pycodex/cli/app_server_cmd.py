@@ -54,6 +54,7 @@ def app_server_command(ctx: click.Context, listen_url: str, stdio: bool) -> None
         limits = Limits.from_env()
     except (ListenUrlError, LimitError) as exc:
         raise click.UsageError(str(exc), ctx) from None
+    from pycodex.cli.common import root_config_overrides
     from pycodex.frontends.app_server.server import run
 
-    ctx.exit(run(target, os.environ, limits=limits))
+    ctx.exit(run(target, os.environ, limits=limits, config_overrides=root_config_overrides()))

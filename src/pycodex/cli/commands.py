@@ -65,6 +65,7 @@ _DESCRIPTION = (
     "(default ~/.pycodex; Codex's ~/.codex is read when pycodex has none).",
 )
 _OPTIONS = (
+    ("-c, --config key=value", "Override a config value for every command (as a subcommand's own -c)."),
     ("-V, --version", "Show the version and exit."),
     ("-h, --help", "Show this message and exit."),
 )

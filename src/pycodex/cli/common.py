@@ -44,6 +44,13 @@ def config_options(func: F) -> F:
     return func
 
 
+def root_config_overrides() -> list[str]:
+    """`pycodex -c k=v …`: the top-level overrides, before any subcommand's own."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return list(obj.get("config_overrides", ())) if isinstance(obj, dict) else []
+
+
 def overrides_from(flags: Mapping[str, Any], *, default_approval: str | None = None) -> Any:
     """ConfigOverrides from the flags of `config_options` (imported lazily: the config package)."""
     from pycodex.config.config import ConfigOverrides
@@ -69,5 +76,5 @@ def overrides_from(flags: Mapping[str, Any], *, default_approval: str | None = N
         enable=list(flags.get("enable") or ()),
         disable=list(flags.get("disable") or ()),
         strict=bool(flags.get("strict_config")),
-        config_overrides=list(flags.get("config_overrides") or ()),
+        config_overrides=[*root_config_overrides(), *(flags.get("config_overrides") or ())],
     )

@@ -68,14 +68,25 @@ class LazyGroup(click.Group):
     prog_name="pycodex",
     message=VERSION_TEXT,
 )
+@click.option(
+    "-c",
+    "--config",
+    "config_overrides",
+    multiple=True,
+    metavar="key=value",
+    help="Override a config value for every command (as a subcommand's own -c).",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, config_overrides: tuple[str, ...]) -> None:
     """pycodex: a terminal coding agent, wire-compatible with the Codex CLI.
 
     Give it a task and it talks to a model, runs the tools the model asks for inside a
     sandbox, and records the session. Configuration lives in $PYCODEX_HOME/config.toml
     (default ~/.pycodex; Codex's ~/.codex is read when pycodex has none).
     """
+    # `pycodex -c k=v SUBCOMMAND` (the official SDK launches `app-server` this way):
+    # applied before the subcommand's own -c, which win.
+    ctx.obj = {"config_overrides": list(config_overrides)}
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
         ctx.exit(0)

@@ -10,7 +10,7 @@ running (another client may resume them). Closing the server shuts every thread 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -36,8 +36,10 @@ class LoadedThread(msgspec.Struct):
 
 
 class LoadedThreads:
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], config_overrides: Sequence[str] = ()) -> None:
         self._env = env
+        # `pycodex -c k=v app-server`: under every thread's own settings.
+        self.config_overrides = tuple(config_overrides)
         self._managers: dict[str, ThreadManager] = {}
         self._loaded: dict[str, LoadedThread] = {}
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -153,13 +153,19 @@ async def _http_gate(connection: ServerConnection, request: Request) -> Response
     return None
 
 
-def run(target: ListenTarget, env: Mapping[str, str], *, limits: Limits | None = None) -> int:
+def run(
+    target: ListenTarget,
+    env: Mapping[str, str],
+    *,
+    limits: Limits | None = None,
+    config_overrides: Sequence[str] = (),
+) -> int:
     """Serve until done; the process's exit code."""
     from pycodex.frontends.app_server.app import build_dispatcher
     from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 
     log = log_to_stderr
-    threads = LoadedThreads(env)
+    threads = LoadedThreads(env, config_overrides)
     server = Server(build_dispatcher(env, log, threads), limits or Limits.from_env(env), log, threads)
     try:
         asyncio.run(server.run(target, env))

@@ -5,7 +5,7 @@ it), with the request's overrides on top."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ async def load_thread_config(
     base_instructions: str | None = None,
     developer_instructions: str | None = None,
     ephemeral: bool | None = None,
+    base_overrides: Sequence[str] = (),
 ) -> Config:
     """The effective config (read in a worker thread: it is file work); a bad value is a
     JSON-RPC error naming it."""
@@ -74,7 +75,7 @@ async def load_thread_config(
         approval_policy=approval_policy(approval),
         sandbox_mode=sandbox,
         ephemeral=bool(ephemeral),
-        config_overrides=config_flags(extra),
+        config_overrides=[*base_overrides, *config_flags(extra)],
     )
     try:
         return await asyncio.to_thread(load_config, overrides, env=env)

@@ -47,6 +47,7 @@ class ThreadStart(_ThreadHandler):
             approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
             base_instructions=params.base_instructions,
             developer_instructions=params.developer_instructions, ephemeral=params.ephemeral,
+            base_overrides=self.threads.config_overrides,
         )
         originator = ctx.session.originator
         thread = await self.threads.manager(originator).start_thread(config)
@@ -64,6 +65,7 @@ class ThreadResume(_ThreadHandler):
                 approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
                 base_instructions=params.base_instructions,
                 developer_instructions=params.developer_instructions,
+                base_overrides=self.threads.config_overrides,
             )
             originator = ctx.session.originator
             try:
@@ -83,6 +85,7 @@ class ThreadFork(_ThreadHandler):
             approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
             base_instructions=params.base_instructions,
             developer_instructions=params.developer_instructions, ephemeral=params.ephemeral,
+            base_overrides=self.threads.config_overrides,
         )
         originator = ctx.session.originator
         try:
