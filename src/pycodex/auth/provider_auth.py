@@ -171,3 +171,16 @@ def provider_auth_for(config: Any, env: Mapping[str, str]) -> tuple[ProviderAuth
     if credential.kind == "chatgpt":
         provider = chatgpt_provider(provider, config.chatgpt_base_url)
     return auth, provider
+
+
+def telemetry_identity(auth: ProviderAuth) -> tuple[str | None, str | None]:
+    """(auth_mode, account id) for telemetry, as far as they are known; never raises."""
+    try:
+        credential, _ = auth.credential()
+    except AuthError:
+        return None, None
+    if credential.kind == "chatgpt" and credential.stored is not None:
+        from pycodex.auth.credential import account_id
+
+        return "chatgpt", account_id(credential.stored)
+    return ("apikey", None) if credential.secret else (None, None)
