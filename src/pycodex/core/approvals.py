@@ -58,6 +58,9 @@ class SessionApprovals:
         # Built on first use: the safety modules are not loaded by a turn that runs nothing.
         self._store: ApprovalStore | None = None
         self._exec_policy: ExecPolicyManager | None = None
+        # Told every answered approval as (call id, tool, decision): telemetry's
+        # `codex.tool_decision`. Set by the thread manager when telemetry is on.
+        self.decision_observer: Callable[[str, str, str], None] | None = None
         self._emit = emit
         self._pending: dict[str, _Waiter] = {}
         self._policy_warned = False
@@ -147,6 +150,10 @@ class SessionApprovals:
         waiter.future.set_result(decision)
         return True
 
+    def observe_decision(self, call_id: str, tool: str, decision: ReviewDecision) -> None:
+        if self.decision_observer is not None:
+            self.decision_observer(call_id, tool, decision.value)
+
     def pending_ids(self) -> list[str]:
         return list(self._pending)
 
@@ -203,6 +210,7 @@ class TurnApprovals:
         if self._items is not None:
             self._items.command_awaiting_approval(event)
         decision = await self._wait(call_id, event)
+        self._session.observe_decision(call_id, "shell", decision)
         if self._items is not None and decision in (ReviewDecision.DENIED, ReviewDecision.ABORT):
             self._items.command_declined(event)
         return decision
@@ -225,6 +233,7 @@ class TurnApprovals:
         if self._items is not None:
             self._items.patch_awaiting_approval(event)
         decision = await self._wait(call_id, event)
+        self._session.observe_decision(call_id, "apply_patch", decision)
         if self._items is not None and decision in (ReviewDecision.DENIED, ReviewDecision.ABORT):
             self._items.patch_declined(event)
         return decision

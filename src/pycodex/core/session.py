@@ -10,7 +10,7 @@ import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -80,6 +80,12 @@ class ActiveTurn(msgspec.Struct):
     pending_input: list[ResponseItem] = msgspec.field(default_factory=list)
 
 
+class SessionObserver(Protocol):
+    """Watches a session's events without being a front end (e.g. telemetry)."""
+
+    def on_event(self, msg: EventMsg) -> None: ...
+
+
 class SessionServices(msgspec.Struct, frozen=True):
     """Long-lived collaborators, built once per session by `Codex.spawn`."""
 
@@ -138,6 +144,9 @@ class Session:
         # The `[mcp_servers]` of this session, when any are configured (set, started and
         # closed with the thread); their tools join every turn's router.
         self.mcp: McpConnectionManager | None = None
+        # Sees every emitted event (telemetry); set by the thread manager when `[otel]`
+        # enables an exporter. Must be cheap and must not raise.
+        self.observer: SessionObserver | None = None
 
     @property
     def shell(self) -> ShellRuntime:
@@ -163,6 +172,8 @@ class Session:
 
     def emit(self, sub_id: str, msg: EventMsg) -> None:
         self.events.put_nowait(Event(id=sub_id, msg=msg))
+        if self.observer is not None:
+            self.observer.on_event(msg)
         if msg.type in PERSISTED_EVENTS:
             self.persist([RolloutLine("event_msg", msg.to_wire())])
 

@@ -13,19 +13,19 @@ import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from pycodex import __version__
-from pycodex.auth.provider_auth import provider_auth_for
+from pycodex.auth.provider_auth import ProviderAuth, provider_auth_for
 from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
 from pycodex.config.home import pycodex_home
 from pycodex.context.instructions import load_base_instructions, load_user_instructions
 from pycodex.http import httpx2
 from pycodex.ids import uuid7
-from pycodex.protocol.events import Event, SessionConfiguredEvent
+from pycodex.protocol.events import Event, SessionConfiguredEvent, WarningEvent
 from pycodex.protocol.ops import Op, UserInputOp, UserTurnOp
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.rollout.bounds import DEFAULT_MAX_ITEM_BYTES
@@ -52,6 +52,9 @@ from .session import Session, SessionServices
 from .subscribers import DEFAULT_CAPACITY, Subscription
 from .threads import ThreadListQuery, ThreadStore, ThreadSummary, ThreadSummaryPage
 from .turn_context import SessionSettings
+
+if TYPE_CHECKING:
+    from pycodex.telemetry.events import SessionTelemetry
 
 
 class ThreadOptions(msgspec.Struct, frozen=True):
@@ -290,11 +293,13 @@ class ThreadManager:
             user_instructions = "\n\n".join(filter(None, [config.instructions, user_instructions]))
         # Credentials are resolved per request (env key, stored key or ChatGPT tokens).
         auth, provider = provider_auth_for(config, env)
+        telemetry, telemetry_warning = _telemetry(config, env, thread_id, opts.originator, auth)
         client = ModelClient(
             provider,
             model=config.model,
             thread_id=thread_id,
             auth=auth,
+            observer=telemetry,
             originator=opts.originator,
             reasoning_effort=config.model_reasoning_effort,
             reasoning_summary=config.model_reasoning_summary,
@@ -376,6 +381,9 @@ class ThreadManager:
             writable_roots=config.writable_roots,
             context_window=effective_context_window(config.model, config.model_context_window),
         )
+        if telemetry is not None:
+            session.observer = telemetry
+            session.approvals.decision_observer = telemetry.on_tool_decision
         prompt_history = PromptHistory(
             config.pycodex_home, config.history.persistence, config.history.max_bytes
         )
@@ -401,6 +409,8 @@ class ThreadManager:
                 rollout_path=str(recorder.path) if recorder is not None else None,
             ),
         )
+        if telemetry_warning is not None:
+            session.emit("", WarningEvent(message=telemetry_warning))
         if loaded is None:
             session.record_items(session.initial_context())
         else:
@@ -410,7 +420,12 @@ class ThreadManager:
         if config.mcp_servers:
             await _start_mcp_servers(session, config, env)
         thread = CodexThread(
-            Codex(session, prompt_history=prompt_history, compaction=compaction_settings(config)),
+            Codex(
+                session,
+                prompt_history=prompt_history,
+                compaction=compaction_settings(config),
+                review_model=config.review_model,
+            ),
             recorder.path if recorder is not None else None,
             # A closed thread is forgotten: a long-lived server must not keep them all.
             on_close=lambda: self._forget(thread_id, thread),
@@ -421,6 +436,24 @@ class ThreadManager:
     def _forget(self, thread_id: str, thread: CodexThread) -> None:
         if self._threads.get(thread_id) is thread:
             del self._threads[thread_id]
+
+
+def _telemetry(
+    config: Config, env: Mapping[str, str], thread_id: str, originator: str, auth: ProviderAuth
+) -> tuple[SessionTelemetry | None, str | None]:
+    """The thread's telemetry when `[otel]` enables an exporter (only then is the telemetry
+    package, and OpenTelemetry with it, imported), and a warning for the user, if any."""
+    if config.otel.get("exporter", "none") in ("none", None):
+        return None, None  # the default: nothing exported, nothing imported
+    from pycodex.auth.provider_auth import telemetry_identity
+    from pycodex.telemetry.install import telemetry_for
+
+    mode, account = telemetry_identity(auth)
+    setup = telemetry_for(
+        config, env, thread_id=thread_id, service_name=originator,
+        auth_mode=mode, account_id=account,
+    )
+    return setup.telemetry, setup.warning
 
 
 async def _start_mcp_servers(session: Session, config: Config, env: Mapping[str, str]) -> None:
