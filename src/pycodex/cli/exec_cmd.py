@@ -9,7 +9,7 @@ import click
 
 from pycodex import __version__
 from pycodex.cli.common import config_options, overrides_from
-from pycodex.cli.exec_sessions import ExecCommand, session_target
+from pycodex.cli.exec_sessions import ExecCommand, review_target, session_target
 
 _CYBER_PROGRAMS = ["standard", "daybreak_blue", "daybreak_red"]
 
@@ -101,6 +101,7 @@ def exec_command(
             color=color,
             skip_git_repo_check=skip_git_repo_check,
             session=session_target(),
+            review_target=review_target(),
         )
     )
     # The run is over (rollout closed, output flushed): spare interpreter teardown its final

@@ -23,8 +23,16 @@ import click
 
 from pycodex.frontends.exec.target import SessionTarget
 
-SUBCOMMANDS = ("resume", "fork")
+SUBCOMMANDS = ("resume", "fork", "review")
 META_KEY = "pycodex.exec.session"
+REVIEW_KEY = "pycodex.exec.review"
+REVIEW_HELP = (
+    "Review code changes: the uncommitted ones (--uncommitted), those against a base branch "
+    "(--base BRANCH), one commit (--commit SHA), or follow custom review instructions "
+    "(PROMPT; `-` reads them from stdin).\n\n"
+    "An isolated reviewer (config `review_model`, else the model; low reasoning effort) reads "
+    "the diff and answers with prioritised findings, printed on stdout (--json: JSONL events)."
+)
 
 
 def session_target() -> SessionTarget | None:
@@ -32,6 +40,44 @@ def session_target() -> SessionTarget | None:
     ctx = click.get_current_context(silent=True)
     target = ctx.meta.get(META_KEY) if ctx is not None else None
     return target if isinstance(target, SessionTarget) else None
+
+
+def review_target() -> dict[str, Any] | None:
+    """The review target set by `exec review` / `pycodex review`, if any."""
+    ctx = click.get_current_context(silent=True)
+    target = ctx.meta.get(REVIEW_KEY) if ctx is not None else None
+    return target if isinstance(target, dict) else None
+
+
+def review_target_from(
+    prompt: str | None, uncommitted: bool, base: str | None, commit: str | None, title: str | None
+) -> dict[str, Any]:
+    """Codex's ReviewTarget for the review flags: exactly one target, or a usage error."""
+    chosen = [name for name, given in (("--uncommitted", uncommitted), ("--base", base),
+                                       ("--commit", commit), ("PROMPT", prompt is not None)) if given]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} cannot be used together: review one target")
+    if title is not None and commit is None:
+        raise click.UsageError("--title only applies to --commit")
+    if uncommitted:
+        return {"type": "uncommittedChanges"}
+    if base is not None:
+        return {"type": "baseBranch", "branch": base}
+    if commit is not None:
+        return {"type": "commit", "sha": commit, "title": title}
+    if prompt is not None:
+        return {"type": "custom"}  # instructions: PROMPT, or stdin for `-`
+    raise click.UsageError("Specify --uncommitted, --base BRANCH, --commit SHA, or custom review instructions")
+
+
+def _review_params() -> list[click.Parameter]:
+    return [
+        click.Argument(["prompt"], required=False),
+        click.Option(["--uncommitted"], is_flag=True, help="Review staged, unstaged, and untracked changes."),
+        click.Option(["--base"], metavar="BRANCH", help="Review changes against the given base branch."),
+        click.Option(["--commit"], metavar="SHA", help="Review the changes introduced by a commit."),
+        click.Option(["--title"], help="Commit title to show in the review summary (with --commit)."),
+    ]
 
 
 def first_positional(command: click.Command, args: Sequence[str]) -> int | None:
@@ -91,6 +137,7 @@ class ExecCommand(click.Command):
             formatter.write_dl([
                 ("resume", "Resume a previous session by id or pick the most recent with --last"),
                 ("fork", "Fork a previous session by id into a new session"),
+                ("review", "Run a code review against the current repository"),
             ])
 
     def subcommand(self, name: str) -> click.Command:
@@ -100,6 +147,8 @@ class ExecCommand(click.Command):
         ]
         exec_callback = self.callback
         assert exec_callback is not None
+        if name == "review":
+            return self.review_subcommand(name, shared)
         if name == "resume":
             params: list[click.Parameter] = [
                 click.Argument(["session_id"], required=False, metavar="[SESSION_ID]"),
@@ -147,5 +196,30 @@ class ExecCommand(click.Command):
             params=params,
             callback=callback,
             help=help_text,
+            context_settings=self.context_settings,
+        )
+
+    def review_subcommand(self, name: str, shared: list[click.Option]) -> click.Command:
+        """`exec review` (and `pycodex review`): the exec options plus the review target."""
+        exec_callback = self.callback
+        assert exec_callback is not None
+        # A review has no images to attach and its answer's shape is fixed.
+        options = [p for p in shared if p.name not in ("images", "output_schema")]
+
+        def callback(
+            prompt: str | None, uncommitted: bool, base: str | None, commit: str | None,
+            title: str | None, **flags: Any,
+        ) -> Any:
+            ctx = click.get_current_context()
+            ctx.meta[REVIEW_KEY] = review_target_from(prompt, uncommitted, base, commit, title)
+            return ctx.invoke(
+                exec_callback, prompt=prompt, images=(), output_schema=None, print_json_schema=False, **flags
+            )
+
+        return click.Command(
+            name,
+            params=[*_review_params(), *options],
+            callback=callback,
+            help=REVIEW_HELP,
             context_settings=self.context_settings,
         )

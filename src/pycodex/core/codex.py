@@ -34,13 +34,16 @@ from pycodex.protocol.ops import (
     ExecApprovalOp,
     GetHistoryEntryRequestOp,
     InterruptOp,
+    ListCustomPromptsOp,
     Op,
     OverrideTurnContextOp,
     PatchApprovalOp,
+    ReviewOp,
     RunUserShellCommandOp,
     ShutdownOp,
     Submission,
     ThreadRollbackOp,
+    UndoOp,
     UserInputOp,
     UserTurnOp,
 )
@@ -66,10 +69,13 @@ class Codex:
         *,
         prompt_history: PromptHistory | None = None,
         compaction: CompactionSettings | None = None,
+        review_model: str | None = None,
     ) -> None:
         self.session = session
         self.prompt_history = prompt_history
         self.compaction = compaction or CompactionSettings()
+        # config.toml `review_model`: the reviewer's model (None: the thread's own).
+        self.review_model = review_model
         # A running `Op::Compact` (also in `_side_tasks`, so Interrupt stops it); user
         # input that arrives meanwhile waits for it in `_deferred`.
         self._compacting: asyncio.Task[None] | None = None
@@ -223,6 +229,12 @@ class Codex:
                     await thread_ops.get_history_entry(self.prompt_history, sess, sub.id, op)
                 elif isinstance(op, CompactOp):
                     self._compact(sub.id)
+                elif isinstance(op, ReviewOp):
+                    self._review(sub.id, op)
+                elif isinstance(op, UndoOp):
+                    self._undo(sub.id)
+                elif isinstance(op, ListCustomPromptsOp):
+                    await self._list_custom_prompts(sub.id)
                 else:
                     sess.emit(
                         sub.id,
@@ -305,6 +317,60 @@ class Codex:
         self._compacting = task
         self._side_tasks.add(task)
         task.add_done_callback(self._side_task_finished)
+
+    def _busy(self) -> bool:
+        active = self.session.active
+        compacting = self._compacting
+        return (active is not None and not active.task.done()) or (
+            compacting is not None and not compacting.done()
+        )
+
+    def _review(self, sub_id: str, op: ReviewOp) -> None:
+        """`Op::Review`: an isolated review turn (:mod:`.review`), the thread's active turn
+        while it runs (Interrupt stops it; input meanwhile goes to the reviewer)."""
+        from .review import run_review_task
+
+        sess = self.session
+        if self._busy():
+            sess.emit(sub_id, ErrorEvent(message="a turn is running: wait for it or interrupt it before starting a review"))
+            return
+        turn = TurnContext(
+            sub_id=sub_id,
+            turn_id=sess.new_turn_id(),
+            settings=sess.settings,
+            output_schema=None,
+            context_window=sess.context_window,
+        )
+        task = asyncio.create_task(
+            run_review_task(sess, turn, op.review_request, self.review_model), name=f"turn-{sub_id}"
+        )
+        sess.active = ActiveTurn(sub_id=sub_id, task=task, turn_id=turn.turn_id)
+        task.add_done_callback(self._turn_finished)
+
+    def _undo(self, sub_id: str) -> None:
+        """`Op::Undo`: restore what the last turn that changed files changed (:mod:`.undo`)."""
+        from .undo import run_undo_task
+
+        if self._busy():
+            self.session.emit(sub_id, ErrorEvent(message="a turn is running: interrupt it before undoing"))
+            return
+        task = asyncio.create_task(run_undo_task(self.session, sub_id), name=f"turn-{sub_id}")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_task_finished)
+
+    async def _list_custom_prompts(self, sub_id: str) -> None:
+        from pycodex.config.home import pycodex_home
+        from pycodex.context.prompts_custom import discover_prompts
+        from pycodex.protocol.events import CustomPrompt, ListCustomPromptsResponseEvent
+
+        home = pycodex_home(self.session.services.base_env)
+        found = await asyncio.to_thread(discover_prompts, home / "prompts")
+        prompts = [
+            CustomPrompt(name=p.name, path=str(p.path), content=p.content,
+                         description=p.description, argument_hint=p.argument_hint)
+            for p in found
+        ]
+        self.session.emit(sub_id, ListCustomPromptsResponseEvent(custom_prompts=prompts))
 
     def _after(self, task: asyncio.Task[None], then: Callable[[], None]) -> None:
         """Call `then` once `task` ended, however it ended."""

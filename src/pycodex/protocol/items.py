@@ -183,6 +183,22 @@ class ContextCompactionTurnItem(WireModel, kw_only=True):
     id: str
 
 
+class EnteredReviewModeTurnItem(WireModel, kw_only=True):
+    """A review started; ``review`` is what it reviews, for the user (the request's hint)."""
+
+    type: Literal["EnteredReviewMode"] = "EnteredReviewMode"
+    id: str
+    review: str
+
+
+class ExitedReviewModeTurnItem(WireModel, kw_only=True):
+    """A review ended; ``review`` is its rendered result (or says it was interrupted)."""
+
+    type: Literal["ExitedReviewMode"] = "ExitedReviewMode"
+    id: str
+    review: str
+
+
 class OtherTurnItem(WireModel, kw_only=True):
     """A turn item type pycodex does not model; kept verbatim."""
 
@@ -201,6 +217,8 @@ _TURN_ITEM_CLASSES: tuple[type[WireModel], ...] = (
     WebSearchTurnItem,
     ImageViewTurnItem,
     ContextCompactionTurnItem,
+    EnteredReviewModeTurnItem,
+    ExitedReviewModeTurnItem,
 )
 TURN_ITEM_TYPES: frozenset[str] = frozenset(tag_of(cls) for cls in _TURN_ITEM_CLASSES)
 
@@ -217,6 +235,8 @@ if TYPE_CHECKING:
         | WebSearchTurnItem
         | ImageViewTurnItem
         | ContextCompactionTurnItem
+        | EnteredReviewModeTurnItem
+        | ExitedReviewModeTurnItem
         | OtherTurnItem
     )
 else:

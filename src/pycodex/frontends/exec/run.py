@@ -33,8 +33,9 @@ from pycodex.protocol.events import (
     TurnAbortedEvent,
     WarningEvent,
 )
-from pycodex.protocol.ops import InterruptOp, ShutdownOp, UserTurnOp
+from pycodex.protocol.ops import InterruptOp, ReviewOp, ShutdownOp, UserTurnOp
 from pycodex.protocol.policies import AskForApproval, ReasoningEffort, ReasoningSummary
+from pycodex.protocol.review import ReviewRequest
 from pycodex.protocol.user_input import LocalImageInput, TextInput, UserInput
 
 from .approvals import auto_deny
@@ -65,6 +66,9 @@ class ExecArgs(msgspec.Struct):
     # `exec resume|fork`: the recorded thread to continue (None: a new thread).
     session: SessionTarget | None = None
     session_path: Path | None = None
+    # `exec review` / `pycodex review`: the review target (Codex's ReviewTarget shape) run
+    # instead of a prompt; a `custom` target takes its instructions from the prompt.
+    review_target: dict[str, Any] | None = None
 
 
 def read_prompt(prompt: str | None, stdin: TextIO, err: TextIO) -> str:
@@ -171,13 +175,29 @@ def run_exec(args: ExecArgs, *, stdin: TextIO = sys.stdin, out: TextIO = sys.std
                 raise ExecUsageError(f"image not found: {image}")
         if args.session is not None:
             args.session_path = resolve_session(config, args.session)
-        prompt = read_prompt(args.prompt, stdin, err)
+        target = args.review_target
+        if target is not None and target.get("type") == "custom":
+            target = {**target, "instructions": read_prompt(args.prompt, stdin, err)}
+        prompt = read_prompt(args.prompt, stdin, err) if target is None else _review_label(target)
     except (ConfigError, ExecUsageError, InstructionsError, SessionLookupError) as exc:
         print(f"Error: {exc}", file=err)
         return EXIT_FAILED
     items: list[UserInput] = [LocalImageInput(path=str(p.resolve())) for p in args.images]
     items.append(TextInput(text=prompt))
-    return asyncio.run(_drive(config, args, items, schema, out, err))
+    review = ReviewRequest(target=target) if target is not None else None
+    return asyncio.run(_drive(config, args, items, schema, out, err, review))
+
+
+def _review_label(target: dict[str, Any]) -> str:
+    """What the human header shows as the "prompt" of a review run."""
+    kind = target.get("type")
+    if kind == "uncommittedChanges":
+        return "code review: uncommitted changes"
+    if kind == "baseBranch":
+        return f"code review: changes against {target.get('branch')}"
+    if kind == "commit":
+        return f"code review: commit {target.get('sha')}"
+    return f"code review: {target.get('instructions', '')}"
 
 
 async def _drive(
@@ -187,6 +207,7 @@ async def _drive(
     schema: dict[str, Any] | None,
     out: TextIO,
     err: TextIO,
+    review: ReviewRequest | None = None,
 ) -> int:
     jsonl = JsonlProcessor() if args.json else None
     human = None if args.json else HumanRenderer(
@@ -251,7 +272,7 @@ async def _drive(
                 emit_json(jsonl.warning(warning))
             else:
                 print(f"warning: {warning}", file=err)
-        await thread.submit(_user_turn(config, items, schema))
+        await thread.submit(ReviewOp(review_request=review) if review else _user_turn(config, items, schema))
         outcome = await _pump_turn(thread, show)
     finally:
         for signum in handled:
