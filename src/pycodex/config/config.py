@@ -424,7 +424,7 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
     sources = tuple(ConfigSource(layer.kind, layer.source, layer.path) for layer in layers)
     sandbox_mode = toml.sandbox_mode or DEFAULT_SANDBOX_MODE
     tools = ToolsSettings.from_toml(toml.tools)
-    return Config(
+    config = Config(
         model=toml.model or DEFAULT_MODEL,
         model_provider_id=provider_id,
         model_provider=providers[provider_id],
@@ -487,3 +487,9 @@ def load_config(overrides: ConfigOverrides, *, env: Mapping[str, str] | None = N
         strict=strict,
         config_toml=toml,
     )
+    if isinstance(toml.debug, dict) and "config_lockfile" in toml.debug:
+        # Replaying a lockfile: a drifted config fails here, before any model request.
+        from pycodex.config.lockfile import check_replay
+
+        check_replay(config)
+    return config
