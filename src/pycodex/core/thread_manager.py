@@ -243,7 +243,13 @@ class ThreadManager:
 
     async def start_thread(self, config: Config) -> CodexThread:
         """A new thread; its `SessionConfigured` event is the first one queued."""
-        return await self._spawn(config, uuid7(), None)
+        thread = await self._spawn(config, uuid7(), None)
+        if isinstance(config.config_toml.debug, dict):
+            # `debug.config_lockfile.export_dir`: a root thread records its effective config.
+            from pycodex.config.lockfile import export_lockfile
+
+            await asyncio.to_thread(export_lockfile, config, thread.thread_id)
+        return thread
 
     async def resume_thread(self, config: Config, target: str | Path) -> CodexThread:
         """Continue a recorded thread (by id, name or rollout path): same id, same file.
