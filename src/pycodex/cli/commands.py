@@ -42,6 +42,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "threads_command",
         "List, name, archive and delete recorded threads; rebuild the index",
     ),
+    "review": (
+        "pycodex.cli.review_cmd",
+        "review_command",
+        "Run a code review non-interactively (prints the findings)",
+    ),
+    "undo": (
+        "pycodex.cli.undo_cmd",
+        "undo_command",
+        "Restore the files the last turn of a thread changed (your own edits stay)",
+    ),
     "archive": ("pycodex.cli.threads_cmd", "archive_command", "Archive a saved session by id or name"),
     "unarchive": (
         "pycodex.cli.threads_cmd",

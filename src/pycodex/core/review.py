@@ -72,6 +72,9 @@ class ReviewSession(Session):
     """The reviewer: its own history; the parent's services, shell and approvals; every
     event it emits goes to the parent's stream, except its own messages."""
 
+    # The reviewer changes no files: no undo snapshots around its tools.
+    is_review = True
+
     def __init__(self, parent: Session, turn: TurnContext) -> None:
         services = parent.services
         services = msgspec.structs.replace(

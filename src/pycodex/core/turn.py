@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import mimetypes
+import sys
 import time
 from pathlib import Path
 
@@ -204,6 +205,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         # Not the active turn any more once it says it ended: a client that reacts to
         # TurnAborted must find no turn to steer into.
         _release_turn(sess)
+        await _snapshot_after_turn(sess, turn)
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         sess.end_items(turn)
         await sess.flush()
@@ -216,6 +218,7 @@ async def run_task(sess: Session, turn: TurnContext, user_items: list[UserInput]
         await _end_after_failure(sess, turn, exc)
     sess.report_index_problems(turn.sub_id)
     _release_turn(sess)
+    await _snapshot_after_turn(sess, turn)
     sess.end_items(turn)
     sess.emit(
         turn.sub_id,
@@ -237,6 +240,21 @@ async def _end_after_failure(sess: Session, turn: TurnContext, exc: Exception) -
     if sess.shell_if_started is not None:
         await sess.shell_if_started.processes.terminate_started_in(turn.turn_id)
     sess.emit(turn.sub_id, ErrorEvent(message=f"internal error: {describe_failure(exc)}"))
+
+
+async def _snapshot_before_tools(sess: Session, turn: TurnContext, calls: list[ToolCall]) -> None:
+    """Snapshot the working tree before the turn's first tool may change it (for undo);
+    imported here, so a turn that runs no tool never loads the snapshot machinery."""
+    from .undo import snapshot_before_tools
+
+    await snapshot_before_tools(sess, turn, calls)
+
+
+async def _snapshot_after_turn(sess: Session, turn: TurnContext) -> None:
+    """The turn's second snapshot, if it took a first (only then is `.undo` loaded)."""
+    undo = sys.modules.get("pycodex.core.undo")
+    if undo is not None:
+        await undo.snapshot_after_turn(sess, turn)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -343,6 +361,7 @@ async def run_sampling_request(
         sess.history.mark_usage(state.context_tokens)
     if not state.calls:
         return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
+    await _snapshot_before_tools(sess, turn, state.calls)
     ctx = sess.tool_context(turn)
     ctx.turn_diff = turn_diff
 
