@@ -107,3 +107,21 @@ def load_user_instructions(
 def format_user_instructions(cwd: Path, text: str) -> str:
     """The message part the model sees; framed so it is not mistaken for the user's prompt."""
     return f"# AGENTS.md instructions for {cwd}\n\n<INSTRUCTIONS>\n{text}\n</INSTRUCTIONS>"
+
+
+def skills_instructions(home: Path, cwd: Path) -> str | None:
+    """The `<skills_instructions>` block for a thread in `cwd` (see `.skills`), or None.
+
+    Most threads have no skills: that is told by a few `stat`s here, and the skills
+    module is imported only when a skills directory exists."""
+    candidates = [home / "skills"]
+    top = find_repo_root(cwd) or cwd
+    for directory in (cwd, *cwd.parents):
+        candidates += [directory / ".codex" / "skills", directory / ".agents" / "skills"]
+        if directory == top:
+            break
+    if not any(c.is_dir() for c in candidates):
+        return None
+    from .skills import load_skills, render_skills_instructions
+
+    return render_skills_instructions(load_skills(home, cwd).skills)

@@ -24,7 +24,7 @@ from pycodex.context.environment import (
     user_shell_name,
 )
 from pycodex.context.history import History
-from pycodex.context.instructions import format_user_instructions
+from pycodex.context.instructions import format_user_instructions, skills_instructions
 from pycodex.context.permissions import permissions_instructions
 from pycodex.process.env import EnvPolicy, build_command_env
 from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
@@ -249,16 +249,18 @@ class Session:
         """What every fresh thread starts with, before the user's first message."""
         env = self.environment_context(self.settings)
         self.last_environment = env
+        permissions = permissions_instructions(
+            sandbox_mode=env.sandbox_mode,
+            approval_policy=env.approval_policy,
+            network_access=env.network_access,
+            writable_roots=env.writable_roots,
+        )
+        # As Codex 0.163: the skills list, when there are skills, is the first part of the
+        # developer message that carries the permissions.
+        skills = skills_instructions(pycodex_home(self.services.base_env), self.settings.cwd)
         items: list[ResponseItem] = [
             developer_message(self.base_instructions),
-            developer_message(
-                permissions_instructions(
-                    sandbox_mode=env.sandbox_mode,
-                    approval_policy=env.approval_policy,
-                    network_access=env.network_access,
-                    writable_roots=env.writable_roots,
-                )
-            ),
+            developer_message(*filter(None, (skills, permissions))),
         ]
         if self.developer_instructions:
             items.append(developer_message(self.developer_instructions))
