@@ -75,3 +75,35 @@ async def test_list_custom_prompts_op(tmp_path: Path, mock_model: MockModelServe
         "review", "Review a file for bugs", "FILE=<path> [focus]",
     )
     assert prompt.path == str(home / "prompts" / "review.md")
+
+
+# --- /init ----------------------------------------------------------------------------------
+
+
+async def test_init_writes_agents_md_from_the_models_answer_never_over_one(
+    tmp_path: Path, mock_model: MockModelServer
+) -> None:
+    from pycodex.context.init import INIT_PROMPT, InitError, run_init
+    from tests.support.mock_model import message, response
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'model_provider = "mock"\n[model_providers.mock]\nname = "mock"\nbase_url = "{mock_model.url}"\n'
+    )
+    env = {"PYCODEX_HOME": str(home), "HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    thread = await ThreadManager(ThreadOptions(env=env)).start_thread(
+        load_config(ConfigOverrides(cwd=repo), env=env)
+    )
+    await thread.next_event()
+    mock_model.enqueue(response(message("```markdown\n# Guide\nRun `make test`.\n```")))
+    path = await run_init(thread, repo)
+    assert path.read_text() == "# Guide\nRun `make test`.\n"
+    assert mock_model.model_requests()[-1].body["input"][-1]["content"][0]["text"] == INIT_PROMPT
+    with pytest.raises(InitError, match="already exists"):
+        await run_init(thread, repo)
+    await thread.shutdown()
+    assert path.read_text() == "# Guide\nRun `make test`.\n"
+    assert len(mock_model.model_requests()) == 1  # refused before asking the model

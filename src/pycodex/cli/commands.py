@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "undo_command",
         "Restore the files the last turn of a thread changed (your own edits stay)",
     ),
+    "init": ("pycodex.cli.init_cmd", "init_command", "Write an AGENTS.md for this repository (never overwrites one)"),
     "archive": ("pycodex.cli.threads_cmd", "archive_command", "Archive a saved session by id or name"),
     "unarchive": (
         "pycodex.cli.threads_cmd",
