@@ -214,3 +214,31 @@ def test_top_level_config_overrides_apply_to_every_thread(
         assert mine["model"] == "gpt-mine"
     finally:
         server.stop()
+
+
+def test_skills_list_per_cwd_with_errors_named(client: Client, workspace: Path, tmp_path: Path) -> None:
+    import json as _json
+
+    import jsonschema
+
+    from tests.support.shared import APP_SERVER_SCHEMAS
+
+    good = workspace / ".codex" / "skills" / "deploy" / "SKILL.md"
+    good.parent.mkdir(parents=True)
+    good.write_text("---\nname: deploy\ndescription: Ship the app.\n---\nSteps…\n")
+    bad = workspace / ".agents" / "skills" / "broken" / "SKILL.md"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("no frontmatter at all\n")
+    user = tmp_path / "pycodex-home" / "skills" / "notes" / "SKILL.md"
+    user.parent.mkdir(parents=True)
+    user.write_text("---\nname: notes\ndescription: Keep notes.\n---\n")
+
+    result = client.call("skills/list", {"cwds": [str(workspace)]})["result"]
+    schema = _json.loads((APP_SERVER_SCHEMAS / "codex_app_server_protocol.v2.schemas.json").read_text())
+    jsonschema.Draft7Validator({"$ref": "#/definitions/SkillsListResponse", **schema}).validate(result)
+    [entry] = result["data"]
+    assert entry["cwd"] == str(workspace)
+    assert [(s["name"], s["scope"], s["path"]) for s in entry["skills"]] == [
+        ("deploy", "repo", str(good)), ("notes", "user", str(user))
+    ]
+    assert [e["path"] for e in entry["errors"]] == [str(bad)]

@@ -36,6 +36,7 @@ from pycodex.frontends.app_server.handlers.recorded_threads import (
     ThreadUnarchive,
 )
 from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
+from pycodex.frontends.app_server.handlers.skills import SkillsList
 from pycodex.frontends.app_server.handlers.thread_actions import (
     ThreadCompactStart,
     ThreadShellCommand,
@@ -52,6 +53,7 @@ from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import (
     InitializeParams,
     ModelListParams,
+    SkillsListParams,
     ThreadForkParams,
     ThreadLoadedListParams,
     ThreadResumeParams,
@@ -98,6 +100,7 @@ def build_dispatcher(
         MethodSpec("fuzzyFileSearch", FuzzyFileSearchParams, FuzzyFileSearch()),
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
+        MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
 

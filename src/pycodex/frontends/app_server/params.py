@@ -118,3 +118,8 @@ class TurnSteerParams(Params, kw_only=True):
 class TurnInterruptParams(Params, kw_only=True):
     thread_id: str
     turn_id: str | None = None
+
+
+class SkillsListParams(Params, kw_only=True):
+    cwds: list[str] | None = None
+    force_reload: bool | None = None
