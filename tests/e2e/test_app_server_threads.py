@@ -242,3 +242,35 @@ def test_skills_list_per_cwd_with_errors_named(client: Client, workspace: Path, 
         ("deploy", "repo", str(good)), ("notes", "user", str(user))
     ]
     assert [e["path"] for e in entry["errors"]] == [str(bad)]
+
+
+def test_review_start_runs_an_inline_review_turn(
+    client: Client, mock_model: MockModelServer, workspace: Path
+) -> None:
+    import json as _json
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    (workspace / "stats.py").write_text("def average(xs):\n    return sum(xs) / len(xs)\n")
+    subprocess.run([*git, "add", "-A"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=workspace, check=True)
+    (workspace / "stats.py").write_text("def average(xs):\n    return sum(xs) / len(xs) + 1\n")
+    finding = {"title": "Off by one", "body": "adds 1", "confidence_score": 0.9, "priority": 1,
+               "code_location": {"absolute_file_path": str(workspace / "stats.py"),
+                                 "line_range": {"start": 2, "end": 2}}}
+    answer = {"findings": [finding], "overall_correctness": "patch is incorrect",
+              "overall_explanation": "wrong", "overall_confidence_score": 0.8}
+    mock_model.enqueue(response(message(_json.dumps(answer))))
+    thread_id = start_thread(client, workspace)
+
+    started = client.call("review/start", {"threadId": thread_id, "target": {"type": "uncommittedChanges"}})
+    result = started["result"]
+    assert result["reviewThreadId"] == thread_id and result["turn"]["status"] == "inProgress"
+    done = client.until("turn/completed", threadId=thread_id)
+    assert done["turn"]["id"] == result["turn"]["id"] and done["turn"]["status"] == "completed"
+    kinds = [p["item"]["type"] for m, p in client.notes if m == "item/completed"]
+    assert "enteredReviewMode" in kinds and "exitedReviewMode" in kinds
+    # The reviewer saw the change it was asked about.
+    assert "len(xs) + 1" in _json.dumps(mock_model.model_requests()[-1].body["input"])
+
+    bad = client.call("review/start", {"threadId": thread_id, "target": {"type": "commit"}})
+    assert bad["error"]["code"] == -32600 and "review target" in bad["error"]["message"]

@@ -17,7 +17,9 @@ from pycodex.protocol.items import (
     AgentMessageTurnItem,
     CommandExecutionTurnItem,
     ContextCompactionTurnItem,
+    EnteredReviewModeTurnItem,
     ExecCommandSource,
+    ExitedReviewModeTurnItem,
     FileChangeTurnItem,
     ImageViewTurnItem,
     McpToolCallTurnItem,
@@ -92,6 +94,8 @@ def test_rendered_exactly_as_codex_sent_it(kind: str) -> None:
 EXTRA_ITEMS: list[TurnItem] = [
     ImageViewTurnItem(id="v1", path="/w/pic.png"),
     ContextCompactionTurnItem(id="c1"),
+    EnteredReviewModeTurnItem(id="r1", review="current changes"),
+    ExitedReviewModeTurnItem(id="r1", review="1 finding"),
     CommandExecutionTurnItem(
         id="c2", command=["cat", "a b"], cwd="/w", status="in_progress",
         parsed_cmd=[ParsedCommand(type="read", cmd="cat 'a b'", name="a b", path="a b"),

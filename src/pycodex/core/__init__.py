@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "sandbox_policy_for": "thread_manager",
     "ActiveTurnMismatch": "codex",
     "NoActiveTurn": "codex",
+    "ThreadBusy": "codex",
     "InternalAgentDied": "subscribers",
     "SubscriberLagged": "subscribers",
     "Subscription": "subscribers",
@@ -76,6 +77,7 @@ __all__ = [
     "SubscriberLagged",
     "Subscription",
     "SubscriptionClosed",
+    "ThreadBusy",
     "ThreadEnded",
     "ThreadIndexUnavailableError",
     "ThreadListQuery",
@@ -99,7 +101,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .codex import ActiveTurnMismatch, NoActiveTurn
+    from .codex import ActiveTurnMismatch, NoActiveTurn, ThreadBusy
     from .commands import (
         CommandStartError,
         StartedCommand,

@@ -119,7 +119,11 @@ class Codex:
         id. Raises `NoActiveTurn` / `ActiveTurnMismatch`, decided when the op is handled."""
         return await self._land(op, steer=expected_turn_id or "")
 
-    async def _land(self, op: UserInputOp | UserTurnOp, *, steer: str | None) -> str:
+    async def start_review(self, op: ReviewOp) -> str:
+        """Start a review; the id of its turn. Raises `ThreadBusy` while a turn runs."""
+        return await self._land(op, steer=None)
+
+    async def _land(self, op: UserInputOp | UserTurnOp | ReviewOp, *, steer: str | None) -> str:
         if self._loop.done():
             raise InternalAgentDied("the agent loop has stopped")
         sub_id = str(next(self._ids))
@@ -331,8 +335,13 @@ class Codex:
         from .review import run_review_task
 
         sess = self.session
+        landing = self._landing.pop(sub_id, None)
         if self._busy():
-            sess.emit(sub_id, ErrorEvent(message="a turn is running: wait for it or interrupt it before starting a review"))
+            message = "a turn is running: wait for it or interrupt it before starting a review"
+            if landing is not None and not landing.done():
+                landing.set_exception(ThreadBusy(message))
+            else:
+                sess.emit(sub_id, ErrorEvent(message=message))
             return
         turn = TurnContext(
             sub_id=sub_id,
@@ -346,6 +355,8 @@ class Codex:
         )
         sess.active = ActiveTurn(sub_id=sub_id, task=task, turn_id=turn.turn_id)
         task.add_done_callback(self._turn_finished)
+        if landing is not None and not landing.done():
+            landing.set_result(turn.turn_id)
 
     def _undo(self, sub_id: str) -> None:
         """`Op::Undo`: restore what the last turn that changed files changed (:mod:`.undo`)."""
@@ -479,6 +490,10 @@ async def _run_after_mcp_startup(sess: Session, turn: TurnContext, items: list[U
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         raise
     await run_task(sess, turn, items)
+
+
+class ThreadBusy(Exception):
+    """The thread is running a turn and cannot start this now."""
 
 
 class NoActiveTurn(Exception):

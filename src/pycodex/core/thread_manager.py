@@ -26,7 +26,7 @@ from pycodex.context.instructions import load_base_instructions, load_user_instr
 from pycodex.http import httpx2
 from pycodex.ids import uuid7
 from pycodex.protocol.events import Event, SessionConfiguredEvent, WarningEvent
-from pycodex.protocol.ops import Op, UserInputOp, UserTurnOp
+from pycodex.protocol.ops import Op, ReviewOp, UserInputOp, UserTurnOp
 from pycodex.protocol.policies import AskForApproval, SandboxPolicy
 from pycodex.rollout.bounds import DEFAULT_MAX_ITEM_BYTES
 from pycodex.rollout.git_info import collect_git_info
@@ -134,6 +134,10 @@ class CodexThread:
     async def start_turn(self, op: UserInputOp | UserTurnOp) -> str:
         """Submit user input; the id of the turn it went into (new, or the running one)."""
         return await self._codex.start_turn(op)
+
+    async def start_review(self, op: ReviewOp) -> str:
+        """Start a review turn; its id. Raises `ThreadBusy` while another turn runs."""
+        return await self._codex.start_review(op)
 
     async def steer(self, op: UserInputOp, expected_turn_id: str | None = None) -> str:
         """Input for the running turn only; raises `NoActiveTurn` / `ActiveTurnMismatch`."""

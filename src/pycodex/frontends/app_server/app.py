@@ -35,6 +35,7 @@ from pycodex.frontends.app_server.handlers.recorded_threads import (
     ThreadTurnsList,
     ThreadUnarchive,
 )
+from pycodex.frontends.app_server.handlers.review import ReviewStart
 from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
 from pycodex.frontends.app_server.handlers.skills import SkillsList
 from pycodex.frontends.app_server.handlers.thread_actions import (
@@ -53,6 +54,7 @@ from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import (
     InitializeParams,
     ModelListParams,
+    ReviewStartParams,
     SkillsListParams,
     ThreadForkParams,
     ThreadLoadedListParams,
@@ -101,6 +103,7 @@ def build_dispatcher(
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
+        MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
 

@@ -123,3 +123,9 @@ class TurnInterruptParams(Params, kw_only=True):
 class SkillsListParams(Params, kw_only=True):
     cwds: list[str] | None = None
     force_reload: bool | None = None
+
+
+class ReviewStartParams(Params, kw_only=True):
+    thread_id: str
+    target: dict[str, Any]
+    delivery: str | None = None

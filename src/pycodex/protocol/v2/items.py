@@ -19,6 +19,8 @@ from pycodex.protocol.items import (
     CommandExecutionTurnItem,
     ContextCompactionTurnItem,
     DeleteFileChange,
+    EnteredReviewModeTurnItem,
+    ExitedReviewModeTurnItem,
     FileChange,
     FileChangeTurnItem,
     ImageViewTurnItem,
@@ -109,6 +111,14 @@ class ContextCompactionItem(_Item, kw_only=True, tag="contextCompaction"):
     pass
 
 
+class EnteredReviewModeItem(_Item, kw_only=True, tag="enteredReviewMode"):
+    review: str
+
+
+class ExitedReviewModeItem(_Item, kw_only=True, tag="exitedReviewMode"):
+    review: str
+
+
 ThreadItem = (
     UserMessageItem
     | AgentMessageItem
@@ -119,6 +129,8 @@ ThreadItem = (
     | WebSearchItem
     | ImageViewItem
     | ContextCompactionItem
+    | EnteredReviewModeItem
+    | ExitedReviewModeItem
 )
 
 _STATUS = {"in_progress": "inProgress"}
@@ -151,6 +163,10 @@ def thread_item(item: TurnItem) -> ThreadItem | None:
         return ImageViewItem(id=item.id, path=item.path)
     if isinstance(item, ContextCompactionTurnItem):
         return ContextCompactionItem(id=item.id)
+    if isinstance(item, EnteredReviewModeTurnItem):
+        return EnteredReviewModeItem(id=item.id, review=item.review)
+    if isinstance(item, ExitedReviewModeTurnItem):
+        return ExitedReviewModeItem(id=item.id, review=item.review)
     return None
 
 
