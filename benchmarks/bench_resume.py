@@ -37,7 +37,10 @@ from tests.support.mock_model import MockModelServer, message, response  # noqa:
 def run(mock: MockModelServer, tool: Tool, env: dict[str, str], ws: Path, out: Path,
         args: list[str]) -> float:
     mock.enqueue(response(message("Resumed.")))
-    argv = [str(tool.binary), "exec", "--json", "--skip-git-repo-check", "-C", str(ws), *args]
+    # The generated thread's recorded usage is near the window: keep automatic compaction
+    # (a model request of its own) out of what is measured.
+    argv = [str(tool.binary), "exec", "--json", "--skip-git-repo-check", "-C", str(ws),
+            "-c", "model_auto_compact_token_limit=1000000000", *args]
     sample, stdout = measure(argv, env, ws, out)
     if '"turn.completed"' not in stdout:
         raise RuntimeError(f"unexpected output:\n{stdout[-2000:]}")
