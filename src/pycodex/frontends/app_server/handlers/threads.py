@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from pycodex.config import Config
 from pycodex.core import ThreadNotFoundError
 from pycodex.frontends.app_server.dispatcher import RequestContext
 from pycodex.frontends.app_server.errors import invalid_request
@@ -19,6 +20,8 @@ from pycodex.frontends.app_server.params import (
     ThreadUnsubscribeParams,
 )
 from pycodex.frontends.app_server.thread_config import load_thread_config
+
+ThreadSettings = ThreadStartParams | ThreadResumeParams | ThreadForkParams
 
 
 def thread_not_found(thread_id: str) -> Exception:
@@ -39,16 +42,20 @@ class _ThreadHandler:
 
         asyncio.get_running_loop().call_soon(asyncio.ensure_future, announce())
 
-
-class ThreadStart(_ThreadHandler):
-    async def __call__(self, ctx: RequestContext, params: ThreadStartParams) -> JsonValue:
-        config = await load_thread_config(
+    async def _config(self, params: ThreadSettings, *, ephemeral: bool | None = None) -> Config:
+        """The thread's effective config: the server's -c, then the request's settings."""
+        return await load_thread_config(
             self.env, cwd=params.cwd, model=params.model, model_provider=params.model_provider,
             approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
             base_instructions=params.base_instructions,
-            developer_instructions=params.developer_instructions, ephemeral=params.ephemeral,
+            developer_instructions=params.developer_instructions, ephemeral=ephemeral,
             base_overrides=self.threads.config_overrides,
         )
+
+
+class ThreadStart(_ThreadHandler):
+    async def __call__(self, ctx: RequestContext, params: ThreadStartParams) -> JsonValue:
+        config = await self._config(params, ephemeral=params.ephemeral)
         originator = ctx.session.originator
         thread = await self.threads.manager(originator).start_thread(config)
         loaded = await self.threads.serve(thread, ctx.peer, originator)
@@ -60,13 +67,7 @@ class ThreadResume(_ThreadHandler):
     async def __call__(self, ctx: RequestContext, params: ThreadResumeParams) -> JsonValue:
         loaded = self.threads.get(params.thread_id)
         if loaded is None:
-            config = await load_thread_config(
-                self.env, cwd=params.cwd, model=params.model, model_provider=params.model_provider,
-                approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
-                base_instructions=params.base_instructions,
-                developer_instructions=params.developer_instructions,
-                base_overrides=self.threads.config_overrides,
-            )
+            config = await self._config(params)
             originator = ctx.session.originator
             try:
                 thread = await self.threads.manager(originator).resume_thread(config, params.thread_id)
@@ -80,13 +81,7 @@ class ThreadResume(_ThreadHandler):
 
 class ThreadFork(_ThreadHandler):
     async def __call__(self, ctx: RequestContext, params: ThreadForkParams) -> JsonValue:
-        config = await load_thread_config(
-            self.env, cwd=params.cwd, model=params.model, model_provider=params.model_provider,
-            approval=params.approval_policy, sandbox=params.sandbox, config=params.config,
-            base_instructions=params.base_instructions,
-            developer_instructions=params.developer_instructions, ephemeral=params.ephemeral,
-            base_overrides=self.threads.config_overrides,
-        )
+        config = await self._config(params, ephemeral=params.ephemeral)
         originator = ctx.session.originator
         try:
             thread = await self.threads.manager(originator).fork_thread(config, params.thread_id)
