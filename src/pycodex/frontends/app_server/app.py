@@ -24,6 +24,7 @@ from pycodex.frontends.app_server.handlers.commands import (
     CommandExecTerminate,
     CommandExecWrite,
 )
+from pycodex.frontends.app_server.handlers.config import config_handlers
 from pycodex.frontends.app_server.handlers.handshake import Initialize
 from pycodex.frontends.app_server.handlers.models import ModelList
 from pycodex.frontends.app_server.handlers.recorded_threads import (
@@ -52,6 +53,9 @@ from pycodex.frontends.app_server.handlers.threads import (
 from pycodex.frontends.app_server.handlers.turns import TurnInterrupt, TurnStart, TurnSteer
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import (
+    ConfigBatchWriteParams,
+    ConfigReadParams,
+    ConfigValueWriteParams,
     InitializeParams,
     ModelListParams,
     ReviewStartParams,
@@ -104,6 +108,7 @@ def build_dispatcher(
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
+        *config_methods(env, threads.config_overrides),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
 
@@ -116,6 +121,16 @@ def command_methods(env: Mapping[str, str]) -> list[MethodSpec[Any]]:
         MethodSpec("command/exec/write", CommandExecWriteParams, CommandExecWrite(execs)),
         MethodSpec("command/exec/terminate", CommandExecTerminateParams, CommandExecTerminate(execs)),
         MethodSpec("command/exec/resize", CommandExecResizeParams, CommandExecResize(execs)),
+    ]
+
+
+def config_methods(env: Mapping[str, str], overrides: tuple[str, ...]) -> list[MethodSpec[Any]]:
+    """`config/read` and the writes to the user's config.toml (serialized with each other)."""
+    read, write, batch = config_handlers(env, overrides)
+    return [
+        MethodSpec("config/read", ConfigReadParams, read),
+        MethodSpec("config/value/write", ConfigValueWriteParams, write),
+        MethodSpec("config/batchWrite", ConfigBatchWriteParams, batch),
     ]
 
 

@@ -43,6 +43,27 @@ class ConfigReadParams(Params, kw_only=True):
     include_layers: bool = False
 
 
+class ConfigEditParams(msgspec.Struct, kw_only=True, rename="camel"):
+    key_path: str
+    value: Any
+    merge_strategy: str
+
+
+class ConfigValueWriteParams(Params, kw_only=True):
+    key_path: str
+    value: Any
+    merge_strategy: str
+    file_path: str | None = None
+    expected_version: str | None = None
+
+
+class ConfigBatchWriteParams(Params, kw_only=True):
+    edits: list[ConfigEditParams]
+    file_path: str | None = None
+    expected_version: str | None = None
+    reload_user_config: bool | None = None
+
+
 class ThreadStartParams(Params, kw_only=True):
     EXPERIMENTAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
         {"mockExperimentalField", "dynamicTools", "experimentalRawEvents"}
