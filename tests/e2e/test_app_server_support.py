@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.support.app_server_traffic import TrafficValidator
+
 Json = dict[str, Any]
 PYCODEX = Path(sys.executable).parent / "pycodex"
 HANG = 30.0  # seconds before a missing message counts as a hang
@@ -126,8 +128,14 @@ class AppServer:
         self.stdout = _Lines(self.proc.stdout)
         self.stderr = _Lines(self.proc.stderr)
         self._next_id = 100
+        self.traffic = TrafficValidator()
 
     def send_raw(self, data: bytes) -> None:
+        for line in data.splitlines():
+            with contextlib.suppress(ValueError):
+                message = json.loads(line)
+                if isinstance(message, dict):
+                    self.traffic.sent(message)
         assert self.proc.stdin
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
@@ -139,6 +147,7 @@ class AppServer:
         line = self.stdout.next()
         assert line is not None, f"stdout closed; stderr: {self.stderr.seen}"
         message: Json = json.loads(line)
+        self.traffic.received(message)
         return message
 
     def rpc(self, method: str, params: Json | None = None) -> Json:
@@ -202,8 +211,10 @@ class FrameClient:
         self._fragments: list[bytes] = []
         self._ready: list[bytes] = []
         self._next_id = 100
+        self.traffic = TrafficValidator()
 
     def send(self, message: Json) -> None:
+        self.traffic.sent(message)
         self._protocol.send_text(json.dumps(message).encode())
         self.sock.sendall(b"".join(self._protocol.data_to_send()))
 
@@ -225,6 +236,7 @@ class FrameClient:
                 elif isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
                     return None
         message: Json = json.loads(self._ready.pop(0))
+        self.traffic.received(message)
         return message
 
     def rpc(self, method: str, params: Json | None = None) -> Json:

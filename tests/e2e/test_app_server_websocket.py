@@ -22,6 +22,7 @@ from tests.e2e.test_app_server_support import (
     initialize_params,
     reference_error,
 )
+from tests.support.app_server_traffic import TrafficValidator
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +48,12 @@ def ws(tmp_path: Path) -> Iterator[WsServer]:
 
 
 def rpc(conn: ClientConnection, request_id: int, method: str, params: Json | None = None) -> Json:
-    conn.send(json.dumps({"id": request_id, "method": method, "params": params or {}}))
+    request = {"id": request_id, "method": method, "params": params or {}}
+    traffic = TrafficValidator()
+    traffic.sent(request)
+    conn.send(json.dumps(request))
     answer: Json = json.loads(conn.recv(timeout=HANG))
+    traffic.received(answer)
     assert answer["id"] == request_id
     return answer
 
