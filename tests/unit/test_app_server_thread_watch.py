@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,14 @@ from tests.support.mock_model import MockModelServer, message, response
 class FakePeer:
     """A connection: records notifications, answers server requests with `answer`."""
 
-    def __init__(self, answer: Any = None, *, broken: bool = False) -> None:
+    def __init__(self, answer: Any = None, *, broken: bool = False, first_id: int = 0) -> None:
         self.notes: list[tuple[str, Any]] = []
         self.asked: list[tuple[str, Any]] = []
         self.answer = answer
         self.broken = broken
         self.turn_done = asyncio.Event()
+        self.was_asked = asyncio.Event()
+        self._next_id = first_id
 
     async def notify(self, method: str, params: JsonValue | None) -> None:
         if self.broken:
@@ -36,11 +38,22 @@ class FakePeer:
             self.turn_done.set()
 
     async def request(
-        self, method: str, params: JsonValue | None, *, answer_within: float | None = None
+        self,
+        method: str,
+        params: JsonValue | None,
+        *,
+        answer_within: float | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> JsonValue:
         self.asked.append((method, params))
+        if on_sent is not None:
+            on_sent(self._next_id)
+        self._next_id += 1
+        self.was_asked.set()
         if isinstance(self.answer, Exception):
             raise self.answer
+        if isinstance(self.answer, asyncio.Event):  # a person who never answers
+            await self.answer.wait()
         return self.answer
 
 
@@ -123,6 +136,32 @@ async def test_approvals_go_to_the_connections_and_back(
         assert peer.asked[0][1]["itemId"] == "call_q"
     flags = [p["status"]["activeFlags"] for m, p in notes if m == "thread/status/changed" and "activeFlags" in p["status"]]
     assert ["waitingOnApproval"] in flags and flags[-1] == []  # waiting, then no longer
+    for peer in peers:  # every connection asked is told the request is settled, by its own id
+        resolved = [p for m, p in peer.notes if m == "serverRequest/resolved"]
+        assert resolved == [{"threadId": thread.thread_id, "requestId": peer._next_id - 1}]
+    await watch.close()
+
+
+async def test_an_approval_pending_at_interrupt_is_resolved_before_the_turn_ends(
+    thread: CodexThread, mock_model: MockModelServer
+) -> None:
+    from pycodex.protocol.ops import InterruptOp
+
+    mock_model.enqueue(response(shell("touch approved.txt", "call_q")), response(message("ok")))
+    silent = FakePeer(asyncio.Event(), first_id=7)
+    watch = ThreadWatch(thread)
+    watch.add(silent)
+    await thread.start_turn(UserInputOp(items=[TextInput(text="run it")]))
+    async with asyncio.timeout(20):
+        await silent.was_asked.wait()
+        await thread.submit(InterruptOp())
+        await silent.turn_done.wait()
+
+    methods = _methods(silent)
+    assert methods.index("serverRequest/resolved") < methods.index("turn/completed")
+    assert dict(silent.notes)["serverRequest/resolved"] == {"threadId": thread.thread_id, "requestId": 7}
+    assert dict(silent.notes)["turn/completed"]["turn"]["status"] == "interrupted"
+    assert not watch._asking  # nothing left waiting on the person
     await watch.close()
 
 

@@ -114,6 +114,7 @@ class Connection:
         params: JsonValue | None,
         *,
         answer_within: float | None = None,
+        on_sent: Callable[[int], None] | None = None,
     ) -> JsonValue:
         """Ask the client; raises a ``ServerRequestFailed`` subclass unless it answers."""
         request_id, future = self._pending.open(method)
@@ -122,6 +123,8 @@ class Connection:
         except BaseException:
             self._pending.discard(request_id)
             raise
+        if on_sent is not None:
+            on_sent(request_id)
         wait = answer_within if answer_within is not None else self._limits.server_request_timeout
         return await self._pending.wait(request_id, future, wait)
 

@@ -37,7 +37,11 @@ class Peer(Protocol):
         params: JsonValue | None,
         *,
         answer_within: float | None = None,
-    ) -> JsonValue: ...
+        on_sent: Callable[[int], None] | None = None,
+    ) -> JsonValue:
+        """Ask the client; `on_sent` learns the request's id once it is on its way (so the
+        asker can later tell the client the request was resolved elsewhere)."""
+        ...
 
 
 @dataclass(frozen=True)

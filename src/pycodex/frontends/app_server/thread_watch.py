@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -27,7 +28,12 @@ from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
 )
-from pycodex.protocol.events import EventMsg, ShutdownCompleteEvent
+from pycodex.protocol.events import (
+    EventMsg,
+    ShutdownCompleteEvent,
+    TaskCompleteEvent,
+    TurnAbortedEvent,
+)
 from pycodex.protocol.ops import ExecApprovalOp, PatchApprovalOp
 from pycodex.protocol.policies import ExecReviewAnswer, ReviewDecision
 from pycodex.protocol.v2.approvals import (
@@ -108,6 +114,10 @@ class ThreadWatch:
                 self._on_end(self)
 
     async def _deliver(self, msg: EventMsg) -> None:
+        if isinstance(msg, TaskCompleteEvent | TurnAbortedEvent):
+            # The turn is over: an approval still pending can no longer matter. Its requests
+            # are resolved (each client told so) before the turn's end is announced.
+            await self._withdraw_pending_approvals()
         for method, params in self.notifier.notifications(msg):
             await self._broadcast(method, params)
         if isinstance(msg, ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent):
@@ -150,11 +160,24 @@ class ThreadWatch:
         status = {"type": "active", "activeFlags": flags}
         await self._broadcast("thread/status/changed", {"threadId": self.thread_id, "status": status})
 
+    async def _withdraw_pending_approvals(self) -> None:
+        pending = list(self._asking)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
     async def _first_answer(self, method: str, params: JsonValue) -> ExecReviewAnswer:
+        """Ask every subscribed connection; the first usable answer wins. Whatever the
+        outcome (answered, declined, withdrawn), every connection that was asked hears
+        `serverRequest/resolved` for its own request id, so no client keeps a stale prompt."""
         peers = list(self._peers)
         if not peers:
             return ReviewDecision.DENIED
-        asks = [asyncio.create_task(self._answer_of(p, method, params)) for p in peers]
+        sent: dict[int, int] = {}  # index of the peer -> its request id
+        asks = [
+            asyncio.create_task(self._answer_of(p, method, params, functools.partial(sent.__setitem__, i)))
+            for i, p in enumerate(peers)
+        ]
         try:
             for next_done in asyncio.as_completed(asks):
                 answer = await next_done
@@ -164,10 +187,20 @@ class ThreadWatch:
         finally:
             for ask in asks:
                 ask.cancel()
+            for index, request_id in sent.items():
+                await self._resolved(peers[index], request_id)
 
-    async def _answer_of(self, peer: Peer, method: str, params: JsonValue) -> ExecReviewAnswer | None:
+    async def _resolved(self, peer: Peer, request_id: int) -> None:
+        with contextlib.suppress(Exception):  # a connection that is gone needs no telling
+            await peer.notify("serverRequest/resolved", {"threadId": self.thread_id, "requestId": request_id})
+
+    async def _answer_of(
+        self, peer: Peer, method: str, params: JsonValue, on_sent: Callable[[int], None]
+    ) -> ExecReviewAnswer | None:
         try:
-            result = await peer.request(method, params, answer_within=self._approval_timeout_s)
+            result = await peer.request(
+                method, params, answer_within=self._approval_timeout_s, on_sent=on_sent
+            )
             return decision_from(result)
         except BadDecision as exc:
             log.warning("%s: %s", method, exc)
