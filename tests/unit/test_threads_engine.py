@@ -458,7 +458,7 @@ async def test_twenty_threads_at_once_and_one_interrupted(world: World, tmp_path
     pid = await _pid_from_fifo(slow_pid)
     await threads[7].submit(InterruptOp())
     results = await asyncio.gather(*(
-        until(t, TurnAbortedEvent if n == 7 else TaskCompleteEvent, timeout=60)
+        until(t, TurnAbortedEvent if n == 7 else TaskCompleteEvent, timeout=150)
         for n, t in enumerate(threads)
     ))
     for n, events in enumerate(results):
