@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int | None:
         if args in ([], ["--help"], ["-h"]):
             print(commands.top_level_help())
             return 0
+    if args[:1] == ["app-server"]:
+        from pycodex.cli.app_server_fast import run_fast
+
+        code = run_fast(args)
+        if code is not None:
+            return code
     from pycodex.cli.main import main as click_main
 
     click_main(argv)  # click exits the process itself (standalone mode)
