@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 from collections.abc import Coroutine, Mapping, Sequence
@@ -16,6 +17,7 @@ from pycodex.frontends.app_server.dispatcher import Dispatcher, Log
 from pycodex.frontends.app_server.limits import Limits
 from pycodex.frontends.app_server.listen import ListenTarget, Stdio, UnixSocket, WebSocket
 from pycodex.frontends.app_server.streams import MAX_MESSAGE_BYTES, MessageStream, stdio_stream
+from pycodex.frontends.app_server.ws_auth import WebsocketAuth, bearer_of
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -34,9 +36,15 @@ def log_to_stderr(line: str) -> None:
 
 class Server:
     def __init__(
-        self, dispatcher: Dispatcher, limits: Limits, log: Log, threads: LoadedThreads | None = None
+        self,
+        dispatcher: Dispatcher,
+        limits: Limits,
+        log: Log,
+        threads: LoadedThreads | None = None,
+        ws_auth: WebsocketAuth | None = None,
     ) -> None:
         self._dispatcher = dispatcher
+        self._ws_auth = ws_auth
         self._limits = limits
         self._log = log
         # The threads the connections share (None: a server without the engine, in tests).
@@ -91,10 +99,10 @@ class Server:
 
         from pycodex.frontends.app_server.websocket import WebSocketStream
 
-        if not target.is_loopback:
+        if not target.is_loopback and self._ws_auth is None:
             raise ListenError(
-                f"refusing to listen on {target.host}: not a loopback address, and pycodex "
-                "has no websocket authentication yet (use SSH port-forwarding)"
+                f"refusing to listen on {target.host}: not a loopback address; require a token "
+                "with --ws-auth (or use SSH port-forwarding)"
             )
         counter = 0
 
@@ -105,7 +113,7 @@ class Server:
 
         try:
             server = await serve(
-                handler, target.host, target.port, process_request=_http_gate,
+                handler, target.host, target.port, process_request=functools.partial(_http_gate, self._ws_auth),
                 max_size=MAX_MESSAGE_BYTES, compression=None,
             )
         except OSError as exc:
@@ -117,7 +125,8 @@ class Server:
             f"  listening on: ws://{shown}:{port}\n"
             f"  readyz: http://{shown}:{port}/readyz\n"
             f"  healthz: http://{shown}:{port}/healthz\n"
-            "  note: binds localhost only (use SSH port-forwarding for remote access)"
+            + ("  note: binds localhost only (use SSH port-forwarding for remote access)"
+               if self._ws_auth is None else "  note: clients must present a bearer token (--ws-auth)")
         )
         await self._stop.wait()
         server.close(close_connections=False)
@@ -143,13 +152,20 @@ class Server:
             unix_socket.remove_socket(path)
 
 
-async def _http_gate(connection: ServerConnection, request: Request) -> Response | None:
+async def _http_gate(
+    auth: WebsocketAuth | None, connection: ServerConnection, request: Request
+) -> Response | None:
     """Health checks answer 200; a browser (any `Origin` header) is refused, so a web page
-    cannot drive the agent through ws://127.0.0.1."""
+    cannot drive the agent through ws://127.0.0.1; with --ws-auth, so is a client without
+    a valid bearer token."""
     if request.path in ("/readyz", "/healthz"):
         return connection.respond(HTTPStatus.OK, "")
     if request.headers.get("Origin") is not None:
         return connection.respond(HTTPStatus.FORBIDDEN, "browser-originated connections are refused\n")
+    if auth is not None:
+        bearer = bearer_of(request.headers.get("Authorization"))
+        if bearer is None or not auth.accepts(bearer):
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "a valid bearer token is required\n")
     return None
 
 
@@ -159,6 +175,7 @@ def run(
     *,
     limits: Limits | None = None,
     config_overrides: Sequence[str] = (),
+    ws_auth: WebsocketAuth | None = None,
 ) -> int:
     """Serve until done; the process's exit code."""
     from pycodex.frontends.app_server.app import build_dispatcher
@@ -166,7 +183,9 @@ def run(
 
     log = log_to_stderr
     threads = LoadedThreads(env, config_overrides)
-    server = Server(build_dispatcher(env, log, threads), limits or Limits.from_env(env), log, threads)
+    server = Server(
+        build_dispatcher(env, log, threads), limits or Limits.from_env(env), log, threads, ws_auth
+    )
     try:
         asyncio.run(server.run(target, env))
     except ListenError as exc:
