@@ -274,3 +274,30 @@ def test_review_start_runs_an_inline_review_turn(
 
     bad = client.call("review/start", {"threadId": thread_id, "target": {"type": "commit"}})
     assert bad["error"]["code"] == -32600 and "review target" in bad["error"]["message"]
+
+
+def test_revert_drops_a_turn_and_every_later_one(
+    client: Client, mock_model: MockModelServer, workspace: Path
+) -> None:
+    thread_id = start_thread(client, workspace)
+    turn_ids = []
+    for word in ("alpha", "bravo", "charlie"):
+        mock_model.enqueue(response(message(f"ok {word}")))
+        started = client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": word}]})
+        turn_ids.append(started["result"]["turn"]["id"])
+        client.until("turn/completed", threadId=thread_id)
+
+    unknown = client.call("thread/revert", {"threadId": thread_id, "beforeTurnId": "no-such-turn"})
+    assert "turn not found" in unknown["error"]["message"]
+    reverted = client.call("thread/revert", {"threadId": thread_id, "beforeTurnId": turn_ids[1]})
+    assert reverted["result"]["thread"]["id"] == thread_id
+    client.until("thread/reverted", threadId=thread_id)
+
+    listed = client.call("thread/turns/list", {"threadId": thread_id, "sortDirection": "asc"})["result"]
+    assert [t["id"] for t in listed["data"]] == turn_ids[:1]
+    mock_model.enqueue(response(message("ok delta")))
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "delta"}]})
+    client.until("turn/completed", threadId=thread_id)
+    sent = str(mock_model.model_requests()[-1].body["input"])
+    assert "alpha" in sent and "ok alpha" in sent  # kept
+    assert "bravo" not in sent and "charlie" not in sent  # dropped from what the model sees

@@ -41,6 +41,7 @@ from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
 from pycodex.frontends.app_server.handlers.skills import SkillsList
 from pycodex.frontends.app_server.handlers.thread_actions import (
     ThreadCompactStart,
+    ThreadRevert,
     ThreadShellCommand,
 )
 from pycodex.frontends.app_server.handlers.threads import (
@@ -79,6 +80,7 @@ from pycodex.frontends.app_server.recorded_params import (
 from pycodex.frontends.app_server.search_params import FuzzyFileSearchParams
 from pycodex.frontends.app_server.thread_action_params import (
     ThreadCompactStartParams,
+    ThreadRevertParams,
     ThreadShellCommandParams,
 )
 
@@ -106,6 +108,7 @@ def build_dispatcher(
         MethodSpec("fuzzyFileSearch", FuzzyFileSearchParams, FuzzyFileSearch()),
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
+        MethodSpec("thread/revert", ThreadRevertParams, ThreadRevert(threads)),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
         *config_methods(env, threads.config_overrides),

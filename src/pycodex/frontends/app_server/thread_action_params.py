@@ -14,3 +14,8 @@ class ThreadShellCommandParams(Params, kw_only=True):
 
 class ThreadCompactStartParams(Params, kw_only=True):
     thread_id: str
+
+
+class ThreadRevertParams(Params, kw_only=True):
+    thread_id: str
+    before_turn_id: str
