@@ -54,6 +54,7 @@ from .threads import ThreadListQuery, ThreadStore, ThreadSummary, ThreadSummaryP
 from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
+    from pycodex.mcp.elicitation import Elicitor
     from pycodex.telemetry.events import SessionTelemetry
 
 
@@ -149,6 +150,16 @@ class CodexThread:
     def subscribe(self, capacity: int = DEFAULT_CAPACITY) -> Subscription:
         """Every event from now on; `close()` the subscription when done with it."""
         return self._codex.subscribe(capacity)
+
+    def set_elicitor(self, elicitor: Elicitor) -> bool:
+        """Who answers this thread's MCP questions (a server's `elicitation/create`, an MCP
+        tool's approval); without one they are declined with a warning. False when the
+        thread has no MCP servers (nothing will ever ask)."""
+        mcp = self._codex.session.mcp
+        if mcp is None:
+            return False
+        mcp.set_elicitor(elicitor)
+        return True
 
     async def shutdown(self) -> None:
         try:

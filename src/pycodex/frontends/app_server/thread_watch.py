@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable
 
 from pycodex.core import CodexThread, SubscriptionClosed
+from pycodex.frontends.app_server.asking import first_answer
 from pycodex.frontends.app_server.dispatcher import Peer
+from pycodex.frontends.app_server.elicitation import (
+    ELICITATION_REQUEST,
+    elicitation_params,
+    elicitation_response,
+)
 from pycodex.frontends.app_server.jsonrpc import JsonValue
+from pycodex.mcp.elicitation import ElicitationRequest, ElicitationResponse
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
@@ -39,7 +45,6 @@ from pycodex.protocol.policies import ExecReviewAnswer, ReviewDecision
 from pycodex.protocol.v2.approvals import (
     COMMAND_APPROVAL,
     FILE_CHANGE_APPROVAL,
-    BadDecision,
     command_approval_params,
     decision_from,
     file_change_approval_params,
@@ -69,6 +74,7 @@ class ThreadWatch:
         self._on_end = on_end
         self._asking: set[asyncio.Task[None]] = set()
         self._subscription = thread.subscribe()
+        thread.set_elicitor(self.elicit)
         self._task = asyncio.create_task(self._run(), name=f"app-server-watch-{thread.thread_id}")
 
     @property
@@ -167,44 +173,29 @@ class ThreadWatch:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _first_answer(self, method: str, params: JsonValue) -> ExecReviewAnswer:
-        """Ask every subscribed connection; the first usable answer wins. Whatever the
-        outcome (answered, declined, withdrawn), every connection that was asked hears
-        `serverRequest/resolved` for its own request id, so no client keeps a stale prompt."""
-        peers = list(self._peers)
-        if not peers:
-            return ReviewDecision.DENIED
-        sent: dict[int, int] = {}  # index of the peer -> its request id
-        asks = [
-            asyncio.create_task(self._answer_of(p, method, params, functools.partial(sent.__setitem__, i)))
-            for i, p in enumerate(peers)
-        ]
+        answer = await first_answer(
+            self._peers, method, params, decision_from,
+            thread_id=self.thread_id, answer_within=self._approval_timeout_s,
+        )
+        return ReviewDecision.DENIED if answer is None else answer
+
+    # --- MCP elicitations -----------------------------------------------------------------
+
+    async def elicit(self, request: ElicitationRequest) -> ElicitationResponse:
+        """An MCP server's question (or an MCP tool's approval) as
+        `mcpServer/elicitation/request`; declined when nobody answers."""
+        params = elicitation_params(request, thread_id=self.thread_id, turn_id=self.thread.active_turn_id)
+        # Asked from a task of its own: the turn ending withdraws it (as an approval) without
+        # cancelling the engine's task that is waiting here.
+        ask = asyncio.create_task(first_answer(
+            self._peers, ELICITATION_REQUEST, params, elicitation_response,
+            thread_id=self.thread_id, answer_within=self._approval_timeout_s,
+        ))
+        self._asking.add(ask)  # type: ignore[arg-type]
+        ask.add_done_callback(self._asking.discard)
         try:
-            for next_done in asyncio.as_completed(asks):
-                answer = await next_done
-                if answer is not None:
-                    return answer
-            return ReviewDecision.DENIED
+            await asyncio.wait({ask})
         finally:
-            for ask in asks:
-                ask.cancel()
-            for index, request_id in sent.items():
-                await self._resolved(peers[index], request_id)
-
-    async def _resolved(self, peer: Peer, request_id: int) -> None:
-        with contextlib.suppress(Exception):  # a connection that is gone needs no telling
-            await peer.notify("serverRequest/resolved", {"threadId": self.thread_id, "requestId": request_id})
-
-    async def _answer_of(
-        self, peer: Peer, method: str, params: JsonValue, on_sent: Callable[[int], None]
-    ) -> ExecReviewAnswer | None:
-        try:
-            result = await peer.request(
-                method, params, answer_within=self._approval_timeout_s, on_sent=on_sent
-            )
-            return decision_from(result)
-        except BadDecision as exc:
-            log.warning("%s: %s", method, exc)
-            return None
-        except Exception as exc:  # rejected, timed out, connection gone: not an answer
-            log.info("%s unanswered: %s", method, exc)
-            return None
+            ask.cancel()
+        answer = None if ask.cancelled() else ask.result()
+        return answer or ElicitationResponse(action="decline")

@@ -1,0 +1,84 @@
+"""MCP servers behind `pycodex app-server`: a server's `elicitation/create` reaches the client
+as `mcpServer/elicitation/request`, and the client's answer goes back to the server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_app_server_support import AppServer, initialize_params, server_env
+from tests.e2e.test_app_server_threads import Client, start_thread
+from tests.support.mcp_config import fixture_server
+from tests.support.mock_model import MockModelServer, function_call, message, response
+
+pytestmark = pytest.mark.e2e
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws
+
+
+@pytest.fixture
+def client(tmp_path: Path, mock_model: MockModelServer) -> Iterator[Client]:
+    home = tmp_path / "pycodex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
+        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
+        "stream_max_retries = 0\n" + fixture_server(startup_timeout_sec=30)
+    )
+    server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x"))
+    c = Client(server)
+    assert "result" in c.call("initialize", initialize_params("ide_client"))
+    server.send({"method": "initialized"})
+    try:
+        yield c
+    finally:
+        server.stop()
+
+
+def _tool_output(mock: MockModelServer) -> str:
+    [out] = [i for i in mock.model_requests()[-1].body["input"] if i.get("type") == "function_call_output"]
+    return json.dumps(out["output"])
+
+
+def _answer_the_question(client: Client, thread_id: str, answer: Json | None) -> Json:
+    """Read until the elicitation request; answer it (or not: None); the request."""
+    while True:
+        msg = client.server.recv()
+        if msg.get("method") == "mcpServer/elicitation/request":
+            if answer is not None:
+                client.server.send({"id": msg["id"], "result": answer})
+            return msg
+        assert msg.get("method") != "turn/completed", "the turn ended without asking"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [({"action": "accept", "content": {"ok": True}}, "elicitation: accept"),
+     ({"action": "decline"}, "elicitation: decline")],
+)
+def test_a_server_question_goes_to_the_client_and_its_answer_back(
+    client: Client, mock_model: MockModelServer, workspace: Path, answer: Json, expected: str
+) -> None:
+    mock_model.enqueue(response(function_call("mcp__fx__ask", {}, "c1")), response(message("done")))
+    thread_id = start_thread(client, workspace)
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "ask me"}]})
+    request = _answer_the_question(client, thread_id, answer)
+    params = request["params"]
+    assert (params["threadId"], params["serverName"], params["mode"], params["message"]) == (
+        thread_id, "fx", "form", "Proceed?"
+    )
+    assert params["requestedSchema"]["properties"]["ok"]["type"] == "boolean"
+    resolved = client.until("serverRequest/resolved", threadId=thread_id)
+    assert resolved["requestId"] == request["id"]
+    client.until("turn/completed", threadId=thread_id)
+    assert expected in _tool_output(mock_model)
