@@ -1,9 +1,11 @@
 """MCP servers behind `pycodex app-server`: a server's `elicitation/create` reaches the client
-as `mcpServer/elicitation/request`, and the client's answer goes back to the server."""
+as `mcpServer/elicitation/request`, and the client's answer goes back to the server;
+`mcpServerStatus/list` shows each server's state, tools and resources."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ def client(tmp_path: Path, mock_model: MockModelServer) -> Iterator[Client]:
         'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
         f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
         "stream_max_retries = 0\n" + fixture_server(startup_timeout_sec=30)
+        + '\n[mcp_servers.broken]\ncommand = "/nonexistent/mcp-server"\n'
     )
     server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x"))
     c = Client(server)
@@ -82,3 +85,42 @@ def test_a_server_question_goes_to_the_client_and_its_answer_back(
     assert resolved["requestId"] == request["id"]
     client.until("turn/completed", threadId=thread_id)
     assert expected in _tool_output(mock_model)
+
+
+def _by_name(listing: Json) -> dict[str, Json]:
+    return {server["name"]: server for server in listing["data"]}
+
+
+def test_status_without_a_thread_starts_the_servers_to_look(client: Client) -> None:
+    listing = client.call("mcpServerStatus/list", {})["result"]
+    servers = _by_name(listing)
+    assert sorted(servers) == ["broken", "fx"] and listing["nextCursor"] is None
+    fx = servers["fx"]
+    assert (fx["runtimeStatus"], fx["authStatus"], fx["toolsError"]) == ("connected", "unsupported", None)
+    assert {"echo", "ask"} <= set(fx["tools"]) and fx["tools"]["echo"]["inputSchema"]["type"] == "object"
+    assert [r["uri"] for r in fx["resources"]] == ["fixture://greeting"]
+    assert [t["uriTemplate"] for t in fx["resourceTemplates"]] == ["fixture://item/{item_id}"]
+    assert fx["serverInfo"]["name"] == "fixture"
+    broken = servers["broken"]
+    assert broken["runtimeStatus"] == "failed" and "/nonexistent/mcp-server" in broken["toolsError"]
+    assert broken["tools"] == {}
+
+
+def test_status_of_a_thread_filtered_and_paged(client: Client, workspace: Path) -> None:
+    thread_id = start_thread(client, workspace)
+    # The thread's servers start in the background: "starting" until each has settled.
+    deadline = time.monotonic() + 30
+    while True:
+        states = _by_name(client.call("mcpServerStatus/list", {"threadId": thread_id})["result"])
+        if states["fx"]["runtimeStatus"] != "starting" or time.monotonic() > deadline:
+            break
+        assert states["fx"]["tools"] == {}  # nothing claimed before it is known
+        time.sleep(0.05)  # polling a condition, with a deadline
+    assert states["fx"]["runtimeStatus"] == "connected"
+    first = client.call("mcpServerStatus/list", {"threadId": thread_id, "limit": 1})["result"]
+    assert len(first["data"]) == 1 and first["nextCursor"] == "1"
+    only = client.call("mcpServerStatus/list", {"threadId": thread_id, "serverName": "fx",
+                                                "detail": "toolsAndAuthOnly"})["result"]["data"]
+    assert [s["name"] for s in only] == ["fx"] and only[0]["resources"] == [] and "echo" in only[0]["tools"]
+    unknown = client.call("mcpServerStatus/list", {"threadId": "no-such-thread"})
+    assert "error" in unknown

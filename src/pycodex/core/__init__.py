@@ -11,6 +11,7 @@ from the modules behind it:
 * recorded threads without an engine (fast CLI commands): `ThreadStore`,
   `ThreadListQuery`, `ThreadSummary`, `ThreadSummaryPage`, `ThreadNotFoundError`,
   `ThreadStoreError`, `ThreadIndexUnavailableError`, `ThreadQueryError`;
+* MCP servers: `probe_mcp_servers` (no thread open), `CodexThread.mcp_server_states`;
 * settings the engine derives: `sandbox_policy_for`, `effective_reasoning_effort`,
   `effective_context_window`, `ModelInfo` (not `model_info`: that name is the module);
 * processes: `prestart_processes`, `kill_all_processes`, `join_command`,
@@ -34,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ThreadManager": "thread_manager",
     "ThreadOptions": "thread_manager",
     "sandbox_policy_for": "thread_manager",
+    "probe_mcp_servers": "thread_manager",
     "ActiveTurnMismatch": "codex",
     "NoActiveTurn": "codex",
     "ThreadBusy": "codex",
@@ -96,6 +98,7 @@ __all__ = [
     "join_command",
     "kill_all_processes",
     "prestart_processes",
+    "probe_mcp_servers",
     "sandbox_policy_for",
     "start_command",
 ]
@@ -132,6 +135,7 @@ if TYPE_CHECKING:
         LoadedThreadPage,
         ThreadManager,
         ThreadOptions,
+        probe_mcp_servers,
         sandbox_policy_for,
     )
     from .threads import (

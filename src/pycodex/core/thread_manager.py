@@ -55,6 +55,7 @@ from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
     from pycodex.mcp.elicitation import Elicitor
+    from pycodex.mcp.status import McpServerState
     from pycodex.telemetry.events import SessionTelemetry
 
 
@@ -161,12 +162,29 @@ class CodexThread:
         mcp.set_elicitor(elicitor)
         return True
 
+    async def mcp_server_states(self, *, with_resources: bool = True) -> list[McpServerState]:
+        """This thread's MCP servers as they are now (one still starting says so)."""
+        from pycodex.mcp.status import server_states
+
+        mcp = self._codex.session.mcp
+        return [] if mcp is None else await server_states(mcp, with_resources=with_resources)
+
     async def shutdown(self) -> None:
         try:
             await self._codex.shutdown()
         finally:
             if self._on_close is not None:
                 self._on_close()
+
+
+async def probe_mcp_servers(
+    config: Config, env: Mapping[str, str], *, with_resources: bool = True
+) -> list[McpServerState]:
+    """The configured MCP servers, started just to look at them (each within its start-up
+    timeout), then stopped: for status listings when no thread is open."""
+    from pycodex.mcp.status import probe_servers
+
+    return await probe_servers(config.mcp_servers, env, config.cwd, with_resources=with_resources)
 
 
 def sandbox_policy_for(config: Config) -> SandboxPolicy:

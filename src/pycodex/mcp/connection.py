@@ -47,6 +47,9 @@ class ServerConnection:
         self._elicitor = elicitor
         self.tools: list[Json] = []
         self.instructions: str | None = None
+        # What the server said about itself in `initialize` (for status listings).
+        self.server_info: Json | None = None
+        self.capabilities: Json | None = None
         self._session: ClientSession | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()
@@ -242,6 +245,8 @@ class ServerConnection:
 
         result = await session.initialize()
         self.instructions = result.instructions
+        self.server_info = _dump(result.server_info) if result.server_info else None
+        self.capabilities = _dump(result.capabilities) if result.capabilities else None
         tools: list[Json] = []
         cursor: str | None = None
         while True:

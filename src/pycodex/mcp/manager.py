@@ -141,6 +141,13 @@ class McpConnectionManager:
     def has_servers(self) -> bool:
         return bool(self._settings)
 
+    def settings(self) -> list[McpServerSettings]:
+        return list(self._settings.values())
+
+    def failure(self, server: str) -> str | None:
+        """Why `server` failed to start (None: it did not, or not yet)."""
+        return self._failures.get(server)
+
     def approval_mode(self, server: str) -> str:
         settings = self._settings.get(server)
         return settings.approval_mode if settings is not None else "auto"

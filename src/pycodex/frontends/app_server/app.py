@@ -26,6 +26,7 @@ from pycodex.frontends.app_server.handlers.commands import (
 )
 from pycodex.frontends.app_server.handlers.config import config_handlers
 from pycodex.frontends.app_server.handlers.handshake import Initialize
+from pycodex.frontends.app_server.handlers.mcp_status import McpServerStatusList
 from pycodex.frontends.app_server.handlers.models import ModelList
 from pycodex.frontends.app_server.handlers.recorded_threads import (
     ThreadArchive,
@@ -53,6 +54,7 @@ from pycodex.frontends.app_server.handlers.threads import (
 )
 from pycodex.frontends.app_server.handlers.turns import TurnInterrupt, TurnStart, TurnSteer
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
+from pycodex.frontends.app_server.mcp_params import ListMcpServerStatusParams
 from pycodex.frontends.app_server.params import (
     ConfigBatchWriteParams,
     ConfigReadParams,
@@ -109,6 +111,7 @@ def build_dispatcher(
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
         MethodSpec("thread/revert", ThreadRevertParams, ThreadRevert(threads)),
+        MethodSpec("mcpServerStatus/list", ListMcpServerStatusParams, McpServerStatusList(threads, env)),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
         *config_methods(env, threads.config_overrides),
