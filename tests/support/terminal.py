@@ -22,6 +22,7 @@ Both kill the whole process group on `close()` (and in `__exit__`): nothing outl
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import fcntl
 import os
@@ -72,15 +73,51 @@ def bracketed_paste(text: str) -> str:
     return f"\x1b[200~{text}\x1b[201~"
 
 
+# Private modes that switch to the alternate screen (xterm): 1049 also saves the cursor.
+ALTERNATE_SCREEN_MODES = frozenset({47, 1047, 1049})
+
+
 class _AnsweringScreen(pyte.HistoryScreen):
-    """A HistoryScreen that writes its answers to terminal queries back to the program."""
+    """A HistoryScreen that writes its answers to terminal queries back to the program and
+    has xterm's alternate screen (pyte has none): full-screen programs draw there, and what
+    they draw neither replaces the main screen nor enters the scrollback."""
 
     def __init__(self, columns: int, lines: int, reply: Callable[[str], None]) -> None:
         super().__init__(columns, lines, history=HISTORY_LINES, ratio=0.5)
         self._reply = reply
+        self._main: tuple[Any, Any] | None = None  # (buffer, cursor) while in the alternate
+        self.alternate_screen_entered = 0  # how many times a program switched to it
+
+    @property
+    def in_alternate_screen(self) -> bool:
+        return self._main is not None
 
     def write_process_input(self, data: str) -> None:
         self._reply(data)
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and ALTERNATE_SCREEN_MODES.intersection(modes):
+            if self._main is None:
+                self._main = (copy.deepcopy(self.buffer), copy.copy(self.cursor))
+                self.alternate_screen_entered += 1
+                self.erase_in_display(2)
+            modes = tuple(m for m in modes if m not in ALTERNATE_SCREEN_MODES)
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and ALTERNATE_SCREEN_MODES.intersection(modes):
+            if self._main is not None:
+                self.buffer, self.cursor = self._main
+                self._main = None
+                self.dirty.update(range(self.lines))
+            modes = tuple(m for m in modes if m not in ALTERNATE_SCREEN_MODES)
+        super().reset_mode(*modes, **kwargs)
+
+    def index(self) -> None:
+        if self._main is not None:  # the alternate screen has no scrollback
+            pyte.Screen.index(self)
+        else:
+            super().index()
 
 
 def _line_text(line: Mapping[int, Any], columns: int) -> str:
@@ -301,15 +338,21 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL `pid`'s process group and all of `pid`'s descendants, twice over, so a
-    process forked while the first round ran is caught by the second."""
+def kill_tree(pid: int, timeout: float = 5.0) -> None:
+    """SIGKILL `pid`'s process group and all of `pid`'s descendants (twice over, so a
+    process forked while the first round ran is caught by the second), then wait until
+    none of them runs any more."""
+    doomed: set[int] = set()
     for _ in range(2):
-        doomed = descendants(pid)
+        victims = descendants(pid)
+        doomed |= victims
         _kill_group(pid)
-        for victim in doomed:
+        for victim in victims:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in doomed) and time.monotonic() < deadline:
+        time.sleep(0.005)  # SIGKILL is delivered asynchronously: poll for its effect
 
 
 def alive(pid: int) -> bool:

@@ -57,12 +57,13 @@ def test_screen_answers_cursor_position_requests() -> None:
 
 
 def test_resize_reaches_the_program_as_sigwinch_and_resizes_the_screen() -> None:
+    # The handler uses os.write, not print: a signal may arrive while a report is writing.
     script = textwrap.dedent(
         """
         import os, signal, sys
         def report(*_):
             size = os.get_terminal_size(0)
-            print(f"size={size.columns}x{size.lines}", flush=True)
+            os.write(1, f"size={size.columns}x{size.lines}\\r\\n".encode())
         signal.signal(signal.SIGWINCH, report)
         report()
         while True:
@@ -163,3 +164,31 @@ def _children_named(term: PtyTerminal, name: str) -> list[int]:
         if comm == name:
             found.append(pid)
     return found
+
+
+def test_alternate_screen_leaves_the_main_screen_and_its_history_untouched() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        for i in range(40):
+            print(f"main-{i}")
+        sys.stdout.write("\\x1b[?1049h")
+        for i in range(40):
+            print(f"alt-{i}")
+        sys.stdout.flush()
+        input()
+        sys.stdout.write("\\x1b[?1049l")
+        print("back")
+        """
+    )
+    with PtyTerminal([sys.executable, "-c", script], cols=40, rows=10, env=BASH_ENV) as term:
+        term.wait_for("alt-39")
+        assert term.screen.in_alternate_screen
+        assert "main-39" not in term.screen_text()
+        term.send("\r")
+        term.wait_for("back")
+        assert not term.screen.in_alternate_screen
+        assert term.screen.alternate_screen_entered == 1
+        assert "main-39" in term.screen_text()
+        assert "alt-" not in term.all_text()
+        assert "main-0" in term.scrollback_lines()
