@@ -1,0 +1,410 @@
+"""Slash commands: a registry of small handlers, `dispatch` for a composer line, and
+`completions` for the composer's `/` menu.
+
+Each command is one async function of the TUI context (`TuiContext`, context.py) and
+the text after its name. Everything a command does goes through the app-server protocol
+(`ctx.client.request`), so the TUI works the same attached to a remote app-server. A
+command whose feature pycodex does not have yet is listed, and says so when run, naming
+what to use instead.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from pycodex.frontends.tui.pickers import PickerItem, fetch_thread_items
+
+T = TypeVar("T")
+
+
+class RequestClient(Protocol):
+    async def request(self, method: str, params: dict[str, Any]) -> Any: ...
+
+
+class TuiContext(Protocol):
+    """What slash commands use of the running TUI (the app's context implements it)."""
+
+    client: RequestClient
+    thread_id: str | None
+    cwd: str
+
+    def add_info(self, text: str) -> None: ...
+    def add_error(self, text: str) -> None: ...
+    def add_diff(self, text: str) -> None: ...
+    async def start_new_thread(self) -> None: ...
+    async def switch_thread(self, thread_id: str, fork: bool) -> None: ...
+    async def run_picker(self, title: str, items: list[PickerItem[T]]) -> T | None: ...
+    async def run_turn(self, text: str) -> str | None:
+        """Send `text` as a user turn and wait for it; its last agent message."""
+    def set_model(self, model: str, effort: str | None) -> None: ...
+    def set_permissions(self, approval_policy: str, sandbox_mode: str) -> None: ...
+    def status(self) -> dict[str, Any]:
+        """model, effort, model_provider, cwd, approval_policy, sandbox, account,
+        token_usage (v2 ThreadTokenUsage), context_window, thread_id, forked_from."""
+    def insert_text(self, text: str) -> None: ...
+    def last_agent_message(self) -> str | None: ...
+    def write_terminal(self, data: str) -> None: ...
+    def exit(self) -> None: ...
+
+
+Handler = Callable[[TuiContext, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    description: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+
+
+COMMANDS: dict[str, SlashCommand] = {}  # by name, in menu order
+_BY_ALIAS: dict[str, SlashCommand] = {}
+
+
+def command(name: str, description: str, *aliases: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        entry = SlashCommand(name, description, handler, aliases)
+        COMMANDS[name] = entry
+        for key in (name, *aliases):
+            _BY_ALIAS[key] = entry
+        return handler
+
+    return register
+
+
+def parse(line: str) -> tuple[str, str] | None:
+    """("name", "args") of a `/name args` line; None when the line is not a command."""
+    stripped = line.strip()
+    if not stripped.startswith("/") or stripped.startswith("//"):
+        return None
+    name, _, args = stripped[1:].partition(" ")
+    if not name or "/" in name:  # "/usr/bin/foo is broken" is a message, not a command
+        return None
+    return name, args.strip()
+
+
+def lookup(name: str) -> SlashCommand | None:
+    return _BY_ALIAS.get(name)
+
+
+async def dispatch(ctx: TuiContext, line: str) -> bool:
+    """Run the command `line` names. False when `line` is not a slash command (the caller
+    then sends it as a message); an unknown or failing command is reported in the
+    transcript, never raised."""
+    parsed = parse(line)
+    if parsed is None:
+        return False
+    name, args = parsed
+    entry = lookup(name)
+    if entry is None:
+        ctx.add_error(f"Unknown command /{name}. Type / to list the commands.")
+        return True
+    try:
+        await entry.handler(ctx, args)
+    except Exception as exc:  # a failed request must not end the session: report it
+        ctx.add_error(f"/{entry.name} failed: {_message(exc)}")
+    return True
+
+
+def completions(prefix: str) -> list[tuple[str, str]]:
+    """("/name", description) of the commands starting with `prefix` ("/mo" or "mo")."""
+    wanted = prefix.removeprefix("/").lower()
+    return [(f"/{c.name}", c.description) for c in COMMANDS.values() if c.name.startswith(wanted)]
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", "") or exc) or type(exc).__name__
+
+
+def not_available(ctx: TuiContext, what: str, instead: str) -> None:
+    ctx.add_info(f"{what} is not available in the pycodex TUI yet. {instead}")
+
+
+def _need_thread(ctx: TuiContext, name: str) -> str | None:
+    if ctx.thread_id is None:
+        ctx.add_error(f"/{name} needs a thread: send a message first.")
+    return ctx.thread_id
+
+
+# --- threads ---------------------------------------------------------------------------
+
+@command("new", "start a new thread in this directory")
+async def _new(ctx: TuiContext, args: str) -> None:
+    await ctx.start_new_thread()
+
+
+@command("resume", "resume an earlier thread (picker with search)")
+async def _resume(ctx: TuiContext, args: str) -> None:
+    if args:
+        await ctx.switch_thread(args, False)
+        return
+    items = await fetch_thread_items(ctx.client.request, exclude=ctx.thread_id)
+    if not items:
+        ctx.add_info("No earlier threads to resume.")
+        return
+    chosen = await ctx.run_picker("Resume a thread", items)
+    if chosen is not None:
+        await ctx.switch_thread(chosen, False)
+
+
+@command("fork", "fork this thread into a new one")
+async def _fork(ctx: TuiContext, args: str) -> None:
+    thread_id = _need_thread(ctx, "fork")
+    if thread_id is not None:
+        await ctx.switch_thread(thread_id, True)
+
+
+@command("rename", "name this thread: /rename NAME")
+async def _rename(ctx: TuiContext, args: str) -> None:
+    thread_id = _need_thread(ctx, "rename")
+    if thread_id is None:
+        return
+    if not args:
+        ctx.add_error("Usage: /rename NAME")
+        return
+    await ctx.client.request("thread/name/set", {"threadId": thread_id, "name": args})
+    ctx.add_info(f"Thread renamed to “{args}”.")
+
+
+@command("compact", "summarise the conversation to free context")
+async def _compact(ctx: TuiContext, args: str) -> None:
+    thread_id = _need_thread(ctx, "compact")
+    if thread_id is not None:
+        await ctx.client.request("thread/compact/start", {"threadId": thread_id})
+        ctx.add_info("Compacting the conversation…")
+
+
+@command("review", "review uncommitted changes, or: /review INSTRUCTIONS")
+async def _review(ctx: TuiContext, args: str) -> None:
+    thread_id = _need_thread(ctx, "review")
+    if thread_id is None:
+        return
+    target: dict[str, Any] = (
+        {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
+    )
+    await ctx.client.request("review/start", {"threadId": thread_id, "target": target})
+
+
+# --- settings --------------------------------------------------------------------------
+
+@command("model", "choose the model and reasoning effort: /model [MODEL [EFFORT]]")
+async def _model(ctx: TuiContext, args: str) -> None:
+    models = (await ctx.client.request("model/list", {})).get("data", [])
+    words = args.split()
+    if words:
+        model, effort = words[0], (words[1] if len(words) > 1 else None)
+    else:
+        items = [
+            PickerItem(m.get("displayName") or m["model"], str(m["model"]), m.get("description", ""))
+            for m in models if not m.get("hidden")
+        ]
+        picked = await ctx.run_picker("Model", items)
+        if picked is None:
+            return
+        model, effort = picked, None
+    info = next((m for m in models if m.get("model") == model or m.get("id") == model), None)
+    efforts = [e.get("reasoningEffort") for e in (info or {}).get("supportedReasoningEfforts", [])]
+    if effort is None and efforts and not words:
+        items = [PickerItem(str(e), str(e)) for e in efforts if e]
+        effort = await ctx.run_picker(f"Reasoning effort for {model}", items)
+    if effort is not None and efforts and effort not in efforts:
+        ctx.add_error(f"{model} does not support effort “{effort}” (it has: {', '.join(map(str, efforts))}).")
+        return
+    ctx.set_model(model, effort)
+    ctx.add_info(f"Model: {model}" + (f", effort {effort}" if effort else "") + " (from the next turn)")
+
+
+# (label, approval policy, sandbox mode, what it means)
+APPROVAL_PRESETS: list[tuple[str, str, str, str]] = [
+    ("Read only", "on-request", "read-only",
+     "reads files; asks before editing or running anything that writes"),
+    ("Auto", "on-request", "workspace-write",
+     "edits and runs commands in the workspace; asks before going outside it or online"),
+    ("Full access", "never", "danger-full-access",
+     "edits and runs anything without asking (use with care)"),
+]
+
+
+@command("approvals", "choose what pycodex may do without asking", "permissions")
+async def _approvals(ctx: TuiContext, args: str) -> None:
+    presets = {label.lower(): (policy, sandbox) for label, policy, sandbox, _ in APPROVAL_PRESETS}
+    if args:
+        chosen = presets.get(args.lower())
+        if chosen is None:
+            ctx.add_error(f"Unknown preset “{args}”: choose one of {', '.join(p[0] for p in APPROVAL_PRESETS)}.")
+            return
+    else:
+        items = [PickerItem(label, label.lower(), detail) for label, _, _, detail in APPROVAL_PRESETS]
+        picked = await ctx.run_picker("Approvals and sandbox", items)
+        if picked is None:
+            return
+        chosen = presets[picked]
+    ctx.set_permissions(*chosen)
+    ctx.add_info(f"Approval policy {chosen[0]}, sandbox {chosen[1]} (from the next turn)")
+
+
+# --- information -----------------------------------------------------------------------
+
+@command("status", "model, policies, token usage and thread of this session")
+async def _status(ctx: TuiContext, args: str) -> None:
+    ctx.add_info("\n".join(status_lines(ctx.status())))
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """The `/status` report from the context's status snapshot."""
+    def row(label: str, value: object) -> str:
+        return f"{label + ':':<16}{value}"
+
+    model = str(status.get("model") or "?")
+    if status.get("effort"):
+        model += f" (reasoning {status['effort']})"
+    lines = [
+        row("Model", model),
+        row("Provider", status.get("model_provider") or "?"),
+        row("Directory", status.get("cwd") or "?"),
+        row("Approval", status.get("approval_policy") or "?"),
+        row("Sandbox", _sandbox_text(status.get("sandbox"))),
+        row("Account", status.get("account") or "unknown"),
+    ]
+    lines.extend(_usage_rows(status, row))
+    lines.append(row("Thread", status.get("thread_id") or "(none yet)"))
+    if status.get("forked_from"):
+        lines.append(row("Forked from", status["forked_from"]))
+    return lines
+
+
+def _sandbox_text(sandbox: object) -> str:
+    if isinstance(sandbox, dict):
+        kind = str(sandbox.get("type", "?"))
+        extras = " (network on)" if sandbox.get("networkAccess") is True else ""
+        return {"readOnly": "read-only", "workspaceWrite": "workspace-write",
+                "dangerFullAccess": "danger-full-access"}.get(kind, kind) + extras
+    return str(sandbox or "?")
+
+
+def _usage_rows(status: dict[str, Any], row: Callable[[str, object], str]) -> list[str]:
+    usage = status.get("token_usage") or {}
+    total = usage.get("total") or {}
+    if not total:
+        return [row("Tokens", "none used yet")]
+    rows = [row("Tokens", f"{total.get('totalTokens', 0):,} total "
+                          f"({total.get('inputTokens', 0):,} in, {total.get('cachedInputTokens', 0):,} cached, "
+                          f"{total.get('outputTokens', 0):,} out)")]
+    window = usage.get("modelContextWindow") or status.get("context_window")
+    last = (usage.get("last") or {}).get("totalTokens")
+    if window and last is not None:
+        left = max(0, min(100, round(100 * (1 - last / window))))
+        rows.append(row("Context left", f"{left}% of {window:,} tokens"))
+    return rows
+
+
+@command("diff", "show the changes in the working tree (git diff)")
+async def _diff(ctx: TuiContext, args: str) -> None:
+    async def git(*argv: str) -> dict[str, Any]:
+        answer: dict[str, Any] = await ctx.client.request(
+            "command/exec", {"command": ["git", *argv], "cwd": ctx.cwd, "timeoutMs": 20000}
+        )
+        return answer
+
+    inside = await git("rev-parse", "--is-inside-work-tree")
+    if inside.get("exitCode") != 0:
+        ctx.add_info(f"{ctx.cwd} is not in a git repository: there is no diff to show.")
+        return
+    diff = await git("diff", "HEAD", "--no-color", "--no-ext-diff")
+    untracked = await git("ls-files", "--others", "--exclude-standard")
+    text = diff.get("stdout", "").rstrip("\n")
+    new_files = [f for f in untracked.get("stdout", "").splitlines() if f]
+    if new_files:
+        text += ("\n" if text else "") + "\n".join(f"untracked: {f}" for f in new_files)
+    if not text:
+        ctx.add_info("No changes in the working tree.")
+        return
+    ctx.add_diff(text)
+
+
+@command("mcp", "list the MCP servers and their tools")
+async def _mcp(ctx: TuiContext, args: str) -> None:
+    params: dict[str, Any] = {"detail": "toolsAndAuthOnly"}
+    if ctx.thread_id is not None:
+        params["threadId"] = ctx.thread_id
+    servers = (await ctx.client.request("mcpServerStatus/list", params)).get("data", [])
+    if not servers:
+        ctx.add_info("No MCP servers are configured (see [mcp_servers] in config.toml).")
+        return
+    lines = ["MCP servers:"]
+    for server in servers:
+        state = server.get("runtimeStatus") or "not started"
+        tools = sorted((server.get("tools") or {}).keys())
+        lines.append(f"  {server['name']} — {state}, {len(tools)} tool{'s' if len(tools) != 1 else ''}")
+        if tools:
+            lines.append(f"    {', '.join(tools)}")
+        if server.get("toolsError"):
+            lines.append(f"    error: {server['toolsError']}")
+    ctx.add_info("\n".join(lines))
+
+
+# --- composer and terminal -------------------------------------------------------------
+
+@command("mention", "mention a file: inserts @ to search for it")
+async def _mention(ctx: TuiContext, args: str) -> None:
+    ctx.insert_text("@" + args)
+
+
+@command("copy", "copy the last answer to the clipboard (OSC 52)")
+async def _copy(ctx: TuiContext, args: str) -> None:
+    text = ctx.last_agent_message()
+    if not text:
+        ctx.add_info("There is no answer to copy yet.")
+        return
+    ctx.write_terminal(osc52(text))
+    ctx.add_info(f"Copied the last answer ({len(text):,} characters) to the clipboard.")
+
+
+def osc52(text: str) -> str:
+    """The escape sequence asking the terminal to put `text` on the clipboard (works over
+    ssh too: the terminal, not the machine pycodex runs on, owns the clipboard)."""
+    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return f"\x1b]52;c;{payload}\x07"
+
+
+@command("init", "write an AGENTS.md for this repository")
+async def _init(ctx: TuiContext, args: str) -> None:
+    from pycodex.context.init import (
+        INIT_PROMPT,
+        InitError,
+        agents_md_target,
+        document_from,
+        write_exclusive,
+    )
+
+    try:
+        target = agents_md_target(Path(ctx.cwd))  # refuse before spending a turn
+        answer = await ctx.run_turn(INIT_PROMPT)
+        if answer is None:
+            ctx.add_error("/init: the turn ended without an answer; nothing was written.")
+            return
+        write_exclusive(target, document_from(answer))
+    except InitError as exc:
+        ctx.add_error(f"/init: {exc}")
+        return
+    ctx.add_info(f"Wrote {target}.")
+
+
+@command("undo", "restore the files the last turn changed")
+async def _undo(ctx: TuiContext, args: str) -> None:
+    not_available(ctx, "/undo", "Quit and run `pycodex undo` to restore the last turn's files.")
+
+
+@command("logout", "sign out (remove the stored credentials)")
+async def _logout(ctx: TuiContext, args: str) -> None:
+    not_available(ctx, "/logout", "Quit and run `pycodex logout`.")
+
+
+@command("quit", "exit pycodex", "exit")
+async def _quit(ctx: TuiContext, args: str) -> None:
+    ctx.exit()
