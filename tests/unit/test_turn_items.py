@@ -207,8 +207,11 @@ async def test_a_command_awaiting_approval_is_an_item_already(
         mock_model.enqueue(response(shell("touch made.txt", "call_a")), response(message("ok")))
         await submit_text(thread, "make it")
         events = await until(thread, ExecApprovalRequestEvent)
-        # What the user is asked about is on screen as an item before the question.
-        assert [type(e.item) for e in started(events)][-1] is CommandExecutionTurnItem
+        # What the user is asked about is an item right away: it starts with the question
+        # (just after it, as Codex orders them), before the answer is awaited.
+        events.append((await thread.next_event()).msg)
+        [asked] = [e.item for e in started(events) if isinstance(e.item, CommandExecutionTurnItem)]
+        assert (asked.id, asked.status) == ("call_a", "in_progress")
         await thread.submit(ExecApprovalOp(id="call_a", decision=decision))
         events += await until(thread, TaskCompleteEvent)
     finally:

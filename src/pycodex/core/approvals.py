@@ -179,11 +179,15 @@ class TurnApprovals:
     def evaluate(self, argv: Sequence[str]) -> Evaluation:
         return self._session.exec_policy.evaluate(argv)
 
-    async def _wait(self, approval_id: str, event: EventMsg) -> ReviewDecision:
+    async def _wait(
+        self, approval_id: str, event: EventMsg, then: Callable[[], None] | None = None
+    ) -> ReviewDecision:
         future = self._session.register(approval_id, self._turn_id, self._sub_id)
         try:
             # Registered first: an answer submitted the moment this event is seen finds it.
             self._session.emit(self._sub_id, event)
+            if then is not None:
+                then()
             return await future
         finally:
             self._session.unregister(approval_id, future)
@@ -207,9 +211,11 @@ class TurnApprovals:
             proposed_execpolicy_amendment=list(proposed_prefix) if proposed_prefix else None,
             parsed_cmd=[ParsedCommand(type="unknown", cmd=join_command(command))],
         )
-        if self._items is not None:
-            self._items.command_awaiting_approval(event)
-        decision = await self._wait(call_id, event)
+        # The command's item starts right after the request (Codex's order: a front end
+        # shows the waiting status, then the item, then the question).
+        items = self._items
+        start_item = None if items is None else (lambda: items.command_awaiting_approval(event))
+        decision = await self._wait(call_id, event, start_item)
         self._session.observe_decision(call_id, "shell", decision)
         if self._items is not None and decision in (ReviewDecision.DENIED, ReviewDecision.ABORT):
             self._items.command_declined(event)

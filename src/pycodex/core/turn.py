@@ -331,6 +331,9 @@ async def run_sampling_request(
     sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
     state = _ResponseState()
     items = sess.items_for(turn)
+    # Announced once the response's tool calls are answered, as Codex does (the usage
+    # itself is counted at once).
+    usage: TokenCountEvent | None = None
     async for event in sess.services.client.stream(prompt):
         if isinstance(event, StreamRetry):
             items.abandon_stream([item for _, item in state.finished])
@@ -349,7 +352,7 @@ async def run_sampling_request(
             if event.token_usage is not None:
                 info = sess.add_usage(_to_protocol_usage(event.token_usage))
                 state.context_tokens = event.token_usage.total_tokens
-            sess.emit(turn.sub_id, TokenCountEvent(info=info or sess.token_info, rate_limits=sess.rate_limits))
+            usage = TokenCountEvent(info=info or sess.token_info, rate_limits=sess.rate_limits)
         else:
             _on_stream_event(sess, turn, items, event)
     _announce_finished(sess, turn, items, state)
@@ -360,6 +363,7 @@ async def run_sampling_request(
         # measures from (plus estimates of what is appended after it).
         sess.history.mark_usage(state.context_tokens)
     if not state.calls:
+        await _after_response(sess, turn, usage, turn_diff)
         return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
     await _snapshot_before_tools(sess, turn, state.calls)
     ctx = sess.tool_context(turn)
@@ -382,7 +386,21 @@ async def run_sampling_request(
         diff = await asyncio.to_thread(turn_diff.take_changed_diff)
         if diff is not None:
             sess.emit(turn.sub_id, TurnDiffEvent(unified_diff=diff))
+    await _after_response(sess, turn, usage, turn_diff)
     return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
+
+
+async def _after_response(
+    sess: Session, turn: TurnContext, usage: TokenCountEvent | None, turn_diff: TurnDiffTracker | None
+) -> None:
+    """The response's usage; then, once the turn has changed files, its whole diff again
+    (as Codex repeats it after every response, so a client that missed one catches up)."""
+    if usage is not None:
+        sess.emit(turn.sub_id, usage)
+    if turn_diff is not None and turn_diff.touched:
+        diff = await asyncio.to_thread(turn_diff.unified_diff)
+        if diff:
+            sess.emit(turn.sub_id, TurnDiffEvent(unified_diff=diff))
 
 
 def _on_stream_event(sess: Session, turn: TurnContext, items: TurnItems, event: object) -> None:

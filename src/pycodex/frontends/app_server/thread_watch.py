@@ -73,6 +73,8 @@ class ThreadWatch:
         self._approval_timeout_s = approval_timeout_s
         self._on_end = on_end
         self._asking: set[asyncio.Task[None]] = set()
+        # Approval requests waiting for their item/started to be announced first.
+        self._deferred_asks: list[ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent] = []
         self._subscription = thread.subscribe()
         thread.set_elicitor(self.elicit)
         self._task = asyncio.create_task(self._run(), name=f"app-server-watch-{thread.thread_id}")
@@ -124,12 +126,20 @@ class ThreadWatch:
             # The turn is over: an approval still pending can no longer matter. Its requests
             # are resolved (each client told so) before the turn's end is announced.
             await self._withdraw_pending_approvals()
+        if isinstance(msg, ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent):
+            # Codex's order: the status first; then, for a command, its item/started (the
+            # engine emits it right after this event) and only then the request itself.
+            await self._status(["waitingOnApproval"])
+            self._deferred_asks.append(msg)
+            if isinstance(msg, ExecApprovalRequestEvent) and self._subscription.pending():
+                return
         for method, params in self.notifier.notifications(msg):
             await self._broadcast(method, params)
-        if isinstance(msg, ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent):
-            task = asyncio.create_task(self._ask(msg), name=f"approval-{msg.call_id}")
+        for request in self._deferred_asks:
+            task = asyncio.create_task(self._ask(request), name=f"approval-{request.call_id}")
             self._asking.add(task)
             task.add_done_callback(self._asking.discard)
+        self._deferred_asks.clear()
 
     async def _broadcast(self, method: str, params: JsonValue) -> None:
         for peer in list(self._peers):
@@ -152,7 +162,6 @@ class ThreadWatch:
             params = file_change_approval_params(
                 request, thread_id=thread_id, turn_id=turn_id, started_at_ms=at_ms
             )
-        await self._status(["waitingOnApproval"])
         decision = await self._first_answer(method, params)
         await self._status([])
         if isinstance(request, ExecApprovalRequestEvent):

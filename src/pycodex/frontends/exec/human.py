@@ -74,6 +74,8 @@ class HumanRenderer(msgspec.Struct):
     turn_error: str | None = None
     _tokens: int | None = None
     _commands: dict[str, str] = msgspec.field(default_factory=dict)
+    # The engine repeats the turn's diff after every response; it is printed when it changed.
+    _last_diff: str | None = None
 
     def _print(self, text: str) -> None:
         print(text, file=self.err, flush=True)
@@ -135,7 +137,8 @@ class HumanRenderer(msgspec.Struct):
             marks = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
             for step in msg.plan:
                 self._print(f"  {marks[step.status]} {step.step}")
-        elif isinstance(msg, TurnDiffEvent):
+        elif isinstance(msg, TurnDiffEvent) and msg.unified_diff != self._last_diff:
+            self._last_diff = msg.unified_diff
             self._print(s.magenta(s.bold("turn diff")))
             self._print(s.dim(msg.unified_diff.rstrip("\n")))
         elif isinstance(msg, TokenCountEvent):
