@@ -58,6 +58,12 @@ class FakeContext:
     async def start_new_thread(self) -> None:
         self.calls.append(("new",))
 
+    async def ensure_thread(self) -> str:
+        if self.thread_id is None:
+            self.thread_id = "thr-started"
+            self.calls.append(("started",))
+        return self.thread_id
+
     async def switch_thread(self, thread_id: str, fork: bool) -> None:
         self.calls.append(("switch", thread_id, fork))
 
@@ -388,3 +394,30 @@ def test_init_without_an_answer_writes_nothing(tmp_path: Path) -> None:
     run(ctx, "/init")
     assert not (tmp_path / "AGENTS.md").exists()
     assert "nothing was written" in texts(ctx, "error")[0]
+
+
+def test_bang_runs_a_user_shell_command_in_the_thread() -> None:
+    ctx = FakeContext()
+    assert run(ctx, "!git status --short") is True
+    assert run(ctx, "  ! ls -la | head") is True
+    assert ctx.client.asked == [
+        ("thread/shellCommand", {"threadId": "thr-1", "command": "git status --short"}),
+        ("thread/shellCommand", {"threadId": "thr-1", "command": "ls -la | head"}),
+    ]
+
+
+def test_bang_before_the_first_message_starts_a_thread_first() -> None:
+    ctx = FakeContext(thread_id=None)
+    run(ctx, "!pwd")
+    assert ctx.calls == [("started",)]
+    assert ctx.client.asked == [("thread/shellCommand", {"threadId": "thr-started", "command": "pwd"})]
+
+
+def test_bang_alone_or_failing_is_reported() -> None:
+    ctx = FakeContext({"thread/shellCommand": RpcFailure("thread not found")})
+    run(ctx, "!")
+    run(ctx, "!true")
+    assert texts(ctx, "error") == [
+        "Type a shell command after ! (for example: !git status).",
+        "!true failed: thread not found",
+    ]

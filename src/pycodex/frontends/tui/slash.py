@@ -36,6 +36,8 @@ class TuiContext(Protocol):
     def add_error(self, text: str) -> None: ...
     def add_diff(self, text: str) -> None: ...
     async def start_new_thread(self) -> None: ...
+    async def ensure_thread(self) -> str:
+        """The current thread's id, starting a thread first when there is none yet."""
     async def switch_thread(self, thread_id: str, fork: bool) -> None: ...
     async def run_picker(self, title: str, items: list[PickerItem[T]]) -> T | None: ...
     async def run_turn(self, text: str) -> str | None:
@@ -93,9 +95,13 @@ def lookup(name: str) -> SlashCommand | None:
 
 
 async def dispatch(ctx: TuiContext, line: str) -> bool:
-    """Run the command `line` names. False when `line` is not a slash command (the caller
-    then sends it as a message); an unknown or failing command is reported in the
-    transcript, never raised."""
+    """Run the command `line` names: `/name args`, or `!shell command` (the user's own
+    command, run by the app-server outside the sandbox, its output shown as a command
+    cell). False when `line` is neither (the caller then sends it as a message); an
+    unknown or failing command is reported in the transcript, never raised."""
+    if line.lstrip().startswith("!"):
+        await _run_user_shell(ctx, line.lstrip()[1:].strip())
+        return True
     parsed = parse(line)
     if parsed is None:
         return False
@@ -109,6 +115,17 @@ async def dispatch(ctx: TuiContext, line: str) -> bool:
     except Exception as exc:  # a failed request must not end the session: report it
         ctx.add_error(f"/{entry.name} failed: {_message(exc)}")
     return True
+
+
+async def _run_user_shell(ctx: TuiContext, command: str) -> None:
+    if not command:
+        ctx.add_error("Type a shell command after ! (for example: !git status).")
+        return
+    try:
+        thread_id = await ctx.ensure_thread()
+        await ctx.client.request("thread/shellCommand", {"threadId": thread_id, "command": command})
+    except Exception as exc:  # reported like a failing slash command
+        ctx.add_error(f"!{command} failed: {_message(exc)}")
 
 
 def completions(prefix: str) -> list[tuple[str, str]]:
