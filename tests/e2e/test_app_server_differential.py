@@ -31,7 +31,9 @@ from tests.support.mock_model import (
     Reply,
     custom_tool_call,
     function_call,
+    http_error,
     message,
+    reasoning,
     response,
 )
 
@@ -167,6 +169,10 @@ SCENARIOS: dict[str, tuple[Callable[[], list[Any]], str, str, str | None]] = {
     "text": (lambda: [response(message("hello there"))], "never", "workspace-write", None),
     "command accepted": (lambda: [_command, response(message("done"))], "untrusted", "workspace-write", "accept"),
     "command declined": (lambda: [_command, response(message("ok"))], "untrusted", "workspace-write", "decline"),
+    "reasoning": (lambda: [response(reasoning(["Thinking it over."]), message("thought"))],
+                  "never", "workspace-write", None),
+    "bad request": (lambda: [http_error(400, {"error": {"message": "bad input", "type": "invalid_request_error"}})],
+                    "never", "workspace-write", None),
     "patch accepted": (lambda: [response(custom_tool_call("apply_patch", PATCH)), response(message("done"))],
                        "untrusted", "read-only", "accept"),
 }

@@ -345,7 +345,7 @@ async def run_sampling_request(
                 ),
             )
         elif isinstance(event, OutputItemDone):
-            _on_item_done(sess, items, state, event.item)
+            _on_item_done(sess, turn, items, state, event.item)
         elif isinstance(event, Completed):
             _announce_finished(sess, turn, items, state)
             info = None
@@ -428,7 +428,9 @@ def _on_stream_event(sess: Session, turn: TurnContext, items: TurnItems, event: 
         sess.rate_limits = RateLimitSnapshot.from_wire(msgspec.to_builtins(event.snapshot))
 
 
-def _on_item_done(sess: Session, items: TurnItems, state: _ResponseState, item: ResponseItem) -> None:
+def _on_item_done(
+    sess: Session, turn: TurnContext, items: TurnItems, state: _ResponseState, item: ResponseItem
+) -> None:
     state.items.append(item)
     if isinstance(item, FunctionCallItem | CustomToolCallItem | LocalShellCallItem):
         try:
@@ -455,7 +457,16 @@ def _on_item_done(sess: Session, items: TurnItems, state: _ResponseState, item: 
         legacy = [WebSearchEndEvent(call_id=item.id or "", query=query or "", action=item.action or None)]
     else:
         return
-    state.finished.append((legacy, items.finish_output_item(item)))
+    finished = items.finish_output_item(item)
+    if isinstance(item, ReasoningItem):
+        # Reasoning is over once its item is done: shown as finished while the answer
+        # streams, as Codex does. (Answers wait for `response.completed`: a stream cut
+        # after an answer is retried, and the answer must not show twice.)
+        for msg in legacy:
+            sess.emit(turn.sub_id, msg)
+        items.complete(finished)
+        return
+    state.finished.append((legacy, finished))
 
 
 def _announce_finished(sess: Session, turn: TurnContext, items: TurnItems, state: _ResponseState) -> None:

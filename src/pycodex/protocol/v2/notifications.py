@@ -116,10 +116,10 @@ class ThreadNotifier:
             status = "failed" if turn.error is not None else "completed"
             completed_at, duration_ms = msg.completed_at, msg.duration_ms
         body = self._turn_json(turn, status=status, completed_at=completed_at, duration_ms=duration_ms)
-        return [
-            ("thread/status/changed", {"threadId": self.thread_id, "status": {"type": "idle"}}),
-            ("turn/completed", {"threadId": self.thread_id, "turn": body}),
-        ]
+        completed = ("turn/completed", {"threadId": self.thread_id, "turn": body})
+        if status == "failed":  # the thread stays in `systemError` until its next turn
+            return [completed]
+        return [("thread/status/changed", {"threadId": self.thread_id, "status": {"type": "idle"}}), completed]
 
     @staticmethod
     def _turn_json(turn: _Turn, *, status: str, completed_at: int | None, duration_ms: int | None) -> JsonObj:
@@ -180,9 +180,13 @@ class ThreadNotifier:
         if isinstance(msg, ErrorEvent | StreamErrorEvent):
             error = turn_error(msg)
             retrying = isinstance(msg, StreamErrorEvent)
-            if not retrying and self._turn is not None:
-                self._turn.error = error
-            return [("error", {"error": error, "willRetry": retrying, **ids})]
+            notice: Notification = ("error", {"error": error, "willRetry": retrying, **ids})
+            if retrying or self._turn is None:
+                return [notice]
+            self._turn.error = error
+            # The turn has failed: Codex shows the thread in error before saying why.
+            failed = {"threadId": self.thread_id, "status": {"type": "systemError"}}
+            return [("thread/status/changed", failed), notice]
         if isinstance(msg, WarningEvent):
             return [("warning", {"message": msg.message, "threadId": self.thread_id})]
         if isinstance(msg, ContextCompactedEvent):
