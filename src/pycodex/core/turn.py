@@ -379,8 +379,13 @@ async def run_sampling_request(
 
     # A TaskGroup, not gather: if one call fails outright (a bug), its siblings are
     # cancelled and awaited rather than left running unobserved; the turn then ends.
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(answer(call)) for call in state.calls]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(answer(call)) for call in state.calls]
+    except asyncio.CancelledError:
+        if usage is not None:  # interrupted while its tools ran: the response still counted
+            sess.emit(turn.sub_id, usage)
+        raise
     sess.record_items([task.result() for task in tasks])
     if turn_diff is not None and turn_diff.touched:
         diff = await asyncio.to_thread(turn_diff.take_changed_diff)
