@@ -217,6 +217,7 @@ async def run_transcript_overlay(cells: Sequence[OverlayCell], theme: Any, title
     """Show `cells` full-screen (alternate screen) until the user closes it (q, Esc, Ctrl-T)."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.formatted_text import ANSI
+    from prompt_toolkit.input import create_input
     from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
     from prompt_toolkit.layout import HSplit, Layout, Window
     from prompt_toolkit.layout.controls import FormattedTextControl
@@ -266,5 +267,10 @@ async def run_transcript_overlay(cells: Sequence[OverlayCell], theme: Any, title
         Window(FormattedTextControl(body), wrap_lines=False),
         Window(FormattedTextControl(footer), height=1),
     ]))
-    app: Application[None] = Application(layout=layout, key_bindings=keys, full_screen=True)
+    # An input (key parser) of its own, not the app session's shared one: the suspended
+    # composer app may still have a pending flush timer on the shared parser, which would
+    # steal a lone Esc typed here within half a second of the key that opened this view.
+    app: Application[None] = Application(
+        layout=layout, key_bindings=keys, full_screen=True, input=create_input()
+    )
     await app.run_async()

@@ -164,3 +164,46 @@ async def fetch_thread_items(request: Request, exclude: str | None = None) -> li
         "thread/list", {"limit": RESUME_PAGE_SIZE, "sortKey": "updated_at", "archived": False}
     )
     return thread_items(answer.get("data", []), exclude=exclude)
+
+
+async def run_picker_app(title: str, items: Sequence[PickerItem[T]], *, color: bool = True,
+                         rows: int = DEFAULT_ROWS) -> T | None:
+    """Let the user pick one of `items` below the cursor (not full-screen); its value, or
+    None on Esc / Ctrl-C. Run it where the TUI's own app has let go of the terminal
+    (`async with prompt_toolkit.application.in_terminal(): ...`)."""
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.formatted_text import ANSI
+    from prompt_toolkit.input import create_input
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.keys import Keys
+    from prompt_toolkit.layout import Layout, Window
+    from prompt_toolkit.layout.controls import FormattedTextControl
+
+    picker = Picker(title, items, rows=rows)
+    keys = KeyBindings()
+
+    def bind(key: str | Keys, action: Callable[[KeyPressEvent], None]) -> None:
+        # eager: a lone Esc must not wait for a longer (Meta-) sequence to complete
+        keys.add(key, eager=key == "escape")(action)
+
+    bind("up", lambda e: picker.move(-1))
+    bind("down", lambda e: picker.move(1))
+    bind("pageup", lambda e: picker.page(-1))
+    bind("pagedown", lambda e: picker.page(1))
+    bind("backspace", lambda e: picker.backspace())
+    bind("enter", lambda e: e.app.exit(result=picker.chosen()))
+    bind("escape", lambda e: e.app.exit(result=None))
+    bind("c-c", lambda e: e.app.exit(result=None))
+    bind(Keys.Any, lambda e: picker.type_text(e.data) if e.data.isprintable() else None)
+
+    def text() -> ANSI:
+        width = app.output.get_size().columns
+        return ANSI("\n".join(picker.render(width - 1, color)))
+
+    app: Application[PickerItem[T] | None] = Application(
+        layout=Layout(Window(FormattedTextControl(text), dont_extend_height=True)),
+        key_bindings=keys, full_screen=False, erase_when_done=True,
+        input=create_input(),  # own key parser: see overlay.py
+    )
+    chosen = await app.run_async()
+    return None if chosen is None else chosen.value
