@@ -7,6 +7,9 @@
   workspace and returns it; every terminal is closed (process tree killed) at teardown.
 * `start_tmux_tui(...)` — the same inside a private tmux server (`TmuxTerminal`); tests
   using it skip, saying why, when tmux is not installed.
+* `client` — a real `pycodex app-server` on stdio (mock model, originator pycodex_tui)
+  behind `StdioClient.request`, the call the TUI's own client offers: for testing the
+  TUI's features against the real protocol without a terminal.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.test_app_server_support import AppServer, initialize_params, server_env
 from tests.support.exec_cli import PYCODEX, ExecHarness
 from tests.support.mock_model import MockModelServer
 from tests.support.terminal import PtyTerminal, TmuxTerminal
@@ -91,3 +96,63 @@ def start_tmux_tui(tui_world: ExecHarness) -> Iterator[Callable[..., TmuxTermina
     finally:
         for term in started:
             term.close()
+
+
+Json = dict[str, Any]
+
+
+class RpcFailure(Exception):
+    """An error answer, with the message the TUI shows (as its own client's error has)."""
+
+    def __init__(self, error: Json) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.code = error.get("code")
+        self.message = str(error.get("message"))
+
+
+class StdioClient:
+    """`request` as the TUI's client offers it, over a real app-server's stdio."""
+
+    def __init__(self, server: AppServer) -> None:
+        self.server = server
+        self._id = 0
+
+    def call(self, method: str, params: Json) -> Json:
+        self._id += 1
+        self.server.send({"id": self._id, "method": method, "params": params})
+        while True:
+            msg = self.server.recv()
+            if msg.get("id") == self._id and "method" not in msg:
+                if "error" in msg:
+                    raise RpcFailure(msg["error"])
+                result: Json = msg["result"]
+                return result
+
+    def until(self, method: str, **match: Any) -> Json:
+        while True:
+            msg = self.server.recv()
+            params = msg.get("params") or {}
+            if msg.get("method") == method and all(params.get(k) == v for k, v in match.items()):
+                return params
+
+    async def request(self, method: str, params: Json) -> Any:
+        return self.call(method, params)
+
+
+@pytest.fixture
+def client(tmp_path: Path, mock_model: MockModelServer) -> Iterator[StdioClient]:
+    home = tmp_path / "pycodex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
+        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
+        "stream_max_retries = 0\n"
+    )
+    server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x", SHELL="/bin/bash"))
+    c = StdioClient(server)
+    c.call("initialize", initialize_params("pycodex_tui"))
+    server.send({"method": "initialized"})
+    try:
+        yield c
+    finally:
+        server.stop()

@@ -5,7 +5,6 @@ chosen message, the original thread keeps every turn."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,58 +12,11 @@ import pytest
 
 from pycodex.frontends.tui.backtrack import fork_before, picker_items, run_backtrack, user_turns
 from pycodex.frontends.tui.pickers import PickerItem
-from tests.e2e.test_app_server_support import AppServer, initialize_params, server_env
 from tests.support.mock_model import MockModelServer, message, response
+from tests.tui.conftest import StdioClient
 
 pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
-
-
-class StdioClient:
-    """`request` as the TUI's client offers it, over a real app-server's stdio."""
-
-    def __init__(self, server: AppServer) -> None:
-        self.server = server
-        self._id = 0
-
-    def call(self, method: str, params: Json) -> Json:
-        self._id += 1
-        self.server.send({"id": self._id, "method": method, "params": params})
-        while True:
-            msg = self.server.recv()
-            if msg.get("id") == self._id and "method" not in msg:
-                assert "result" in msg, msg
-                result: Json = msg["result"]
-                return result
-
-    def until(self, method: str, **match: Any) -> Json:
-        while True:
-            msg = self.server.recv()
-            params = msg.get("params") or {}
-            if msg.get("method") == method and all(params.get(k) == v for k, v in match.items()):
-                return params
-
-    async def request(self, method: str, params: Json) -> Any:
-        return self.call(method, params)
-
-
-@pytest.fixture
-def client(tmp_path: Path, mock_model: MockModelServer) -> Iterator[StdioClient]:
-    home = tmp_path / "pycodex-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
-        "stream_max_retries = 0\n"
-    )
-    server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x", SHELL="/bin/bash"))
-    c = StdioClient(server)
-    c.call("initialize", initialize_params("pycodex_tui"))
-    server.send({"method": "initialized"})
-    try:
-        yield c
-    finally:
-        server.stop()
 
 
 def thread_with_three_turns(client: StdioClient, mock_model: MockModelServer, cwd: Path) -> str:
