@@ -9,8 +9,8 @@ On an interrupt pycodex kills the turn's commands and completes their items (Cod
 them running, their items open): that completion is left out. Codex races a declined item's completion against the end of the approval wait; that pair
 is compared in either order. Deliberate differences, removed before comparing: pycodex streams
 `item/commandExecution/outputDelta` for agent commands (Codex 0.163 sends none for short
-ones), and Codex's desktop-only `thread/readState/changed`, `thread/settings/updated` and
-`thread/goal/*` notifications, which pycodex does not send (README, App-server).
+ones), and Codex's desktop-only `thread/readState/changed` and `thread/goal/*`
+notifications, which pycodex does not send (README, App-server).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_app_server_support import HANG, _Lines, initialize_params
+from tests.support.app_server_traffic import TrafficValidator
 from tests.support.mock_model import (
     MockModelServer,
     RecordedRequest,
@@ -41,8 +42,8 @@ from tests.support.mock_model import (
 pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
 PYCODEX = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "pycodex"
-IGNORED = ("item/commandExecution/outputDelta", "thread/readState/changed", "thread/settings/updated",
-           "thread/goal/cleared", "thread/goal/updated")
+IGNORED = ("item/commandExecution/outputDelta", "thread/readState/changed", "thread/goal/cleared",
+           "thread/goal/updated")
 
 
 def _codex() -> str:
@@ -77,16 +78,21 @@ class Peer:
                                      stderr=subprocess.DEVNULL, env=env, cwd=root)
         self.lines = _Lines(self.proc.stdout)
         self._id = 0
+        self.early: list[Json] = []  # what arrived while waiting for an answer
+        self.traffic = TrafficValidator()
 
     def send(self, message: Json) -> None:
         assert self.proc.stdin
+        self.traffic.sent(message)
         self.proc.stdin.write(json.dumps(message).encode() + b"\n")
         self.proc.stdin.flush()
 
     def recv(self) -> Json:
         line = self.lines.next(HANG)
         assert line is not None, "the server closed stdout"
-        return json.loads(line)  # type: ignore[no-any-return]
+        message: Json = json.loads(line)
+        self.traffic.received(message)
+        return message
 
     def call(self, method: str, params: Json) -> Json:
         self._id += 1
@@ -96,6 +102,7 @@ class Peer:
             if msg.get("id") == self._id and "method" not in msg:
                 assert "result" in msg, msg
                 return msg["result"]  # type: ignore[no-any-return]
+            self.early.append(msg)
 
     def stop(self) -> None:
         self.proc.kill()
@@ -127,15 +134,20 @@ def _settle_races(shapes: list[str]) -> list[str]:
     return out
 
 
-def _turn(peer: Peer, workspace: Path, policy: str, sandbox: str, decision: str | None) -> list[str]:
-    peer.call("initialize", initialize_params("diff_client"))
+def _turn(
+    peer: Peer, workspace: Path, policy: str, sandbox: str, decision: str | None, experimental: bool
+) -> list[str]:
+    peer.call("initialize", initialize_params("diff_client", experimental=experimental))
     peer.send({"method": "initialized"})
     thread_id = peer.call("thread/start", {"cwd": str(workspace), "approvalPolicy": policy,
                                            "sandbox": sandbox})["thread"]["id"]
-    turn = peer.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}]})
+    # A per-turn setting: both announce the thread's settings now in force.
+    turn = peer.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "go"}],
+                                    "effort": "low"})
     seen: list[str] = []
+    arrived = [m for m in peer.early if m.get("method") == "thread/settings/updated"]
     while True:
-        msg = peer.recv()
+        msg = arrived.pop(0) if arrived else peer.recv()
         if "id" in msg and "method" in msg:  # a server request: an approval
             peer.send({"id": msg["id"], "result": {"decision": decision}})
         if decision == "interrupt" and _shape(msg) == "item/started commandExecution inProgress":
@@ -148,7 +160,7 @@ def _turn(peer: Peer, workspace: Path, policy: str, sandbox: str, decision: str 
 
 
 def _run(binary: str, home_var: str, root: Path, mock: MockModelServer, replies: list[Any],
-         policy: str, sandbox: str, decision: str | None) -> list[str]:
+         policy: str, sandbox: str, decision: str | None, experimental: bool = True) -> list[str]:
     root.mkdir()
     workspace = root / "ws"
     workspace.mkdir()
@@ -157,7 +169,7 @@ def _run(binary: str, home_var: str, root: Path, mock: MockModelServer, replies:
     mock.enqueue(*replies)
     peer = Peer(binary, home_var, root, mock.url)
     try:
-        return _turn(peer, workspace, policy, sandbox, decision)
+        return _turn(peer, workspace, policy, sandbox, decision, experimental)
     finally:
         peer.stop()
 
@@ -188,14 +200,20 @@ SCENARIOS: dict[str, tuple[Callable[[], list[Any]], str, str, str | None]] = {
 }
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize(
+    ("scenario", "experimental"),
+    [*((name, True) for name in sorted(SCENARIOS)), ("command accepted", False)],
+)
 def test_a_turn_sends_what_codex_sends_in_the_same_order(
-    scenario: str, tmp_path: Path, mock_model: MockModelServer
+    scenario: str, experimental: bool, tmp_path: Path, mock_model: MockModelServer
 ) -> None:
+    """Experimental clients hear more (`thread/settings/updated`); a stable one does not."""
     codex = _codex()
     replies, policy, sandbox, decision = SCENARIOS[scenario]
-    theirs = _run(codex, "CODEX_HOME", tmp_path / "codex", mock_model, replies(), policy, sandbox, decision)
-    ours = _run(_pycodex(), "PYCODEX_HOME", tmp_path / "pycodex", mock_model, replies(), policy, sandbox, decision)
+    theirs = _run(codex, "CODEX_HOME", tmp_path / "codex", mock_model, replies(), policy, sandbox, decision,
+                  experimental)
+    ours = _run(_pycodex(), "PYCODEX_HOME", tmp_path / "pycodex", mock_model, replies(), policy, sandbox,
+                decision, experimental)
     if decision == "interrupt":  # pycodex kills the turn's commands and completes their items
         ours = [s for s in ours if s != "item/completed commandExecution failed"]
     if ours != theirs:

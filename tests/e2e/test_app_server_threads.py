@@ -301,3 +301,20 @@ def test_revert_drops_a_turn_and_every_later_one(
     sent = str(mock_model.model_requests()[-1].body["input"])
     assert "alpha" in sent and "ok alpha" in sent  # kept
     assert "bravo" not in sent and "charlie" not in sent  # dropped from what the model sees
+
+
+def test_turn_settings_stay_and_are_what_resume_reports(
+    client: Client, mock_model: MockModelServer, workspace: Path
+) -> None:
+    thread_id = start_thread(client, workspace)
+    mock_model.enqueue(response(message("ok")))
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hi"}],
+                               "approvalPolicy": "untrusted", "sandboxPolicy": {"type": "readOnly"},
+                               "effort": "low"})
+    client.until("turn/completed", threadId=thread_id)
+    resumed = client.call("thread/resume", {"threadId": thread_id})["result"]
+    assert (resumed["approvalPolicy"], resumed["sandbox"]["type"], resumed["reasoningEffort"]) == (
+        "untrusted", "readOnly", "low"
+    )
+    # A stable client is not told about settings (Codex tells experimental clients only).
+    assert "thread/settings/updated" not in [m for m, _ in client.notes]

@@ -34,6 +34,7 @@ from pycodex.frontends.app_server.jsonrpc import (
     Response,
 )
 from pycodex.frontends.app_server.limits import Limits
+from pycodex.frontends.app_server.methods import EXPERIMENTAL_NOTIFICATIONS
 from pycodex.frontends.app_server.outbound import OutboundClosed, OutboundQueue
 from pycodex.frontends.app_server.server_requests import PendingServerRequests
 from pycodex.frontends.app_server.session import Session
@@ -104,6 +105,8 @@ class Connection:
 
     async def notify(self, method: str, params: JsonValue | None) -> None:
         if method in self.session.opted_out_notifications:
+            return
+        if method in EXPERIMENTAL_NOTIFICATIONS and not self.session.experimental_api:
             return
         now_ms = int(time.time() * 1000)
         await self._send_unsolicited(jsonrpc.encode_notification(method, params, now_ms))

@@ -20,11 +20,59 @@ from pycodex.core import CodexThread, ThreadManager, ThreadOptions
 from pycodex.frontends.app_server.dispatcher import Peer
 from pycodex.frontends.app_server.thread_watch import ThreadWatch
 from pycodex.protocol.events import SessionConfiguredEvent
+from pycodex.protocol.ops import OverrideTurnContextOp
 from pycodex.protocol.policies import SandboxPolicy
 from pycodex.protocol.v2.threads import ThreadInfo, thread_json
 
 JsonObj = dict[str, Any]
 DEFAULT_ORIGINATOR = "codex_app_server"
+
+
+class ThreadSettingsNow(msgspec.Struct):
+    """The thread's settings as turns have changed them (`turn/start` overrides persist)."""
+
+    model: str
+    model_provider: str
+    cwd: str
+    approval_policy: str
+    sandbox: JsonObj
+    effort: str | None
+    summary: str | None = None
+
+    @classmethod
+    def from_configured(cls, c: SessionConfiguredEvent) -> ThreadSettingsNow:
+        return cls(
+            model=c.model, model_provider=c.model_provider_id, cwd=c.cwd,
+            approval_policy=c.approval_policy.value, sandbox=sandbox_json(c.sandbox_policy),
+            effort=c.reasoning_effort.value if c.reasoning_effort is not None else None,
+        )
+
+    def apply(self, op: OverrideTurnContextOp) -> None:
+        """Take a turn's overrides (absent fields keep their value)."""
+        if isinstance(op.cwd, str):
+            self.cwd = op.cwd
+        if op.approval_policy is not None and op.sets("approval_policy"):
+            self.approval_policy = op.approval_policy.value
+        if op.sandbox_policy is not None and op.sets("sandbox_policy"):
+            self.sandbox = sandbox_json(op.sandbox_policy)  # type: ignore[arg-type]
+        if isinstance(op.model, str):
+            self.model = op.model
+        if op.sets("effort"):
+            self.effort = op.effort.value if op.effort is not None else None
+        if op.summary is not None and op.sets("summary"):
+            self.summary = op.summary.value
+
+    def to_json(self) -> JsonObj:
+        """`ThreadSettings` as `thread/settings/updated` carries it."""
+        return {
+            "disabledPluginIds": [], "cwd": self.cwd, "approvalPolicy": self.approval_policy,
+            "approvalsReviewer": "user", "sandboxPolicy": self.sandbox, "activePermissionProfile": None,
+            "model": self.model, "modelProvider": self.model_provider, "serviceTier": None,
+            "effort": self.effort, "summary": self.summary,
+            "collaborationMode": {"mode": "default", "settings": {
+                "model": self.model, "reasoning_effort": self.effort, "developer_instructions": None}},
+            "personality": None,
+        }
 
 
 class LoadedThread(msgspec.Struct):
@@ -33,6 +81,7 @@ class LoadedThread(msgspec.Struct):
     configured: SessionConfiguredEvent
     originator: str
     created_at: int
+    settings: ThreadSettingsNow
 
 
 class LoadedThreads:
@@ -68,6 +117,7 @@ class LoadedThreads:
             loaded = LoadedThread(
                 thread=thread, watch=watch, configured=configured,
                 originator=originator or DEFAULT_ORIGINATOR, created_at=int(time.time()),
+                settings=ThreadSettingsNow.from_configured(configured),
             )
             self._loaded[thread.thread_id] = loaded
         loaded.watch.add(peer)
@@ -117,22 +167,22 @@ class LoadedThreads:
         return thread_json(info, status=status)
 
     def thread_response(self, loaded: LoadedThread, **thread_fields: Any) -> JsonObj:
-        """What `thread/start`, `resume` and `fork` answer: the thread and its settings."""
-        c = loaded.configured
+        """What `thread/start`, `resume` and `fork` answer: the thread and its settings now."""
+        s = loaded.settings
         return {
             "thread": self.thread_json(loaded, **thread_fields),
-            "model": c.model,
-            "modelProvider": c.model_provider_id,
+            "model": s.model,
+            "modelProvider": s.model_provider,
             "serviceTier": None,
             "disabledPluginIds": [],
-            "cwd": c.cwd,
-            "runtimeWorkspaceRoots": [c.cwd],
+            "cwd": s.cwd,
+            "runtimeWorkspaceRoots": [s.cwd],
             "instructionSources": [],
-            "approvalPolicy": c.approval_policy.value,
+            "approvalPolicy": s.approval_policy,
             "approvalsReviewer": "user",
-            "sandbox": sandbox_json(c.sandbox_policy),
+            "sandbox": s.sandbox,
             "activePermissionProfile": None,
-            "reasoningEffort": c.reasoning_effort.value if c.reasoning_effort is not None else None,
+            "reasoningEffort": s.effort,
             "multiAgentMode": "explicitRequestOnly",
         }
 

@@ -258,3 +258,7 @@ EXPERIMENTAL_METHODS: frozenset[str] = frozenset(
         "fuzzyFileSearch/sessionStop",
     }
 )
+
+# Notifications Codex sends only to clients that opted into the experimental API (seen in
+# its traffic: a stable client is never told, whatever the schema lists).
+EXPERIMENTAL_NOTIFICATIONS: frozenset[str] = frozenset({"thread/settings/updated"})

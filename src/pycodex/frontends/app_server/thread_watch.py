@@ -141,6 +141,10 @@ class ThreadWatch:
             task.add_done_callback(self._asking.discard)
         self._deferred_asks.clear()
 
+    async def notify_all(self, method: str, params: JsonValue) -> None:
+        """A notification about this thread to every connection subscribed to it."""
+        await self._broadcast(method, params)
+
     async def _broadcast(self, method: str, params: JsonValue) -> None:
         for peer in list(self._peers):
             try:

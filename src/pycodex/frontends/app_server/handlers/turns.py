@@ -3,7 +3,8 @@
 `turn/start` answers with the turn its input went into as soon as the engine has decided
 it (`CodexThread.start_turn`); the turn's notifications follow from the thread's watch.
 Per-turn settings (`cwd`, `approvalPolicy`, `sandboxPolicy`, `model`, `effort`,
-`summary`) are applied to the thread first, as Codex does: they stay for later turns.
+`summary`) are applied to the thread first, as Codex does: they stay for later turns, and
+the thread's connections hear `thread/settings/updated` with the settings now in force.
 `turn/interrupt` stops the turn and kills the commands it started (their items complete).
 """
 
@@ -94,10 +95,17 @@ class TurnStart(_TurnHandler):
         loaded = self.loaded(params.thread_id)
         items = user_inputs(params.input)
         override = settings_override(params)
+        loaded.watch.add(ctx.peer)
         if override is not None:
             await loaded.thread.submit(override)
+            before = loaded.settings.to_json()
+            loaded.settings.apply(override)
+            now = loaded.settings.to_json()
+            if now != before:  # before the turn's answer and notifications, as Codex sends it
+                await loaded.watch.notify_all(
+                    "thread/settings/updated", {"threadId": params.thread_id, "threadSettings": now}
+                )
         schema = params.output_schema if isinstance(params.output_schema, dict) else None
-        loaded.watch.add(ctx.peer)
         turn_id = await loaded.thread.start_turn(
             UserInputOp(items=items, final_output_json_schema=schema)
         )
