@@ -27,6 +27,17 @@ from tests.support.mock_model import MockModelServer
 from tests.support.terminal import PtyTerminal, TmuxTerminal
 
 TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
+PROMPT_MARKERS = ("›", "❯", ">")
+
+
+def prompt_ready(term: PtyTerminal) -> bool:
+    """The composer is drawn and the cursor is on it."""
+    return term.screen_lines()[term.cursor[1]].lstrip().startswith(PROMPT_MARKERS)
+
+
+def pane_prompt_ready(pane: str) -> bool:
+    """The composer is drawn somewhere in a tmux pane's text."""
+    return any(line.lstrip().startswith(PROMPT_MARKERS) for line in pane.splitlines())
 
 
 @pytest.fixture
