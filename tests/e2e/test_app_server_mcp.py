@@ -124,3 +124,21 @@ def test_status_of_a_thread_filtered_and_paged(client: Client, workspace: Path) 
     assert [s["name"] for s in only] == ["fx"] and only[0]["resources"] == [] and "echo" in only[0]["tools"]
     unknown = client.call("mcpServerStatus/list", {"threadId": "no-such-thread"})
     assert "error" in unknown
+
+
+def test_reload_restarts_each_thread_s_servers_from_the_config_as_it_is_now(
+    client: Client, mock_model: MockModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    thread_id = start_thread(client, workspace)
+    config = tmp_path / "pycodex-home" / "config.toml"
+    text = config.read_text()
+    config.write_text(text.replace("[mcp_servers.fx]", "[mcp_servers.fx2]").replace("[mcp_servers.fx.env]", "[mcp_servers.fx2.env]"))
+    assert client.call("config/mcpServer/reload", {})["result"] == {}
+    states = _by_name(client.call("mcpServerStatus/list", {"threadId": thread_id})["result"])
+    assert sorted(states) == ["broken", "fx2"]
+
+    mock_model.enqueue(response(message("ok")))
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "tools?"}]})
+    client.until("turn/completed", threadId=thread_id)
+    offered = {tool.get("name") for tool in mock_model.model_requests()[-1].body["tools"]}
+    assert "mcp__fx2__echo" in offered and "mcp__fx__echo" not in offered

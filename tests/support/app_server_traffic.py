@@ -31,6 +31,7 @@ _RESPONSE_NAMES = {
     "account/gatewayOAuth/cancel": "GatewayOAuthCancelResponse",
     "configRequirements/read": "ConfigRequirementsReadResponse",
     "windowsSandbox/readiness": "WindowsSandboxReadinessResponse",
+    "config/mcpServer/reload": "McpServerRefreshResponse",
 }
 
 

@@ -110,6 +110,7 @@ class CodexThread:
         self._codex = codex
         self.rollout_path = rollout_path
         self._on_close = on_close
+        self._elicitor: Elicitor | None = None
 
     @property
     def thread_id(self) -> str:
@@ -156,11 +157,32 @@ class CodexThread:
         """Who answers this thread's MCP questions (a server's `elicitation/create`, an MCP
         tool's approval); without one they are declined with a warning. False when the
         thread has no MCP servers (nothing will ever ask)."""
+        self._elicitor = elicitor  # also for the servers of a later reload
         mcp = self._codex.session.mcp
         if mcp is None:
             return False
         mcp.set_elicitor(elicitor)
         return True
+
+    async def reload_mcp_servers(self, config: Config, env: Mapping[str, str]) -> None:
+        """Stop this thread's MCP servers and start the ones `config` names (a changed
+        `[mcp_servers]`): later turns see the new tools. A call in flight fails; a server
+        that does not start is reported as at session start, without ending the thread."""
+        from pycodex.mcp.manager import McpConnectionManager
+        from pycodex.mcp.servers import enabled_servers
+
+        session = self._codex.session
+        old, session.mcp = session.mcp, None
+        if old is not None:
+            await old.close()
+        servers = enabled_servers(config.mcp_servers, env, config.cwd)
+        if not servers:
+            return
+        manager = McpConnectionManager(servers, lambda msg: session.emit("", msg))
+        if self._elicitor is not None:
+            manager.set_elicitor(self._elicitor)
+        session.mcp = manager
+        manager.start()
 
     async def mcp_server_states(self, *, with_resources: bool = True) -> list[McpServerState]:
         """This thread's MCP servers as they are now (one still starting says so)."""

@@ -26,7 +26,7 @@ from pycodex.frontends.app_server.handlers.commands import (
 )
 from pycodex.frontends.app_server.handlers.config import config_handlers
 from pycodex.frontends.app_server.handlers.handshake import Initialize
-from pycodex.frontends.app_server.handlers.mcp_status import McpServerStatusList
+from pycodex.frontends.app_server.handlers.mcp_status import McpServerReload, McpServerStatusList
 from pycodex.frontends.app_server.handlers.models import ModelList
 from pycodex.frontends.app_server.handlers.recorded_threads import (
     ThreadArchive,
@@ -59,6 +59,7 @@ from pycodex.frontends.app_server.params import (
     ConfigBatchWriteParams,
     ConfigReadParams,
     ConfigValueWriteParams,
+    EmptyParams,
     InitializeParams,
     ModelListParams,
     ReviewStartParams,
@@ -112,6 +113,7 @@ def build_dispatcher(
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
         MethodSpec("thread/revert", ThreadRevertParams, ThreadRevert(threads)),
         MethodSpec("mcpServerStatus/list", ListMcpServerStatusParams, McpServerStatusList(threads, env)),
+        MethodSpec("config/mcpServer/reload", EmptyParams, McpServerReload(threads, env)),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
         *config_methods(env, threads.config_overrides),

@@ -1,4 +1,6 @@
-"""`mcpServerStatus/list`: the MCP servers, their state, tools and resources.
+"""`mcpServerStatus/list`: the MCP servers, their state, tools and resources; and
+`config/mcpServer/reload`: every loaded thread restarts its MCP servers from the config as
+it is now (a server added, removed or changed in config.toml takes effect for later turns).
 
 With a `threadId`, that loaded thread's own connections as they are (a server still
 starting says so); without one, the configured servers are started just to look at them
@@ -17,6 +19,7 @@ from pycodex.frontends.app_server.errors import invalid_request
 from pycodex.frontends.app_server.handlers.threads import thread_not_found
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.mcp_params import ListMcpServerStatusParams
+from pycodex.frontends.app_server.params import EmptyParams
 from pycodex.frontends.app_server.thread_config import load_thread_config
 
 Json = dict[str, Any]
@@ -49,6 +52,23 @@ class McpServerStatusList:
         end = len(states) if not params.limit else start + params.limit
         page = [server_status(s) for s in states[start:end]]
         return {"data": page, "nextCursor": str(end) if end < len(states) else None}
+
+
+class McpServerReload:
+    def __init__(self, threads: LoadedThreads, env: Mapping[str, str]) -> None:
+        self.threads = threads
+        self.env = env
+
+    async def __call__(self, ctx: RequestContext, params: EmptyParams) -> Json:
+        for thread_id in self.threads.ids():
+            loaded = self.threads.get(thread_id)
+            if loaded is None:  # closed meanwhile
+                continue
+            config = await load_thread_config(
+                self.env, cwd=loaded.settings.cwd, base_overrides=self.threads.config_overrides
+            )
+            await loaded.thread.reload_mcp_servers(config, self.env)
+        return {}
 
 
 def _offset(cursor: str | None) -> int:
