@@ -315,7 +315,11 @@ class Codex:
                 context_window=sess.context_window,
                 compaction=self.compaction,
             )
-            await run_compact_task(sess, turn)
+            await run_compact_task(sess, turn, release)
+
+        def release() -> None:
+            if self._compacting is task:
+                self._compacting = None
 
         task = asyncio.create_task(run(), name=f"turn-{sub_id}")
         self._compacting = task

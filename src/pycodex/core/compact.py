@@ -230,8 +230,12 @@ async def _collect_text(sess: Session, client: ModelClient, prompt: Prompt) -> s
     return text
 
 
-async def run_compact_task(sess: Session, turn: TurnContext) -> None:
-    """`Op::Compact`: a task of its own (TaskStarted … TaskComplete), interruptible."""
+async def run_compact_task(
+    sess: Session, turn: TurnContext, release: Callable[[], None] | None = None
+) -> None:
+    """`Op::Compact`: a task of its own (TaskStarted … TaskComplete), interruptible.
+    `release` is called just before the task says it ended: a client that starts its next
+    turn (or review) the moment it sees TaskComplete must not find the thread busy."""
     started = time.time()
     sess.emit(
         turn.sub_id,
@@ -240,6 +244,8 @@ async def run_compact_task(sess: Session, turn: TurnContext) -> None:
     try:
         await compact(sess, turn)
     except asyncio.CancelledError:
+        if release is not None:
+            release()
         sess.emit(turn.sub_id, TurnAbortedEvent(turn_id=turn.turn_id, reason=TurnAbortReason.INTERRUPTED))
         sess.end_items(turn)
         await sess.flush()
@@ -249,6 +255,8 @@ async def run_compact_task(sess: Session, turn: TurnContext) -> None:
     except ModelClientError as exc:
         sess.emit(turn.sub_id, ErrorEvent(message=f"compaction failed: {exc}"))
     sess.end_items(turn)
+    if release is not None:
+        release()
     sess.emit(
         turn.sub_id,
         TaskCompleteEvent(
