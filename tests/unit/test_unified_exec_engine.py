@@ -326,7 +326,9 @@ async def test_server_yields_then_poll_sees_new_output_then_interrupt_kills_it(
     assert "listening" not in second["body"]  # only what is new
     pid = int(pidfile.read_text())
     assert pid_alive(pid)
-    await until(t, ExecCommandBeginEvent)  # the third call is waiting
+    async with asyncio.timeout(10):  # the third call is waiting (its begin may be read already)
+        while not any(isinstance(e, ExecCommandBeginEvent) and e.call_id == "c3" for e in events):
+            events.append((await t.next_event()).msg)
     await t.submit(InterruptOp())
     events = await until(t, TurnAbortedEvent)
     deadline = time.monotonic() + 3
