@@ -196,16 +196,6 @@ def _row_lacks(term: PtyTerminal, text: str) -> Callable[[], bool]:
     return lambda: text not in cursor_row(term)
 
 
-def settle(term: PtyTerminal, quiet_s: float = 0.5, limit_s: float = 10.0) -> None:
-    """Drain output until the program has been quiet for `quiet_s` (history replay done)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        before = len(term.raw)
-        term.pump(quiet_s)
-        if len(term.raw) == before:
-            return
-
-
 def kill_strays(root: Path) -> None:
     """Kill what a TUI left running from our temporary directory (Codex starts a detached
     app-server daemon from its home): matched by that directory, nothing else."""
@@ -239,13 +229,13 @@ def bench_tool(world: World, tool: Tool, runs: int, keys: int) -> dict[str, list
         figures["start"].append(elapsed)
     term, _ = world.start(tool)
     try:
-        settle(term)
+        term.wait_quiet(0.5, timeout=30)
         figures["echo_1"] = keystroke_latencies(term, keys)
     finally:
         term.close()
     term, _ = world.start(tool, "resume", world.long_thread[tool.label], shown=world.last_answer)
     try:
-        settle(term)
+        term.wait_quiet(0.5, timeout=30)
         figures["echo_long"] = keystroke_latencies(term, keys)
     finally:
         term.close()

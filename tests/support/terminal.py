@@ -171,7 +171,9 @@ class PtyTerminal:
 
     def pump(self, timeout: float = 0.0) -> bool:
         """Feed output into the screen: waits up to `timeout` for the first bytes, then
-        takes whatever else is ready. Returns False once the program closed the terminal."""
+        takes whatever else is ready and returns (it does not wait out `timeout` once
+        something arrived: use wait_until / wait_quiet to wait for a state). Returns False
+        once the program closed the terminal."""
         deadline = time.monotonic() + timeout
         got_any = False
         while True:
@@ -217,6 +219,20 @@ class PtyTerminal:
     def wait_for_anywhere(self, text: str, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Wait until `text` is on the screen or in the scrollback."""
         self.wait_until(lambda: text in self.all_text(), timeout, repr(text))
+
+    def wait_quiet(self, quiet: float = 0.3, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        """Wait until the program has written nothing for `quiet` seconds (a redraw or a
+        history replay has finished); AssertionError if it never goes quiet in `timeout`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = len(self.raw)
+            quiet_until = time.monotonic() + quiet
+            while time.monotonic() < quiet_until and self.pump(quiet_until - time.monotonic()):
+                if len(self.raw) != before:
+                    break
+            if len(self.raw) == before:
+                return
+        raise AssertionError(f"{self.argv[0]} kept writing for {timeout}s\n{self.screen_text()}")
 
     def wait_exit(self, timeout: float = DEFAULT_TIMEOUT_S) -> int:
         """Wait for the program to exit (draining its output); its exit status."""

@@ -192,3 +192,15 @@ def test_alternate_screen_leaves_the_main_screen_and_its_history_untouched() -> 
         assert "main-39" in term.screen_text()
         assert "alt-" not in term.all_text()
         assert "main-0" in term.scrollback_lines()
+
+
+def test_wait_quiet_returns_after_output_stops_and_fails_on_endless_output() -> None:
+    script = "import time\nfor i in range(5):\n    print(f'tick-{i}', flush=True)\n    time.sleep(0.05)\ninput()\n"
+    with PtyTerminal([sys.executable, "-c", script], env=BASH_ENV) as term:
+        term.wait_for("tick-0")
+        term.wait_quiet(quiet=0.3)
+        assert "tick-4" in term.screen_text()  # everything before the pause was read
+    endless = "import time\nwhile True:\n    print('x', flush=True)\n    time.sleep(0.01)\n"
+    with PtyTerminal([sys.executable, "-c", endless], env=BASH_ENV) as term, \
+            pytest.raises(AssertionError, match="kept writing"):
+        term.wait_quiet(quiet=0.3, timeout=1.0)
