@@ -44,7 +44,8 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Event]]:
         real_replace(src, dst)
 
     def unlink(path: str) -> None:
-        if ".apply_patch.tmp" not in str(path):  # cleanup of temp files is not an event
+        # Cleanup of temp files and of the kept copies of replaced files is not an event.
+        if ".apply_patch.tmp" not in str(path) and ".apply_patch.keep" not in str(path):
             log.append(("unlink", str(path)))
         real_unlink(path)
 

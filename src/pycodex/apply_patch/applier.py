@@ -5,8 +5,10 @@ Every new file body is first written to a temporary file next to its destination
 staged, and their data is on disk (durable.py says how, with one sync for many files),
 are they renamed into place and the deletions done, in patch order. A failure while
 staging removes the temporary files and the directories it created, leaving the tree
-untouched. Renames and unlinks can still fail midway (say, a directory's permissions
-change under us); that is reported like Codex reports it.
+untouched. A failure while committing (a later hunk's path became a directory, a
+directory's permissions changed under us) is undone from a journal: replaced and deleted
+files were kept aside as links until the end, so they are put back, new files and
+directories removed — the tree is left as it was, and the error reported as Codex does.
 """
 
 from __future__ import annotations
@@ -87,9 +89,15 @@ def apply_changes(changes: list[FileChange]) -> ApplyResult:
         _discard(writes)
         _remove_dirs(created)
         raise
+    journal = _Journal()
     try:
         for op in ops:
-            _commit(op, sync, created)
+            _commit(op, sync, created, journal)
+    except BaseException:
+        _discard(writes)  # a staged file can keep a new directory from being removed
+        journal.undo()
+        _remove_dirs(created)
+        raise
     finally:
         _discard(writes)
     # New directories' own entries live in their parents; everything else in op.path's.
@@ -98,6 +106,8 @@ def apply_changes(changes: list[FileChange]) -> ApplyResult:
         sync.settle(touched)
     except SyncError as err:
         raise PatchApplyError(_first_failure(ops, err.directory)) from err
+    finally:
+        journal.forget()  # the new names are durable (or cannot be made so): drop the old
     return _result(changes)
 
 
@@ -157,8 +167,7 @@ def _missing_parents(path: str) -> list[str] | None:
 
 
 def _stage(op: _Write, *, fsync: bool) -> None:
-    directory, name = os.path.split(op.path)
-    temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.apply_patch.tmp")
+    temp = _sibling(op.path, "tmp")
     # 0o666 lets the umask decide a new file's mode, as a plain create would.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     op.temp = temp
@@ -174,12 +183,77 @@ def _stage(op: _Write, *, fsync: bool) -> None:
         os.close(fd)
 
 
-def _commit(op: _Write | _Unlink, sync: SyncPlan, created: list[str]) -> None:
+_NEW_DIR = "\0new directory"  # never a file name: marks a directory in the journal
+
+
+class _Journal:
+    """What the commit phase changed, in order, so that a failure can undo it."""
+
+    __slots__ = ("_steps",)
+
+    def __init__(self) -> None:
+        # (path, kept): `path` now holds a new file (kept: the link to what it replaced,
+        # None when it did not exist) or — for a deletion — is gone, `kept` being the file;
+        # (path, _NEW_DIR): a directory this phase created.
+        self._steps: list[tuple[str, str | None]] = []
+
+    def keep(self, path: str) -> str | None:
+        """A second name for the file at `path` (a hard link, else the file renamed), so it
+        survives being replaced or deleted; None when there is no file there."""
+        if not os.path.lexists(path) or os.path.isdir(path):
+            return None
+        kept = _sibling(path, "keep")
+        try:
+            os.link(path, kept, follow_symlinks=False)
+        except OSError:
+            os.rename(path, kept)  # a filesystem without hard links
+        return kept
+
+    def record(self, path: str, kept: str | None) -> None:
+        self._steps.append((path, kept))
+
+    def record_dirs(self, directories: list[str]) -> None:
+        self._steps.extend((d, _NEW_DIR) for d in directories)
+
+    def undo(self) -> None:
+        """Put every changed path back as it was, newest change first."""
+        for path, kept in reversed(self._steps):
+            try:
+                if kept is _NEW_DIR:
+                    os.rmdir(path)
+                elif kept is None:
+                    os.unlink(path)
+                else:
+                    os.replace(kept, path)
+            except OSError:
+                pass  # best effort: what cannot be restored stays reported by the error
+        self._steps.clear()
+
+    def forget(self) -> None:
+        """The patch is in: drop the kept copies."""
+        for _, kept in self._steps:
+            if kept is not None and kept is not _NEW_DIR:
+                try:  # noqa: SIM105 -- as above
+                    os.unlink(kept)
+                except OSError:
+                    pass
+        self._steps.clear()
+
+
+def _sibling(path: str, kind: str) -> str:
+    directory, name = os.path.split(path)
+    return os.path.join(directory, f".{name}.{os.urandom(6).hex()}.apply_patch.{kind}")
+
+
+def _commit(op: _Write | _Unlink, sync: SyncPlan, created: list[str], journal: _Journal) -> None:
     if isinstance(op, _Unlink):
         try:
-            os.unlink(op.path)
+            kept = journal.keep(op.path)
+            if kept is None or os.path.lexists(op.path):
+                os.unlink(op.path)
         except OSError as err:
             raise PatchApplyError(op.error) from err
+        journal.record(op.path, kept)
         return
     if op.temp is None:
         # Its parent only became creatable now that earlier ops ran. Past barrier 1, so
@@ -190,15 +264,25 @@ def _commit(op: _Write | _Unlink, sync: SyncPlan, created: list[str]) -> None:
         except OSError as err:
             raise PatchApplyError(f"Failed to create parent directories for {op.path}") from err
         created += missing
+        journal.record_dirs(missing)
         try:
             _stage(op, fsync=True)
         except OSError as err:
             raise PatchApplyError(f"Failed to write file {op.path}") from err
     assert op.temp is not None
     try:
-        os.replace(op.temp, op.path)
+        kept = journal.keep(op.path)
     except OSError as err:
         raise PatchApplyError(f"Failed to write file {op.path}") from err
+    try:
+        os.replace(op.temp, op.path)
+    except OSError as err:
+        if kept is not None and not os.path.lexists(op.path):
+            os.rename(kept, op.path)  # kept by renaming: put it back
+        elif kept is not None:
+            os.unlink(kept)
+        raise PatchApplyError(f"Failed to write file {op.path}") from err
+    journal.record(op.path, kept)
     op.temp = None
 
 
