@@ -232,6 +232,11 @@ def _parse_update(
         if not chunks and rust_trim_end(lines[index]) == END_OF_FILE:
             index += 1  # Codex ignores end-of-file markers before the first chunk
             continue
+        if not chunks and move_path is None and rust_trim_end(lines[index]).startswith(MOVE_TO):
+            # ...and still takes the move line after them (fuzzer seed 62240187).
+            move_path = rust_trim_end(lines[index])[len(MOVE_TO) :]
+            index += 1
+            continue
         chunk, consumed = _parse_chunk(
             lines, index, line_number + (index - start), allow_missing_context=not chunks
         )
