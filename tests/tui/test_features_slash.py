@@ -164,10 +164,21 @@ def test_compact_and_review_run_on_the_thread(client: StdioClient, mock_model: M
     client.until("turn/completed", threadId=ctx.thread_id)
     mock_model.enqueue(response(message('{"findings": [], "overall_correctness": "patch is correct",'
                                         ' "overall_explanation": "fine", "overall_confidence_score": 0.9}')))
+    ctx.picks = ["uncommitted"]
     ctx.run("/review")
     client.until("turn/completed", threadId=ctx.thread_id)
     review_request = mock_model.requests[-1].body
     assert "changed" in str(review_request["input"])  # the uncommitted diff went to the reviewer
+    # A commit picked from the app-server's `git log`: the reviewer gets that commit.
+    head = subprocess.run(["git", "-C", str(ws), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    mock_model.enqueue(response(message('{"findings": [], "overall_correctness": "patch is correct",'
+                                        ' "overall_explanation": "fine", "overall_confidence_score": 0.9}')))
+    ctx.picks = ["commit", head]
+    ctx.run("/review")
+    client.until("turn/completed", threadId=ctx.thread_id)
+    assert [i.label for i in ctx.offered[-1]] == ["init"]
+    assert head[:7] in str(mock_model.requests[-1].body["input"])
 
 
 def test_bang_runs_the_users_command_and_its_output_comes_as_an_item(

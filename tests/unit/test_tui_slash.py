@@ -207,15 +207,55 @@ def test_rename_sets_the_name_through_the_app_server() -> None:
 
 def test_compact_and_review_start_their_app_server_operations() -> None:
     ctx = FakeContext()
+    ctx.picks = ["uncommitted"]
     run(ctx, "/compact")
     run(ctx, "/review")
     run(ctx, "/review focus on error handling")
+    run(ctx, "/review base main")
+    run(ctx, "/review commit 0123abc")
+    targets = [{"type": "uncommittedChanges"},
+               {"type": "custom", "instructions": "focus on error handling"},
+               {"type": "baseBranch", "branch": "main"},
+               {"type": "commit", "sha": "0123abc"}]
     assert ctx.client.asked == [
         ("thread/compact/start", {"threadId": "thr-1"}),
-        ("review/start", {"threadId": "thr-1", "target": {"type": "uncommittedChanges"}}),
-        ("review/start", {"threadId": "thr-1",
-                          "target": {"type": "custom", "instructions": "focus on error handling"}}),
+        *(("review/start", {"threadId": "thr-1", "target": t}) for t in targets),
     ]
+
+
+def review_targets(ctx: FakeContext) -> list[Any]:
+    return [p["target"] for m, p in ctx.client.asked if m == "review/start"]
+
+
+def test_review_picker_offers_branches_and_commits_from_git() -> None:
+    ctx = FakeContext(exec_answers({
+        "for-each-ref": {"exitCode": 0, "stdout": "main\nfeature\n", "stderr": ""},
+        "log": {"exitCode": 0, "stdout": "a" * 40 + "\tFix the parser\n" + "b" * 40 + "\tInit\n",
+                "stderr": ""},
+    }))
+    ctx.picks = ["base", "main", "commit", "b" * 40, None]
+    run(ctx, "/review")
+    run(ctx, "/review")
+    run(ctx, "/review")  # Esc in the first picker: no review
+    assert [t for t, _ in ctx.pickers] == ["Review", "Base branch", "Review", "Commit to review", "Review"]
+    assert [i.value for i in ctx.pickers[1][1]] == ["main", "feature"]
+    assert [(i.label, i.detail) for i in ctx.pickers[3][1]] == [("Fix the parser", "a" * 10), ("Init", "b" * 10)]
+    assert review_targets(ctx) == [
+        {"type": "baseBranch", "branch": "main"},
+        {"type": "commit", "sha": "b" * 40, "title": "Init"},
+    ]
+
+
+def test_review_picker_says_when_there_is_nothing_to_pick() -> None:
+    ctx = FakeContext(exec_answers({
+        "for-each-ref": {"exitCode": 0, "stdout": "", "stderr": ""},
+        "log": {"exitCode": 128, "stdout": "", "stderr": "no commits"},
+    }))
+    ctx.picks = ["base", "commit"]
+    run(ctx, "/review")
+    run(ctx, "/review")
+    assert texts(ctx, "info") == ["There are no branches to compare with.", "There are no commits to review."]
+    assert review_targets(ctx) == []
 
 
 MODELS = {"data": [

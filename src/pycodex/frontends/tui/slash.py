@@ -196,15 +196,62 @@ async def _compact(ctx: TuiContext, args: str) -> None:
         ctx.add_info("Compacting the conversation…")
 
 
-@command("review", "review uncommitted changes, or: /review INSTRUCTIONS")
+@command("review", "review changes (picker), or: /review base BRANCH | commit SHA | INSTRUCTIONS")
 async def _review(ctx: TuiContext, args: str) -> None:
     thread_id = _need_thread(ctx, "review")
     if thread_id is None:
         return
-    target: dict[str, Any] = (
-        {"type": "custom", "instructions": args} if args else {"type": "uncommittedChanges"}
+    target = await _review_target(ctx, args)
+    if target is not None:
+        await ctx.client.request("review/start", {"threadId": thread_id, "target": target})
+
+
+REVIEW_KINDS = [
+    PickerItem("Uncommitted changes", "uncommitted", "staged, unstaged and untracked files"),
+    PickerItem("Against a base branch", "base", "what this branch changed since it left BRANCH"),
+    PickerItem("A commit", "commit", "the changes one commit made"),
+]
+
+
+async def _review_target(ctx: TuiContext, args: str) -> dict[str, Any] | None:
+    word, _, rest = args.partition(" ")
+    if word == "base" and rest.strip():
+        return {"type": "baseBranch", "branch": rest.strip()}
+    if word == "commit" and rest.strip():
+        return {"type": "commit", "sha": rest.strip()}
+    if args:
+        return {"type": "custom", "instructions": args}
+    kind = await ctx.run_picker("Review", REVIEW_KINDS)
+    if kind == "uncommitted":
+        return {"type": "uncommittedChanges"}
+    if kind == "base":
+        branches = (await _git(ctx, "for-each-ref", "--format=%(refname:short)", "refs/heads")).get("stdout", "")
+        items = [PickerItem(b, b) for b in branches.splitlines() if b]
+        branch = await _pick_or_say(ctx, "Base branch", items, "There are no branches to compare with.")
+        return None if branch is None else {"type": "baseBranch", "branch": branch}
+    if kind == "commit":
+        log = (await _git(ctx, "log", "--format=%H%x09%s", "-n", "100")).get("stdout", "")
+        commits = [line.split("\t", 1) for line in log.splitlines() if "\t" in line]
+        items = [PickerItem(subject, sha, sha[:10]) for sha, subject in commits]
+        sha = await _pick_or_say(ctx, "Commit to review", items, "There are no commits to review.")
+        title = next((subject for s, subject in commits if s == sha), None)
+        return None if sha is None else {"type": "commit", "sha": sha, "title": title}
+    return None
+
+
+async def _pick_or_say(ctx: TuiContext, title: str, items: list[PickerItem[str]], empty: str) -> str | None:
+    if not items:
+        ctx.add_info(empty)
+        return None
+    return await ctx.run_picker(title, items)
+
+
+async def _git(ctx: TuiContext, *argv: str) -> dict[str, Any]:
+    """`git ARGV` in the session's directory, run by the app-server (command/exec)."""
+    answer: dict[str, Any] = await ctx.client.request(
+        "command/exec", {"command": ["git", *argv], "cwd": ctx.cwd, "timeoutMs": 20000}
     )
-    await ctx.client.request("review/start", {"threadId": thread_id, "target": target})
+    return answer
 
 
 # --- settings --------------------------------------------------------------------------
@@ -322,18 +369,12 @@ def _usage_rows(status: dict[str, Any], row: Callable[[str, object], str]) -> li
 
 @command("diff", "show the changes in the working tree (git diff)")
 async def _diff(ctx: TuiContext, args: str) -> None:
-    async def git(*argv: str) -> dict[str, Any]:
-        answer: dict[str, Any] = await ctx.client.request(
-            "command/exec", {"command": ["git", *argv], "cwd": ctx.cwd, "timeoutMs": 20000}
-        )
-        return answer
-
-    inside = await git("rev-parse", "--is-inside-work-tree")
+    inside = await _git(ctx, "rev-parse", "--is-inside-work-tree")
     if inside.get("exitCode") != 0:
         ctx.add_info(f"{ctx.cwd} is not in a git repository: there is no diff to show.")
         return
-    diff = await git("diff", "HEAD", "--no-color", "--no-ext-diff")
-    untracked = await git("ls-files", "--others", "--exclude-standard")
+    diff = await _git(ctx, "diff", "HEAD", "--no-color", "--no-ext-diff")
+    untracked = await _git(ctx, "ls-files", "--others", "--exclude-standard")
     text = diff.get("stdout", "").rstrip("\n")
     new_files = [f for f in untracked.get("stdout", "").splitlines() if f]
     if new_files:
