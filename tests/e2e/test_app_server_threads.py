@@ -318,3 +318,20 @@ def test_turn_settings_stay_and_are_what_resume_reports(
     )
     # A stable client is not told about settings (Codex tells experimental clients only).
     assert "thread/settings/updated" not in [m for m, _ in client.notes]
+
+
+def test_a_thread_whose_config_drifted_from_the_lockfile_is_refused_with_the_diff_as_data(
+    client: Client, mock_model: MockModelServer, workspace: Path, tmp_path: Path
+) -> None:
+    locks = tmp_path / "locks"
+    started = client.call("thread/start", {"cwd": str(workspace),
+                                           "config": {"debug": {"config_lockfile": {"export_dir": str(locks)}}}})
+    lock = locks / f"{started['result']['thread']['id']}.config.lock.toml"
+    assert lock.is_file()
+    replay = {"debug": {"config_lockfile": {"load_path": str(lock)}}}
+    assert "result" in client.call("thread/start", {"cwd": str(workspace), "config": replay})
+    drifted = client.call("thread/start", {"cwd": str(workspace), "config": {**replay, "model_reasoning_effort": "high"}})
+    error = drifted["error"]
+    assert error["message"] == f"Invalid request: config drifted from lockfile {lock}"
+    assert error["data"] == {"lockfile": str(lock), "diff": ['+ model_reasoning_effort = "high"']}
+    assert mock_model.model_requests() == []  # refused before anything ran

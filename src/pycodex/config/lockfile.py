@@ -42,6 +42,7 @@ class LockfileDrift(ConfigError):
 
     def __init__(self, path: Path, diff: list[str]) -> None:
         Exception.__init__(self, f"config drifted from lockfile {path}:\n" + "\n".join(diff))
+        self.path = path
         self.diff = diff
 
 

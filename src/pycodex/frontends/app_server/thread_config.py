@@ -85,4 +85,11 @@ async def load_thread_config(
 
 
 def _config_error(exc: Exception) -> RpcError:
+    from pycodex.config.lockfile import LockfileDrift
+
+    if isinstance(exc, LockfileDrift):
+        # The per-key diff as data too, so a client can show it without parsing text.
+        error = invalid_request(f"Invalid request: config drifted from lockfile {exc.path}")
+        error.data = {"lockfile": str(exc.path), "diff": exc.diff}
+        return error
     return invalid_request(f"Invalid request: {exc}")
