@@ -17,7 +17,8 @@ from tests.unit.test_startup_imports import imported_modules
 
 pytestmark = pytest.mark.e2e
 
-NOT_AT_START = ("click", "tomlkit", "pycodex.cli.main", "pycodex.cli.app_server_cmd")
+NOT_AT_START = ("click", "tomlkit", "pycodex.cli.main", "pycodex.cli.app_server_cmd", "prompt_toolkit", "rich",
+                "pycodex.frontends.tui")
 
 
 @pytest.mark.parametrize("args", [[], ["--listen", "stdio://"], ["--stdio"], ["--listen=stdio://"]])

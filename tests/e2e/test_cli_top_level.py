@@ -36,17 +36,17 @@ def test_version_and_help() -> None:
         (("resume", "--last"), "pycodex exec resume --last"),
     ],
 )
-def test_a_codex_style_interactive_start_points_to_exec(args: tuple[str, ...], suggestion: str) -> None:
+def test_the_interactive_tui_without_a_terminal_points_to_exec(args: tuple[str, ...], suggestion: str) -> None:
     r = run(*args)
-    assert r.returncode == 2
-    assert r.stderr.strip().endswith(
-        f"Error: pycodex has no interactive mode yet; run the task non-interactively with: {suggestion}"
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        f"Error: the interactive TUI needs a terminal (stdin and stdout); without one use: {suggestion}"
     )
 
 
-def test_an_unknown_command_is_still_named() -> None:
-    r = run("bogus")
-    assert r.returncode == 2 and "No such command 'bogus'" in r.stderr
+def test_a_mistyped_command_is_named_not_taken_for_a_task() -> None:
+    r = run("exce")
+    assert r.returncode == 2 and "No such command 'exce'" in r.stderr
 
 
 def test_top_level_config_applies_to_exec_under_its_own(tmp_path: Path) -> None:

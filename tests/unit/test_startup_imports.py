@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-FORBIDDEN = ("pydantic", "msgspec", "httpx2", "pycodex.core", "pycodex.client", "pycodex.protocol")
+FORBIDDEN = ("pydantic", "msgspec", "httpx2", "pycodex.core", "pycodex.client", "pycodex.protocol",
+             "prompt_toolkit", "rich", "pycodex.frontends.tui")
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:

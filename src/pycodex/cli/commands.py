@@ -15,6 +15,8 @@ from pycodex import CODEX_COMPAT_VERSION, __version__
 # name -> (module, attribute, one-line help shown in `pycodex --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "exec": ("pycodex.cli.exec_cmd", "exec_command", "Run pycodex non-interactively [alias: e]"),
+    "resume": ("pycodex.cli.tui_cmd", "resume_command", "Resume an earlier thread interactively (--last or ID)"),
+    "fork": ("pycodex.cli.tui_cmd", "fork_command", "Continue a copy of an earlier thread interactively"),
     "apply_patch": (
         "pycodex.cli.apply_patch_cmd",
         "apply_patch_command",

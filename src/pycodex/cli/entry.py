@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int | None:
         if args in (["--version"], ["-V"]):
             print(commands.VERSION_TEXT)
             return 0
-        if args in ([], ["--help"], ["-h"]):
+        interactive = not args and sys.stdin.isatty() and sys.stdout.isatty()
+        if args in ([], ["--help"], ["-h"]) and not interactive:  # bare on a terminal: the TUI
             print(commands.top_level_help())
             return 0
     if args[:1] == ["app-server"]:

@@ -25,6 +25,10 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "tui":  # hidden: what `pycodex [PROMPT]` runs
+            from pycodex.cli.tui_cmd import tui_command
+
+            return tui_command
         name = ALIASES.get(cmd_name, cmd_name)
         spec = COMMANDS.get(name)
         if spec is None:
@@ -32,23 +36,6 @@ class LazyGroup(click.Group):
         module = importlib.import_module(spec[0])
         command: click.Command = getattr(module, spec[1])
         return command
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name = args[0] if args else ""
-        looks_like_a_task = " " in name or name in ("resume", "fork")
-        if looks_like_a_task and self.get_command(ctx, name) is None:
-            # `codex "task"` / `codex resume` start the TUI, which pycodex lacks: point at
-            # the non-interactive command instead of "no such command".
-            import shlex
-
-            suggestion = shlex.join(["pycodex", "exec", *args])
-            raise click.UsageError(
-                f"pycodex has no interactive mode yet; run the task non-interactively with: {suggestion}",
-                ctx,
-            )
-        return super().resolve_command(ctx, args)
 
     def get_help(self, ctx: click.Context) -> str:
         # One renderer for both paths: `pycodex --help` is usually answered by
@@ -92,6 +79,29 @@ def cli(ctx: click.Context, config_overrides: tuple[str, ...]) -> None:
         ctx.exit(0)
 
 
+def _interactive_args(args: list[str]) -> list[str]:
+    """`pycodex [ROOT OPTIONS] [PROMPT]` as the hidden `tui` command: bare `pycodex` on a
+    terminal, or a first word that is no command (a task)."""
+    index = 0
+    while index < len(args) and args[index] in ("-c", "--config"):
+        index += 2  # root `-c key=value`
+    rest = args[index:]
+    if not rest:
+        return [*args, "tui"] if sys.stdin.isatty() and sys.stdout.isatty() else args
+    first = rest[0]
+    if first.startswith("-") or first in COMMANDS or first in ALIASES or first == "tui":
+        return args
+    if " " not in first and _looks_like_a_command(first):
+        return args  # a mistyped command: click names it and suggests the right one
+    return [*args[:index], "tui", *rest]
+
+
+def _looks_like_a_command(word: str) -> bool:
+    import difflib
+
+    return bool(difflib.get_close_matches(word, [*COMMANDS, *ALIASES], n=1, cutoff=0.75))
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     args = argv if argv is not None else sys.argv[1:]
@@ -102,4 +112,4 @@ def main(argv: list[str] | None = None) -> Any:
 
         dispatch_argv0(sys.argv[0])
         dispatch_run_as_flag(args)
-    return cli.main(args=args, prog_name="pycodex")
+    return cli.main(args=_interactive_args(args), prog_name="pycodex")
