@@ -89,11 +89,20 @@ def _interactive_args(args: list[str]) -> list[str]:
     if not rest:
         return [*args, "tui"] if sys.stdin.isatty() and sys.stdout.isatty() else args
     first = rest[0]
+    if first.split("=", 1)[0] in _TUI_OPTIONS:  # `pycodex -m MODEL "task"`
+        return [*args[:index], "tui", *rest]
     if first.startswith("-") or first in COMMANDS or first in ALIASES or first == "tui":
         return args
     if " " not in first and _looks_like_a_command(first):
         return args  # a mistyped command: click names it and suggests the right one
     return [*args[:index], "tui", *rest]
+
+
+# The TUI's own options (tui_cmd.py): given first, they mean the interactive session.
+_TUI_OPTIONS = frozenset({
+    "-m", "--model", "-s", "--sandbox", "-a", "--ask-for-approval", "-C", "--cd", "--remote",
+    "--remote-token-env",
+})
 
 
 def _looks_like_a_command(word: str) -> bool:

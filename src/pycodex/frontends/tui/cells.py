@@ -71,6 +71,8 @@ def hard_line_breaks(text: str) -> str:
     for line in text.split("\n"):
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
+            out.append(line)
+            continue
         out.append(line if fenced or not line.strip() else line + "  ")
     return "\n".join(out)
 

@@ -170,15 +170,17 @@ class LiveUi:
 
     def _status_text(self) -> FormattedText:
         s = self.app.state.settings
-        parts = [s.model + (f" {s.effort}" if s.effort else ""), _short(self.app.cwd)]
-        left = self.app.state.context_left_percent()
-        if left is not None:
-            parts.append(f"{left}% context left")
+        parts: list[str] = []  # most important first: a narrow terminal cuts the end
         seconds = self.app.turn_seconds()
         if seconds is not None:
             parts.append(f"working {int(seconds)}s · Esc to interrupt")
         if self.app.queued:
             parts.append(f"{len(self.app.queued)} queued")
+        parts.append(s.model + (f" {s.effort}" if s.effort else ""))
+        left = self.app.state.context_left_percent()
+        if left is not None:
+            parts.append(f"{left}% context left")
+        parts.append(_short(self.app.cwd))
         return FormattedText([("fg:ansibrightblack" if self.app.theme.color else "", "  " + "  ·  ".join(parts))])
 
     async def _tick(self) -> None:

@@ -113,6 +113,8 @@ class SessionState:
 
     def _turn_completed(self, params: Json) -> list[Any]:
         self.turn = None
+        if (params.get("turn") or {}).get("status") == "interrupted":
+            return self.finished(NoticeCell("Interrupted. Tell the model what to do differently.", "warning"))
         return []
 
     def _item_started(self, params: Json) -> list[Any]:

@@ -1,0 +1,152 @@
+"""The TUI's core on a real screen: the installed `pycodex` in a pty decoded by pyte,
+against the mock model — a turn streamed into scrollback, the first prompt on the command
+line, approvals with each decision, a patch's diff, interrupting, resizing, NO_COLOR, and
+quitting with the terminal given back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.support.exec_cli import ExecHarness
+from tests.support.mock_model import custom_tool_call, function_call, message, response
+from tests.support.terminal import KEYS, PtyTerminal, ctrl
+from tests.tui.conftest import prompt_ready
+
+pytestmark = pytest.mark.e2e
+
+
+def started(start_tui: Callable[..., PtyTerminal], *args: str, **kw: object) -> PtyTerminal:
+    term = start_tui(*args, **kw)
+    term.wait_until(lambda: prompt_ready(term), what="the composer")
+    return term
+
+
+def idle(term: PtyTerminal) -> None:
+    term.wait_until(lambda: prompt_ready(term) and "working" not in term.screen_text(), what="the turn to end")
+
+
+def shell(cmd: str, call_id: str = "call_1") -> dict[str, object]:
+    return function_call("shell", {"command": ["bash", "-c", cmd]}, call_id=call_id)
+
+
+def test_a_turn_streams_into_scrollback_and_the_composer_comes_back(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(message("Paris is the **capital**.\nSecond line.")))
+    term = started(start_tui)
+    term.send("capital of France?\r")
+    term.wait_for_anywhere("Paris is the capital.")
+    idle(term)
+    text = term.all_text()
+    assert text.index("› capital of France?") < text.index("Paris is the capital.") < text.index("Second line.")
+    assert text.count("Paris is the capital.") == 1
+    assert "capital of France?" in str(tui_world.mock.requests[-1].body["input"])
+    history = (tui_world.home / "history.jsonl").read_text().splitlines()
+    assert json.loads(history[-1])["text"] == "capital of France?"
+
+
+def test_the_first_message_can_come_from_the_command_line(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(message("hi from the model")))
+    term = start_tui("say hi")
+    term.wait_for_anywhere("hi from the model")
+    idle(term)
+    assert "say hi" in str(tui_world.mock.requests[-1].body["input"])
+
+
+@pytest.mark.parametrize(
+    ("key", "ran", "after"),
+    [("y", True, "all done"), ("a", True, "all done"), ("n", False, "all done"), (KEYS["esc"], False, "Interrupted")],
+    ids=["yes", "yes-for-session", "no", "no-and-stop"],
+)
+def test_a_command_approval_is_asked_inline(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness, key: str, ran: bool, after: str
+) -> None:
+    tui_world.mock.enqueue(response(shell("touch approved.txt")), response(message("all done")))
+    term = started(start_tui, "-a", "untrusted")
+    term.send("make the file\r")
+    term.wait_for("Run this command?")
+    screen = term.screen_text()
+    assert "touch approved.txt" in screen and str(tui_world.workspace) in screen
+    assert "[y] yes" in screen and "[n] no" in screen
+    term.send(key)
+    term.wait_for_anywhere(after)
+    idle(term)
+    assert (tui_world.workspace / "approved.txt").exists() == ran
+    assert "Run this command?" not in term.screen_text()
+
+
+def test_a_patch_approval_shows_the_diff_first(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    patch = "*** Begin Patch\n*** Update File: existing.txt\n@@\n-old line\n+new line\n*** End Patch\n"
+    tui_world.mock.enqueue(response(custom_tool_call("apply_patch", patch)), response(message("patched")))
+    term = started(start_tui, "-a", "untrusted", "-s", "read-only")
+    term.send("edit it\r")
+    term.wait_for("Apply these changes?")
+    screen = term.screen_text()
+    assert "-old line" in screen and "+new line" in screen
+    term.send("y")
+    term.wait_for_anywhere("patched")
+    idle(term)
+    assert (tui_world.workspace / "existing.txt").read_text() == "new line\n"
+
+
+def test_esc_interrupts_the_running_command(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(shell("echo started; exec sleep 30")))
+    term = started(start_tui, "-s", "danger-full-access", "-a", "never")
+    term.send("wait a while\r")
+    term.wait_for("sleep 30")
+    term.wait_for("Esc to interrupt")
+    term.send(KEYS["esc"])
+    term.wait_for_anywhere("Interrupted")
+    idle(term)
+    assert len(tui_world.mock.requests) == 1  # nothing more was asked of the model
+
+
+def test_a_resize_rewraps_the_live_region_and_replays_nothing(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(message("the first answer")),
+                           response(shell("echo running; exec sleep 30")))
+    term = started(start_tui, "-s", "danger-full-access", "-a", "never", cols=100)
+    term.send("one\r")
+    term.wait_for_anywhere("the first answer")
+    idle(term)
+    term.send("two\r")
+    term.wait_for("sleep 30")  # a command is running: the live region is up
+    term.resize(60, 30)
+    term.wait_until(lambda: prompt_ready(term), what="the composer after the resize")
+    term.resize(90, 30)
+    term.wait_until(lambda: prompt_ready(term), what="the composer after the resize")
+    assert term.all_text().count("the first answer") == 1
+    term.send(KEYS["esc"])
+    term.wait_for_anywhere("Interrupted")
+
+
+def test_no_color_means_no_colour(start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness) -> None:
+    tui_world.mock.enqueue(response(message("plain **bold** `code`")))
+    term = started(start_tui, env={"NO_COLOR": "1"})
+    term.send("hi\r")
+    term.wait_for_anywhere("plain bold")
+    idle(term)
+    y = next(i for i, line in enumerate(term.screen_lines()) if "plain bold" in line)
+    chars = term.screen.buffer[y]
+    styled = [c for c in chars.values() if c.fg != "default" or c.bg != "default"]
+    assert styled == []
+
+
+def test_ctrl_c_twice_on_an_empty_composer_quits_cleanly(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    term = started(start_tui)
+    term.send(ctrl("c"))
+    term.wait_for("Press Ctrl-C again to quit")
+    term.send(ctrl("c"))
+    assert term.wait_exit() == 0
