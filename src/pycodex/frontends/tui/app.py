@@ -87,6 +87,7 @@ class TuiApp:
         self.client = AppServerClient(transport, self._on_notification, self._on_request)
         try:
             await self.client.initialize(__version__)
+            self._print_banner()
             await self._open_first_thread()
             self._ui = LiveUi(self)
             if self.options.prompt:
@@ -95,6 +96,14 @@ class TuiApp:
         finally:
             await self.client.close()
         return 0
+
+    def _print_banner(self) -> None:
+        where = f"remote {self.options.remote}" if self.options.remote else self.cwd
+        self.print_cells([
+            NoticeCell(f"pycodex {__version__}  ·  {where}", "info"),
+            NoticeCell("Ask anything. / commands · @ files · ! shell · Ctrl-T transcript · "
+                       "Esc interrupts · Ctrl-C twice quits", "info"),
+        ])
 
     async def _open_first_thread(self) -> None:
         if self.options.fork:

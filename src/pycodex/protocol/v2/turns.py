@@ -15,14 +15,18 @@ from typing import Any, Literal
 import msgspec
 
 from pycodex.protocol.events import (
+    AgentMessageEvent,
     ErrorEvent,
     ItemCompletedEvent,
     TaskCompleteEvent,
     TaskStartedEvent,
     ThreadRolledBackEvent,
     TurnAbortedEvent,
+    UserMessageEvent,
     parse_event_msg,
 )
+from pycodex.protocol.items import AgentMessageText, AgentMessageTurnItem, UserMessageTurnItem
+from pycodex.protocol.user_input import TextInput
 
 from .items import thread_item
 from .notifications import turn_error
@@ -30,14 +34,19 @@ from .notifications import turn_error
 JsonObj = dict[str, Any]
 ItemsView = Literal["notLoaded", "summary", "full"]
 # The recorded events a turn is made of; the others are skipped without being decoded.
-TURN_EVENT_TYPES = frozenset(
-    {"task_started", "item_completed", "error", "task_complete", "turn_aborted", "thread_rolled_back"}
-)
+TURN_EVENT_TYPES = frozenset({
+    "task_started", "item_completed", "error", "task_complete", "turn_aborted", "thread_rolled_back",
+    # Rollouts older than `item_completed` (Codex before 0.163, pycodex before it recorded
+    # items) have only these: their turns show the messages at least.
+    "user_message", "agent_message",
+})
 
 
 class RecordedTurn(msgspec.Struct, kw_only=True):
     id: str
     items: list[JsonObj] = msgspec.field(default_factory=list)
+    # From the older events, used when the turn recorded no items at all.
+    legacy_items: list[JsonObj] = msgspec.field(default_factory=list)
     status: str = "inProgress"
     error: JsonObj | None = None
     started_at: int | None = None
@@ -81,11 +90,17 @@ def recorded_turns(events: Iterable[tuple[int | None, JsonObj]]) -> list[Recorde
             current = None
         elif current is not None:
             _apply(current, msg, at_ms)
+    for turn in turns:
+        if not turn.items:
+            turn.items = turn.legacy_items
+        turn.legacy_items = []
     return turns
 
 
 def _apply(turn: RecordedTurn, msg: Any, at_ms: int | None) -> None:
-    if isinstance(msg, ItemCompletedEvent):
+    if isinstance(msg, UserMessageEvent | AgentMessageEvent):
+        turn.legacy_items.append(_legacy_item(turn, msg))
+    elif isinstance(msg, ItemCompletedEvent):
         item = thread_item(msg.item)
         if item is not None:
             turn.items.append(msgspec.to_builtins(item))
@@ -97,6 +112,17 @@ def _apply(turn: RecordedTurn, msg: Any, at_ms: int | None) -> None:
     elif isinstance(msg, TurnAbortedEvent):
         turn.status = "interrupted"
         _finish(turn, None, None, at_ms)
+
+
+def _legacy_item(turn: RecordedTurn, msg: UserMessageEvent | AgentMessageEvent) -> JsonObj:
+    item_id = f"{turn.id}-{len(turn.legacy_items)}"
+    core: Any
+    if isinstance(msg, UserMessageEvent):
+        core = UserMessageTurnItem(id=item_id, content=[TextInput(text=msg.message)])
+    else:
+        core = AgentMessageTurnItem(id=item_id, content=[AgentMessageText(text=msg.message)])
+    item: JsonObj = msgspec.to_builtins(thread_item(core))
+    return item
 
 
 def _finish(turn: RecordedTurn, completed_at: int | None, duration_ms: int | None, at_ms: int | None) -> None:
