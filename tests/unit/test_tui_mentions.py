@@ -1,5 +1,5 @@
-"""`@` mentions (pycodex.frontends.tui.mentions): the token under the cursor, the
-replacement, and the fuzzyFileSearch requests behind the completion menu."""
+"""`@` mentions (pycodex.frontends.tui.mentions): the token under the cursor, how a path
+is written into the message, and the fuzzyFileSearch requests behind the completion menu."""
 
 from __future__ import annotations
 
@@ -7,17 +7,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.document import Document
 
 from pycodex.frontends.tui.mentions import (
     FileHit,
     FileSearch,
     Mention,
-    MentionCompleter,
-    apply_mention,
     find_mention,
-    highlighted,
+    mention_text,
 )
 
 
@@ -36,14 +32,6 @@ from pycodex.frontends.tui.mentions import (
 )
 def test_find_mention(text: str, cursor: int, expected: Mention | None) -> None:
     assert find_mention(text, cursor) == expected
-
-
-def test_apply_mention_replaces_the_token_and_puts_the_cursor_after_it() -> None:
-    text = "see @ma and more"
-    mention = find_mention(text, 7)
-    assert mention is not None
-    assert apply_mention(text, mention, "src/main.py") == ("see src/main.py and more", 16)
-    assert apply_mention("@a", Mention(0, 2, "a"), "my file.txt") == ('"my file.txt" ', 14)
 
 
 class FakeServer:
@@ -79,30 +67,6 @@ def test_file_search_asks_fuzzy_file_search_with_one_cancellation_token() -> Non
     assert len(server.asked) == 2  # an empty query asks nothing
 
 
-def test_highlighted_bolds_the_matched_characters() -> None:
-    assert highlighted(FileHit("ab", (1,))) == [("", "a"), ("bold", "b")]
-
-
-def completions(text: str, cursor: int | None = None) -> tuple[list[Any], FakeServer]:
-    server = FakeServer(FILES)
-    completer = MentionCompleter(FileSearch(server.request, lambda: ["/w"]))
-    document = Document(text, len(text) if cursor is None else cursor)
-
-    async def collect() -> list[Any]:
-        return [c async for c in completer.get_completions_async(document, CompleteEvent())]
-
-    return asyncio.run(collect()), server
-
-
-def test_completer_offers_paths_replacing_the_whole_token() -> None:
-    found, server = completions("open @ma")
-    assert [(c.text, c.start_position) for c in found] == [
-        ("src/main.py ", -3), ("docs/manual.md ", -3),
-    ]
-    assert server.asked[0][1]["query"] == "ma"
-
-
-def test_completer_stays_quiet_outside_a_mention() -> None:
-    for text, cursor in (("open ma", None), ("open @", None), ("open @ma now", 7)):
-        found, server = completions(text, cursor)
-        assert found == [] and server.asked == [], text
+def test_mention_text_quotes_paths_with_spaces() -> None:
+    assert mention_text("src/main.py") == "src/main.py"
+    assert mention_text("my docs/a b.md") == '"my docs/a b.md"'
