@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.exec_cli import ExecHarness
-from tests.support.mock_model import message, response
+from tests.support.mock_model import function_call, message, response
 from tests.support.terminal import KEYS, PtyTerminal, ctrl
 from tests.tui.conftest import prompt_ready
 
@@ -126,3 +126,28 @@ def test_ctrl_t_overlay_shows_the_transcript_and_closes_cleanly(
     term.wait_until(lambda: not term.screen.in_alternate_screen, what="the overlay to close")
     term.wait_until(lambda: prompt_ready(term), what="the composer")
     assert term.all_text().count("first reply") == before.count("first reply")
+
+
+def test_ctrl_t_expands_a_long_command_output_that_scrollback_shows_cut(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    script = "for i in $(seq -w 1 100); do echo out-$i; done"
+    tui_world.mock.enqueue(
+        response(function_call("shell", {"command": ["bash", "-c", script]}, "call_1")),
+        response(message("printed them")),
+    )
+    term = started(start_tui, "-a", "never")
+    ask(term, "print 100 lines", "printed them")
+    assert "out-100" in term.all_text() and "out-001" not in term.all_text()  # cut to its tail
+    term.send(ctrl("t"))
+    term.wait_until(lambda: term.screen.in_alternate_screen, what="the overlay")
+    term.send(KEYS["home"])
+    term.wait_for("earlier lines")  # the command cell, still collapsed
+    assert "out-001" not in term.screen_text()
+    term.send("e")  # expand every long output
+    term.wait_for("out-001")
+    term.send(KEYS["pagedown"])
+    term.wait_for("out-030")
+    term.send("q")
+    term.wait_until(lambda: not term.screen.in_alternate_screen, what="the overlay to close")
+    assert "out-001" not in term.all_text()  # the scrollback was not touched
