@@ -176,8 +176,12 @@ class TuiApp:
 
         from pycodex.frontends.tui.pickers import run_picker_app
 
-        async with in_terminal():
-            return await run_picker_app(title, list(items), color=self.theme.color)
+        try:
+            async with in_terminal():
+                return await run_picker_app(title, list(items), color=self.theme.color)
+        finally:
+            if self._ui is not None:
+                self._ui.flush_held()
 
     async def run_turn(self, text: str) -> str | None:
         self._turn_done.clear()

@@ -80,6 +80,7 @@ class LiveUi:
         self.app = app
         self._last_esc = 0.0
         self._last_ctrl_c = 0.0
+        self._held: list[str] = []  # cells to print once the screen is ours again
         self._history = InMemoryHistory(_load_history(app))
         self.buffer = Buffer(
             multiline=True, completer=_ComposerCompleter(app), complete_while_typing=True,
@@ -106,16 +107,29 @@ class LiveUi:
             return 100
 
     def print_above(self, text: str) -> None:
-        """Print finished cells into the scrollback, above the live region."""
+        """Print finished cells into the scrollback, above the live region.
 
-        async def write() -> None:
-            async with in_terminal():
-                print(text, end="", flush=True)
-
-        if self._application.is_running:
-            self.app.spawn(write())
-        else:
+        Not through `in_terminal`: that puts the terminal in cooked mode while it prints,
+        and keys typed meanwhile would be echoed by the tty and their Enter turned into
+        a newline. The live region is erased, the text written in its place (raw mode:
+        explicit carriage returns), and the region drawn again below it."""
+        app = self._application
+        if not app.is_running:
             print(text, end="", flush=True)
+            return
+        self._held.append(text)
+        if app._running_in_terminal:  # a picker or the overlay owns the screen: later
+            return
+        held, self._held = "".join(self._held), []
+        app.renderer.erase()
+        app.output.write_raw(held.replace("\r\n", "\n").replace("\n", "\r\n"))
+        app.output.flush()
+        app.invalidate()
+
+    def flush_held(self) -> None:
+        """Print what arrived while a picker or the overlay had the screen."""
+        if self._held:
+            self.print_above("")
 
     def invalidate(self) -> None:
         self._application.invalidate()
@@ -305,6 +319,7 @@ class LiveUi:
 
         async with in_terminal():
             await run_transcript_overlay(self.app.state.cells, self.app.theme)
+        self.flush_held()
 
 
 def _short(path: str) -> str:
