@@ -150,3 +150,41 @@ def test_ctrl_c_twice_on_an_empty_composer_quits_cleanly(
     term.wait_for("Press Ctrl-C again to quit")
     term.send(ctrl("c"))
     assert term.wait_exit() == 0
+
+
+def test_remote_attaches_to_a_running_app_server(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    import re
+    import subprocess
+
+    from tests.support.exec_cli import PYCODEX
+
+    server = subprocess.Popen([str(PYCODEX), "app-server", "--listen", "ws://127.0.0.1:0"], env=tui_world.env,
+                              cwd=tui_world.workspace, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        url = ""
+        while not url:
+            line = server.stderr.readline()
+            assert line, "the app-server ended before listening"
+            found = re.search(r"listening on: (ws://\S+)", line)
+            url = found.group(1) if found else ""
+        tui_world.mock.enqueue(response(message("answered by the remote server")))
+        term = started(start_tui, "--remote", url)
+        term.send("hello remote\r")
+        term.wait_for_anywhere("answered by the remote server")
+        idle(term)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_fatal_error_is_one_line_naming_the_log(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    term = start_tui("--remote", "ws://127.0.0.1:9")  # nothing listens there
+    assert term.wait_exit() == 1
+    text = term.all_text()
+    assert "pycodex: " in text and "tui.log" in text
