@@ -5,8 +5,9 @@
 * `start_tui(*args, cols=100, rows=30, env=None, cwd=None)` — starts the installed
   `pycodex ARGS` in a real pseudo-terminal (tests/support/terminal.py `PtyTerminal`) in the
   workspace and returns it; every terminal is closed (process tree killed) at teardown.
-* `start_tmux_tui(...)` — the same inside a private tmux server (`TmuxTerminal`); tests
-  using it skip, saying why, when tmux is not installed.
+* `start_tmux_tui(...)` — the same inside a private tmux server (`TmuxTerminal`); when
+  pycodex ends, `[pycodex exited N]` is printed in the pane. Tests using it skip, saying
+  why, when tmux is not installed.
 * `client` — a real `pycodex app-server` on stdio (mock model, originator pycodex_tui)
   behind `StdioClient.request`, the call the TUI's own client offers: for testing the
   TUI's features against the real protocol without a terminal.
@@ -104,8 +105,11 @@ def start_tmux_tui(tui_world: ExecHarness) -> Iterator[Callable[..., TmuxTermina
     ) -> TmuxTerminal:
         # Inside tmux TERM is tmux's own; the rest of the world's environment is kept.
         session_env = {**tui_env(tui_world, env), "TERM": "tmux-256color"}
+        # The shell prints pycodex's exit status when it ends: tmux's own #{pane_dead_status}
+        # is sometimes never filled in (tmux 3.3 leaves the pane's process unreaped).
+        wrapped = ["sh", "-c", '"$0" "$@"; echo "[pycodex exited $?]"', str(PYCODEX), *args]
         term = TmuxTerminal(
-            [str(PYCODEX), *args], cols=cols, rows=rows, env=session_env,
+            wrapped, cols=cols, rows=rows, env=session_env,
             cwd=cwd or tui_world.workspace, history=history,
         )
         started.append(term)

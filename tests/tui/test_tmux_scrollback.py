@@ -52,5 +52,4 @@ def test_first_answer_is_found_in_tmux_history_after_200_more_lines(
     assert tmux.tmux("display-message", "-p", "-t", tmux.target, "#{alternate_on}").strip() == "0"
 
     send_line(tmux, "/quit")
-    tmux.wait_until(tmux.pane_dead, what="pycodex to exit")
-    assert tmux.tmux("display-message", "-p", "-t", tmux.target, "#{pane_dead_status}").strip() == "0"
+    tmux.wait_for("[pycodex exited 0]")
