@@ -188,3 +188,17 @@ def test_a_fatal_error_is_one_line_naming_the_log(
     assert term.wait_exit() == 1
     text = term.all_text()
     assert "pycodex: " in text and "tui.log" in text
+
+
+def test_approvals_preset_applies_to_the_next_turn(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(shell("touch outside-ok.txt")), response(message("done")))
+    term = started(start_tui, "-a", "untrusted", "-s", "read-only")
+    term.send("/approvals full access\r")
+    term.wait_for("Approval policy never, sandbox danger-full-access")
+    term.send("make it\r")
+    term.wait_for_anywhere("done")
+    idle(term)
+    assert (tui_world.workspace / "outside-ok.txt").exists()  # ran unasked, unsandboxed
+    assert "Run this command?" not in term.all_text()

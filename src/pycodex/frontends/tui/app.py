@@ -32,6 +32,8 @@ from pycodex.frontends.tui.theme import Theme, theme_from_env
 
 T = TypeVar("T")
 Json = dict[str, Any]
+_SANDBOX_POLICIES = {"read-only": "readOnly", "workspace-write": "workspaceWrite",
+                     "danger-full-access": "dangerFullAccess"}
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,12 @@ class TuiApp:
                                                      "expectedTurnId": turn.turn_id})
             return
         params: Json = {"threadId": thread_id, "input": items}
+        chosen = dict(self.options.thread_params)  # /model, /approvals and the CLI flags
         for key in ("model", "effort", "approvalPolicy"):
-            value = dict(self.options.thread_params).get(key)
-            if value is not None:
-                params[key] = value
+            if chosen.get(key) is not None:
+                params[key] = chosen[key]
+        if chosen.get("sandbox") in _SANDBOX_POLICIES:
+            params["sandboxPolicy"] = {"type": _SANDBOX_POLICIES[chosen["sandbox"]]}
         await self.client.request("turn/start", params)
 
     async def interrupt(self) -> bool:
