@@ -68,11 +68,6 @@ def ctrl(letter: str) -> str:
     return chr(ord(letter.lower()) - ord("a") + 1)
 
 
-def bracketed_paste(text: str) -> str:
-    """`text` wrapped as a terminal in bracketed-paste mode sends a paste."""
-    return f"\x1b[200~{text}\x1b[201~"
-
-
 # Private modes that switch to the alternate screen (xterm): 1049 also saves the cursor.
 ALTERNATE_SCREEN_MODES = frozenset({47, 1047, 1049})
 
@@ -272,14 +267,11 @@ class PtyTerminal:
     # --- input -------------------------------------------------------------------------
 
     def send(self, keys: str | bytes) -> None:
-        """Type `keys` (text, or escape sequences: see KEYS, ctrl(), bracketed_paste())."""
+        """Type `keys` (text, or escape sequences: see KEYS and ctrl())."""
         data = keys.encode() if isinstance(keys, str) else keys
         while data:
             written = os.write(self._master, data)
             data = data[written:]
-
-    def send_key(self, name: str) -> None:
-        self.send(KEYS[name])
 
     def resize(self, cols: int, rows: int) -> None:
         """Resize the terminal: the kernel sends SIGWINCH to the program's process group."""
@@ -455,9 +447,6 @@ class TmuxTerminal:
 
     def pane_pid(self) -> int:
         return int(self.tmux("display-message", "-p", "-t", self.target, "#{pane_pid}"))
-
-    def pane_dead(self) -> bool:
-        return self.tmux("display-message", "-p", "-t", self.target, "#{pane_dead}").strip() == "1"
 
     def wait_until(
         self, condition: Callable[[], bool], timeout: float = DEFAULT_TIMEOUT_S, what: str = ""

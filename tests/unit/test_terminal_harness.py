@@ -136,6 +136,10 @@ def test_tmux_send_keys_capture_and_history(tmp_path: Path) -> None:
         assert "row-1\n" not in tmux.capture()
         assert "row-1\n" in tmux.capture(history=True)
         assert tmux.history_size() > 250
+        tmux.resize(60, 12)
+        tmux.type_text("clear; stty size")
+        tmux.send_keys("Enter")
+        tmux.wait_for("12 60")
         shell = tmux.pane_pid()
         tmux.type_text("sleep 300 & echo job=$!")
         tmux.send_keys("Enter")
