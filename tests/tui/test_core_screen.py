@@ -202,3 +202,26 @@ def test_approvals_preset_applies_to_the_next_turn(
     idle(term)
     assert (tui_world.workspace / "outside-ok.txt").exists()  # ran unasked, unsandboxed
     assert "Run this command?" not in term.all_text()
+
+
+def test_ctrl_r_finds_an_earlier_message_in_the_history(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    history = tui_world.home / "history.jsonl"
+    history.write_text(json.dumps({"session_id": "s", "ts": 1, "text": "refactor the parser"}) + "\n"
+                       + json.dumps({"session_id": "s", "ts": 2, "text": "add a test"}) + "\n")
+    term = started(start_tui)
+    term.send(ctrl("r"))
+    term.send("parser")
+    term.wait_for("refactor the parser")
+    term.send(KEYS["enter"])  # accept the match into the composer (not send it)
+    term.wait_until(lambda: "refactor the parser" in term.screen_lines()[term.cursor[1]],
+                    what="the found message in the composer")
+    assert tui_world.mock.requests == []
+
+
+def test_up_recalls_the_previous_message(start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness) -> None:
+    (tui_world.home / "history.jsonl").write_text(json.dumps({"session_id": "s", "ts": 1, "text": "from last time"}) + "\n")
+    term = started(start_tui)
+    term.send(KEYS["up"])
+    term.wait_until(lambda: "from last time" in term.screen_lines()[term.cursor[1]], what="the recalled message")

@@ -6,7 +6,8 @@ Everything finished is printed above it, into the terminal's scrollback, once.
 Keys: Enter sends (steers a running turn); Alt-Enter / Ctrl-J insert a newline; Tab
 queues a message while a turn runs (or completes); Esc or Ctrl-C interrupts a turn; Esc
 Esc goes back to an earlier message; Ctrl-C twice on an empty composer (or Ctrl-D) quits;
-Ctrl-T shows the whole transcript; Ctrl-G edits the message in $EDITOR.
+Ctrl-T shows the whole transcript; Ctrl-G edits the message in $EDITOR; Up/Down and
+Ctrl-R search earlier messages ($PYCODEX_HOME/history.jsonl).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prompt_toolkit.application import Application, in_terminal
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import Condition, has_completions
+from prompt_toolkit.filters import Condition, has_completions, is_searching
 from prompt_toolkit.formatted_text import ANSI, FormattedText
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -35,6 +36,7 @@ from prompt_toolkit.layout import (
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 from prompt_toolkit.layout.dimension import Dimension
 from prompt_toolkit.layout.menus import CompletionsMenu
+from prompt_toolkit.widgets import SearchToolbar
 
 from pycodex.frontends.tui.cells import PatchCell
 
@@ -149,12 +151,14 @@ class LiveUi:
     def _layout(self) -> Layout:
         live = Window(FormattedTextControl(self._live_text), dont_extend_height=True, wrap_lines=True)
         status = Window(FormattedTextControl(self._status_text), height=1)
+        search = SearchToolbar(text_if_not_searching="", ignore_case=True)
         composer = Window(
-            BufferControl(self.buffer), height=Dimension(min=1, max=10), wrap_lines=True,
+            BufferControl(self.buffer, search_buffer_control=search.control, preview_search=True),
+            height=Dimension(min=1, max=10), wrap_lines=True,
             get_line_prefix=lambda line, wrap: [("bold", "› " if line == 0 and not wrap else "  ")],
             dont_extend_height=True,
         )
-        body = HSplit([ConditionalContainer(live, Condition(self._has_live)), status, composer])
+        body = HSplit([ConditionalContainer(live, Condition(self._has_live)), status, composer, search])
         menu = Float(xcursor=True, ycursor=True, content=CompletionsMenu(max_height=8, scroll_offset=1))
         return Layout(FloatContainer(body, floats=[menu]), focused_element=composer)
 
@@ -208,7 +212,10 @@ class LiveUi:
 
     def _keys(self) -> KeyBindings:
         keys = KeyBindings()
-        asking = Condition(lambda: self.app.approval is not None)
+        # While an approval is asked its keys answer it; while Ctrl-R searches, prompt_toolkit's
+        # search keys (Enter accepts the match) apply.
+        approving = Condition(lambda: self.app.approval is not None)
+        asking = approving | is_searching
 
         @keys.add("enter", filter=~asking & ~has_completions)
         def _send(event: KeyPressEvent) -> None:
@@ -258,10 +265,10 @@ class LiveUi:
             self.buffer.open_in_editor()
 
         for key in ("y", "a", "p", "n", "escape", "c-c"):
-            self._approval_key(keys, key, asking)
+            self._approval_key(keys, key, approving)
         return keys
 
-    def _approval_key(self, keys: KeyBindings, key: str, asking: Condition) -> None:
+    def _approval_key(self, keys: KeyBindings, key: str, asking: Any) -> None:
         choice = {"escape": "esc", "c-c": "esc"}.get(key, key)
 
         @keys.add(key, filter=asking, eager=True)
