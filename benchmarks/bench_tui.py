@@ -13,6 +13,8 @@ against the mock model on loopback, with throwaway homes.
   finished cells (a generated thread of user / command / answer turns, resumed with
   `resume ID`). Targets: <= 16 ms for both (independent of the session's length) and
   start-to-prompt <= 400 ms.
+* Ctrl-T (pycodex only): from the key to the transcript overlay showing the long
+  session's last answer (the overlay renders only what is visible).
 
 The reference Codex is found as the other benchmarks find it (benchmarks/codex_ref.py);
 without it only pycodex's figures are printed. Figures are printed, never asserted.
@@ -249,9 +251,27 @@ def bench_tool(world: World, tool: Tool, runs: int, keys: int) -> dict[str, list
     try:
         term.wait_quiet(0.5, timeout=30)
         figures["echo_long"] = keystroke_latencies(term, keys, tool.is_ready)
+        if tool.label == "pycodex":  # Codex's Ctrl-T view is not detected here: pycodex only
+            figures["overlay_long"] = overlay_openings(term, runs, world.last_answer)
     finally:
         term.close()
     return figures
+
+
+def overlay_openings(term: PtyTerminal, runs: int, last_answer: str) -> list[float]:
+    """Seconds from Ctrl-T to the transcript overlay showing the thread's last answer."""
+    samples: list[float] = []
+    for _ in range(runs):
+        term.send(CLEAR_COMPOSER)
+        term.wait_quiet(0.3)
+        started = time.perf_counter()
+        term.send("\x14")
+        term.wait_until(lambda: term.screen.in_alternate_screen and last_answer in term.screen_text(),
+                        ECHO_TIMEOUT_S, "the transcript overlay")
+        samples.append(time.perf_counter() - started)
+        term.send("q")
+        term.wait_until(lambda: not term.screen.in_alternate_screen, ECHO_TIMEOUT_S, "the overlay to close")
+    return samples
 
 
 def main() -> None:
@@ -285,10 +305,11 @@ def main() -> None:
         return
     print(f"TUI in a {COLS}x{ROWS} pty, mock model; {args.runs} starts, {args.keys} keystrokes per session")
     rows = [("start-to-prompt", "start"), ("echo, 1 cell", "echo_1"),
-            (f"echo, ~{args.cells} cells", "echo_long")]
+            (f"echo, ~{args.cells} cells", "echo_long"), (f"Ctrl-T, ~{args.cells} cells", "overlay_long")]
     for title, key in rows:
         for tool in tools:
-            print(f"{title:<20} {tool.label:<8} {ms(results[tool.label][key])}")
+            if key in results[tool.label]:
+                print(f"{title:<20} {tool.label:<8} {ms(results[tool.label][key])}")
     if codex is None and args.only is None:
         print(f"reference Codex: not installed (`pip install {CODEX_DIST}` to compare side by side)")
 
