@@ -4,6 +4,7 @@ backtrack and the Ctrl-T transcript overlay."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 import pytest
@@ -151,3 +152,25 @@ def test_ctrl_t_expands_a_long_command_output_that_scrollback_shows_cut(
     term.send("q")
     term.wait_until(lambda: not term.screen.in_alternate_screen, what="the overlay to close")
     assert "out-001" not in term.all_text()  # the scrollback was not touched
+
+
+def test_copy_sends_the_last_answer_to_the_terminal_clipboard(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(response(message("copy me, please")))
+    term = started(start_tui)
+    ask(term, "say something", "copy me, please")
+    term.send("/copy\r")
+    term.wait_for("Copied the last answer")
+    payload = base64.b64encode(b"copy me, please")
+    assert b"\x1b]52;c;" + payload + b"\x07" in bytes(term.raw)
+
+
+def test_diff_shows_the_working_tree_changes_as_a_diff(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    (tui_world.workspace / "existing.txt").write_text("new line\n")
+    term = started(start_tui)
+    term.send("/diff\r")
+    term.wait_for("+new line")
+    assert "-old line" in term.screen_text()
