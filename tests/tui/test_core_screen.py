@@ -225,3 +225,39 @@ def test_up_recalls_the_previous_message(start_tui: Callable[..., PtyTerminal], 
     term = started(start_tui)
     term.send(KEYS["up"])
     term.wait_until(lambda: "from last time" in term.screen_lines()[term.cursor[1]], what="the recalled message")
+
+
+def test_enter_during_a_turn_steers_it_and_tab_queues_for_after_it(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    tui_world.mock.enqueue(
+        response(shell("echo step; sleep 2")), response(message("first done")),  # the steered turn
+        response(message("queued done")),  # the queued message's own turn
+    )
+    term = started(start_tui, "-s", "danger-full-access", "-a", "never")
+    term.send("start\r")
+    term.wait_for("sleep 2")
+    term.send("also mention the weather\r")  # Enter: into the running turn
+    term.send("then summarise")
+    term.send(KEYS["tab"])  # Tab: after this turn
+    term.wait_for("1 queued")
+    term.wait_for_anywhere("queued done", timeout=20)
+    idle(term)
+    first_follow_up, queued_turn = (str(r.body["input"]) for r in tui_world.mock.requests[1:3])
+    assert "also mention the weather" in first_follow_up and "then summarise" not in first_follow_up
+    assert "then summarise" in queued_turn
+
+
+def test_a_large_paste_arrives_whole_without_sending(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    pasted = "\n".join(f"line {n} of the pasted log" for n in range(300))
+    term = started(start_tui)
+    term.send("\x1b[200~" + pasted + "\x1b[201~")  # as a terminal delivers a paste
+    term.wait_for("line 299 of the pasted log")
+    assert tui_world.mock.requests == []  # its newlines did not send it
+    tui_world.mock.enqueue(response(message("got it")))
+    term.send("\r")
+    term.wait_for_anywhere("got it")
+    assert "line 0 of the pasted log" in str(tui_world.mock.requests[-1].body["input"])
+    assert "line 299 of the pasted log" in str(tui_world.mock.requests[-1].body["input"])
