@@ -64,38 +64,53 @@ def can_open_browser(env: Mapping[str, str]) -> bool:
     return sys.platform in ("darwin", "win32") or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-def browser_login(target: LoginTarget, echo: Echo, env: Mapping[str, str]) -> StoredAuth:
-    pkce, state = oauth.new_pkce(), oauth.new_state()
-    redirect: dict[str, str] = {}
+class PendingBrowserLogin:
+    """A browser login under way: its URL to open, then `wait()` for the browser to come
+    back (blocking; raises LoginFailed), or `cancel()` it from elsewhere."""
 
-    def on_code(code: str) -> StoredAuth:
-        tokens = oauth.exchange_code(
-            target.issuer, code=code, redirect_uri=redirect["uri"], verifier=pkce.verifier
+    def __init__(self, target: LoginTarget, env: Mapping[str, str]) -> None:
+        pkce, state = oauth.new_pkce(), oauth.new_state()
+        redirect: dict[str, str] = {}
+
+        def on_code(code: str) -> StoredAuth:
+            tokens = oauth.exchange_code(
+                target.issuer, code=code, redirect_uri=redirect["uri"], verifier=pkce.verifier
+            )
+            store: CredentialStore = target.store  # type: ignore[assignment]
+            return save_login(tokens, store, target.home, target.workspace_id)
+
+        port = int(env.get(PORT_ENV, "") or DEFAULT_PORT)
+        self._server = _bind(state, on_code, port)
+        self.port = self._server.port
+        redirect["uri"] = f"http://localhost:{self.port}/auth/callback"
+        self.url = oauth.authorize_url(
+            target.issuer, redirect_uri=redirect["uri"], pkce=pkce, state=state,
+            originator=target.originator, workspace_id=target.workspace_id,
         )
-        store: CredentialStore = target.store  # type: ignore[assignment]
-        return save_login(tokens, store, target.home, target.workspace_id)
 
-    port = int(env.get(PORT_ENV, "") or DEFAULT_PORT)
-    server = _bind(state, on_code, port)
-    redirect["uri"] = f"http://localhost:{server.port}/auth/callback"
-    url = oauth.authorize_url(
-        target.issuer, redirect_uri=redirect["uri"], pkce=pkce, state=state,
-        originator=target.originator, workspace_id=target.workspace_id,
-    )
-    echo(f"Starting local login server on http://localhost:{server.port}.")
+    def wait(self) -> StoredAuth:
+        result = self._server.wait()
+        assert isinstance(result, StoredAuth)
+        return result
+
+    def cancel(self) -> None:
+        cancel_previous(self.port)
+
+
+def browser_login(target: LoginTarget, echo: Echo, env: Mapping[str, str]) -> StoredAuth:
+    pending = PendingBrowserLogin(target, env)
+    echo(f"Starting local login server on http://localhost:{pending.port}.")
     opened = False
     if can_open_browser(env):
         import webbrowser
 
-        opened = webbrowser.open(url)
+        opened = webbrowser.open(pending.url)
     lead = "If your browser did not open" if opened else "Open this URL in a browser"
-    echo(f"{lead}, navigate to this URL to authenticate:\n\n{url}\n")
+    echo(f"{lead}, navigate to this URL to authenticate:\n\n{pending.url}\n")
     try:
-        result = server.wait()
+        return pending.wait()
     except KeyboardInterrupt:
         raise LoginFailed("Login cancelled") from None
-    assert isinstance(result, StoredAuth)
-    return result
 
 
 def device_login(target: LoginTarget, echo: Echo) -> StoredAuth:

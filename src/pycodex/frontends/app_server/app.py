@@ -18,6 +18,12 @@ from pycodex.frontends.app_server.command_params import (
     CommandExecWriteParams,
 )
 from pycodex.frontends.app_server.dispatcher import Dispatcher, Log, MethodSpec
+from pycodex.frontends.app_server.handlers.account import (
+    Accounts,
+    CancelLoginAccountParams,
+    GetAccountParams,
+    LoginAccountParams,
+)
 from pycodex.frontends.app_server.handlers.commands import (
     CommandExec,
     CommandExecResize,
@@ -95,6 +101,7 @@ def build_dispatcher(
     env: Mapping[str, str], log: Log, threads: LoadedThreads | None = None
 ) -> Dispatcher:
     threads = threads if threads is not None else LoadedThreads(env)
+    accounts = Accounts(threads, env)
     methods: list[MethodSpec[Any]] = [
         MethodSpec("initialize", InitializeParams, Initialize(env)),
         MethodSpec("thread/start", ThreadStartParams, ThreadStart(threads, env)),
@@ -114,6 +121,11 @@ def build_dispatcher(
         MethodSpec("thread/revert", ThreadRevertParams, ThreadRevert(threads)),
         MethodSpec("mcpServerStatus/list", ListMcpServerStatusParams, McpServerStatusList(threads, env)),
         MethodSpec("config/mcpServer/reload", EmptyParams, McpServerReload(threads, env)),
+        MethodSpec("account/read", GetAccountParams, accounts.read),
+        MethodSpec("account/login/start", LoginAccountParams, accounts.login_start),
+        MethodSpec("account/login/cancel", CancelLoginAccountParams, accounts.login_cancel),
+        MethodSpec("account/logout", EmptyParams, accounts.logout),
+        MethodSpec("account/rateLimits/read", EmptyParams, accounts.rate_limits),
         MethodSpec("skills/list", SkillsListParams, SkillsList(env)),
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
         *config_methods(env, threads.config_overrides),

@@ -91,6 +91,8 @@ class LoadedThreads:
         self.config_overrides = tuple(config_overrides)
         self._managers: dict[str, ThreadManager] = {}
         self._loaded: dict[str, LoadedThread] = {}
+        # The newest rate-limit snapshot any thread received (`account/rateLimits/read`).
+        self.latest_rate_limits: Any = None
 
     def manager(self, originator: str | None) -> ThreadManager:
         name = originator or DEFAULT_ORIGINATOR
@@ -113,7 +115,7 @@ class LoadedThreads:
             configured = (await thread.next_event()).msg
             if not isinstance(configured, SessionConfiguredEvent):
                 raise RuntimeError(f"a thread began with {configured.type}, not session_configured")
-            watch = ThreadWatch(thread, on_end=self._ended)
+            watch = ThreadWatch(thread, on_end=self._ended, on_rate_limits=self._rate_limits)
             loaded = LoadedThread(
                 thread=thread, watch=watch, configured=configured,
                 originator=originator or DEFAULT_ORIGINATOR, created_at=int(time.time()),
@@ -137,6 +139,9 @@ class LoadedThreads:
         self._loaded.clear()
         for manager in self._managers.values():
             await manager.close_all()
+
+    def _rate_limits(self, snapshot: Any) -> None:
+        self.latest_rate_limits = snapshot
 
     def _ended(self, watch: ThreadWatch) -> None:
         loaded = self._loaded.get(watch.thread_id)

@@ -66,12 +66,14 @@ class ThreadWatch:
         *,
         approval_timeout_s: float = APPROVAL_TIMEOUT_S,
         on_end: Callable[[ThreadWatch], None] | None = None,
+        on_rate_limits: Callable[[JsonValue], None] | None = None,
     ) -> None:
         self.thread = thread
         self.notifier = ThreadNotifier(thread.thread_id)
         self._peers: list[Peer] = []
         self._approval_timeout_s = approval_timeout_s
         self._on_end = on_end
+        self._on_rate_limits = on_rate_limits
         self._asking: set[asyncio.Task[None]] = set()
         # Approval requests waiting for their item/started to be announced first.
         self._deferred_asks: list[ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent] = []
@@ -134,6 +136,8 @@ class ThreadWatch:
             if isinstance(msg, ExecApprovalRequestEvent) and self._subscription.pending():
                 return
         for method, params in self.notifier.notifications(msg):
+            if method == "account/rateLimits/updated" and self._on_rate_limits is not None:
+                self._on_rate_limits(params["rateLimits"])
             await self._broadcast(method, params)
         for request in self._deferred_asks:
             task = asyncio.create_task(self._ask(request), name=f"approval-{request.call_id}")

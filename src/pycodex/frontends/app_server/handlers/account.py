@@ -1,0 +1,195 @@
+"""`account/*`: who the server talks to the model as, and logging in and out.
+
+* `account/read` — the stored credential (API key or ChatGPT, with email and plan) and
+  whether the configured provider needs OpenAI auth at all.
+* `account/login/start` — `apiKey` (stored as `pycodex login --with-api-key` stores it),
+  `chatgpt` (the browser flow: `authUrl` and `loginId` answered at once, the login finishes
+  in the background with `account/login/completed` and `account/updated`), cancelled with
+  `account/login/cancel`.
+* `account/logout` — removes the stored credential; `account/updated` follows.
+* `account/rateLimits/read` — the latest rate-limit snapshot the threads received.
+
+External ChatGPT tokens (`chatgptAuthTokens`) and the device-code flow are refused with a
+clear error: pycodex does not have them in the app-server yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pycodex.frontends.app_server.dispatcher import Peer, RequestContext
+from pycodex.frontends.app_server.errors import RpcError, invalid_request
+from pycodex.frontends.app_server.handlers.recorded_threads import after_answer
+from pycodex.frontends.app_server.loaded_threads import LoadedThreads
+from pycodex.frontends.app_server.params import EmptyParams
+from pycodex.frontends.app_server.thread_config import load_thread_config
+from pycodex.frontends.app_server.validation import Params
+
+Json = dict[str, Any]
+PLAN_TYPES = frozenset({
+    "free", "go", "plus", "pro", "prolite", "promax", "team", "business", "enterprise", "edu", "unknown",
+})
+
+
+class GetAccountParams(Params, kw_only=True):
+    refresh_token: bool | None = None
+
+
+class LoginAccountParams(Params, kw_only=True):
+    type: str
+    api_key: str | None = None
+    id_token: str | None = None
+    access_token: str | None = None
+    chatgpt_account_id: str | None = None
+    chatgpt_plan_type: str | None = None
+    app_brand: Any = None
+    codex_streamlined_login: bool | None = None
+    use_hosted_login_success_page: bool | None = None
+
+
+class CancelLoginAccountParams(Params, kw_only=True):
+    login_id: str
+
+
+def account_json(stored: Any) -> Json | None:
+    """The v2 `Account` of a stored credential (None when there is none)."""
+    from pycodex.auth.claims import parse_claims
+
+    if stored is None:
+        return None
+    if stored.tokens is not None:
+        claims = parse_claims(stored.tokens.id_token)
+        plan = claims.plan_type if claims.plan_type in PLAN_TYPES else "unknown"
+        return {"type": "chatgpt", "email": claims.email, "planType": plan}
+    if stored.api_key:
+        return {"type": "apiKey"}
+    return None
+
+
+def _auth_mode(account: Json | None) -> Json:
+    if account is None:
+        return {"authMode": None, "planType": None}
+    if account["type"] == "chatgpt":
+        return {"authMode": "chatgpt", "planType": account["planType"]}
+    return {"authMode": "apikey", "planType": None}
+
+
+class Accounts:
+    """The account methods, sharing the logins under way."""
+
+    def __init__(self, threads: LoadedThreads, env: Mapping[str, str]) -> None:
+        self.threads = threads
+        self.env = env
+        self._logins: dict[str, Any] = {}  # login id -> PendingBrowserLogin
+
+    async def _config(self) -> Any:
+        return await load_thread_config(self.env, base_overrides=self.threads.config_overrides)
+
+    async def _stored(self, config: Any) -> Any:
+        from pycodex.auth.credential import load_auth
+
+        loaded = await asyncio.to_thread(
+            load_auth, config.cli_auth_credentials_store, config.pycodex_home, config.codex_home
+        )
+        return loaded.stored
+
+    async def read(self, ctx: RequestContext, params: GetAccountParams) -> Json:
+        config = await self._config()
+        account = account_json(await self._stored(config))
+        return {"account": account, "requiresOpenaiAuth": bool(config.model_provider.requires_openai_auth)}
+
+    async def login_start(self, ctx: RequestContext, params: LoginAccountParams) -> Json:
+        config = await self._config()
+        forced = config.config_toml.forced_login_method
+        if params.type == "apiKey":
+            if forced == "chatgpt":
+                raise invalid_request('API key login is disabled (forced_login_method = "chatgpt")')
+            return await self._api_key_login(ctx, config, params.api_key)
+        if params.type == "chatgpt":
+            if forced == "api":
+                raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
+            return await self._chatgpt_login(ctx, config)
+        raise invalid_request(f"account/login/start: pycodex does not support login type {params.type!r} yet")
+
+    async def _api_key_login(self, ctx: RequestContext, config: Any, key: str | None) -> Json:
+        from pycodex.auth.storage import open_store
+        from pycodex.auth.store import AUTH_FILE, StoredAuth
+
+        if not key or not key.strip():
+            raise invalid_request("apiKey must not be empty")
+        try:
+            store = open_store(config.cli_auth_credentials_store, config.pycodex_home).store
+            stored = StoredAuth(path=config.pycodex_home / AUTH_FILE, auth_mode="apikey", api_key=key.strip())
+            await asyncio.to_thread(store.save, stored)
+        except Exception as exc:  # OSError, AuthError: the one-line reason
+            raise RpcError(-32603, f"cannot store the API key: {exc}") from None
+        after_answer([ctx.peer], "account/login/completed", {"loginId": None, "success": True, "error": None})
+        after_answer([ctx.peer], "account/updated", _auth_mode({"type": "apiKey"}))
+        return {"type": "apiKey"}
+
+    async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
+        from pycodex.auth import oauth
+        from pycodex.auth.errors import AuthError
+        from pycodex.auth.login import LoginTarget, PendingBrowserLogin
+        from pycodex.auth.storage import open_store
+
+        target = LoginTarget(
+            store=open_store(config.cli_auth_credentials_store, config.pycodex_home).store,
+            home=config.pycodex_home, workspace_id=config.config_toml.forced_chatgpt_workspace_id,
+            issuer=oauth.issuer(self.env),
+        )
+        try:
+            pending = await asyncio.to_thread(PendingBrowserLogin, target, self.env)
+        except AuthError as exc:
+            raise invalid_request(str(exc)) from None
+        login_id = str(uuid.uuid4())
+        self._logins[login_id] = pending
+        asyncio.get_running_loop().create_task(self._finish(login_id, pending, ctx.peer))
+        return {"type": "chatgpt", "loginId": login_id, "authUrl": pending.url}
+
+    async def _finish(self, login_id: str, pending: Any, peer: Peer) -> None:
+        try:
+            stored = await asyncio.to_thread(pending.wait)
+        except Exception as exc:  # cancelled, refused, a workspace mismatch: said as is
+            await _tell(peer, "account/login/completed", {"loginId": login_id, "success": False, "error": str(exc)})
+            return
+        finally:
+            self._logins.pop(login_id, None)
+        await _tell(peer, "account/login/completed", {"loginId": login_id, "success": True, "error": None})
+        await _tell(peer, "account/updated", _auth_mode(account_json(stored)))
+
+    async def login_cancel(self, ctx: RequestContext, params: CancelLoginAccountParams) -> Json:
+        pending = self._logins.get(params.login_id)
+        if pending is None:
+            return {"status": "notFound"}
+        await asyncio.to_thread(pending.cancel)
+        return {"status": "canceled"}
+
+    async def logout(self, ctx: RequestContext, params: EmptyParams) -> Json:
+        from pycodex.auth.storage import FileStore, KeyringStore, keyring_backend
+
+        config = await self._config()
+        home = config.pycodex_home
+        try:
+            if config.cli_auth_credentials_store != "file" and (backend := keyring_backend()):
+                await asyncio.to_thread(KeyringStore(home, backend).delete)
+            await asyncio.to_thread(FileStore(home).delete)
+        except Exception as exc:
+            raise RpcError(-32603, f"cannot remove the stored credentials: {exc}") from None
+        after_answer([ctx.peer], "account/updated", _auth_mode(None))
+        return {}
+
+    async def rate_limits(self, ctx: RequestContext, params: EmptyParams) -> Json:
+        snapshot = self.threads.latest_rate_limits
+        if snapshot is None:
+            raise invalid_request("no rate limits known yet: they arrive with the first model response")
+        return {"rateLimits": snapshot, "rateLimitsByLimitId": None}
+
+
+async def _tell(peer: Peer, method: str, params: Json) -> None:
+    with contextlib.suppress(Exception):  # the client left meanwhile
+        await peer.notify(method, params)
