@@ -111,3 +111,9 @@ def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
     ws.mkdir()
     return ws
+
+
+def test_a_login_left_waiting_does_not_keep_the_server_from_exiting(client: Client) -> None:
+    client.call("account/login/start", {"type": "chatgpt"})  # nobody opens the URL
+    client.server.close_stdin()
+    assert client.server.wait() == 0

@@ -153,7 +153,7 @@ class Accounts:
 
     async def _finish(self, login_id: str, pending: Any, peer: Peer) -> None:
         try:
-            stored = await asyncio.to_thread(pending.wait)
+            stored = await _in_daemon_thread(pending.wait)
         except Exception as exc:  # cancelled, refused, a workspace mismatch: said as is
             await _tell(peer, "account/login/completed", {"loginId": login_id, "success": False, "error": str(exc)})
             return
@@ -188,6 +188,33 @@ class Accounts:
         if snapshot is None:
             raise invalid_request("no rate limits known yet: they arrive with the first model response")
         return {"rateLimits": snapshot, "rateLimitsByLimitId": None}
+
+
+async def _in_daemon_thread(work: Any) -> Any:
+    """`work()` on a daemon thread: a login nobody finishes must not keep the server from
+    exiting (asyncio.to_thread's executor is waited for at shutdown)."""
+    import threading
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = work(), None
+        except BaseException as exc:  # handed to the awaiting coroutine
+            result, error = None, exc
+        loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="account-login", daemon=True).start()
+    return await done
 
 
 async def _tell(peer: Peer, method: str, params: Json) -> None:
