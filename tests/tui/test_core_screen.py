@@ -261,3 +261,20 @@ def test_a_large_paste_arrives_whole_without_sending(
     term.wait_for_anywhere("got it")
     assert "line 0 of the pasted log" in str(tui_world.mock.requests[-1].body["input"])
     assert "line 299 of the pasted log" in str(tui_world.mock.requests[-1].body["input"])
+
+
+def test_status_names_the_account_and_logout_removes_it(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    (tui_world.home / "auth.json").write_text(json.dumps({"OPENAI_API_KEY": "sk-stored", "auth_mode": "apikey"}))
+    (tui_world.home / "auth.json").chmod(0o600)
+    term = started(start_tui)
+    term.send("/status\r")
+    term.wait_for("Account:")
+    assert "API key" in next(line for line in term.screen_lines() if "Account:" in line)
+    term.send("/logout\r")
+    term.wait_for("Signed out")
+    assert not (tui_world.home / "auth.json").exists()
+    term.send("/status\r")
+    term.wait_until(lambda: any("Account:" in line and "none" in line for line in term.screen_lines()),
+                    what="the account gone from /status")

@@ -57,6 +57,8 @@ class TuiApp:
         self.client: Any = None
         self.approval: ApprovalPrompt | None = None
         self.queued: list[str] = []
+        self.account: str | None = None
+        self._provider_needs_login = False
         self._ui: Any = None  # live.LiveUi
         self._printing: asyncio.Lock = asyncio.Lock()
         self._turn_done: asyncio.Event = asyncio.Event()
@@ -89,6 +91,7 @@ class TuiApp:
         self.client = AppServerClient(transport, self._on_notification, self._on_request)
         try:
             await self.client.initialize(__version__)
+            await self._read_account()
             self._print_banner()
             await self._open_first_thread()
             self._ui = LiveUi(self)
@@ -98,6 +101,14 @@ class TuiApp:
         finally:
             await self.client.close()
         return 0
+
+    async def _read_account(self) -> None:
+        try:
+            answer = await self.client.request("account/read", {})
+        except Exception:  # an older server: the account stays unknown
+            return
+        self._provider_needs_login = bool(answer.get("requiresOpenaiAuth"))
+        self.account = account_text(answer.get("account"), self._provider_needs_login)
 
     def _print_banner(self) -> None:
         where = f"remote {self.options.remote}" if self.options.remote else self.cwd
@@ -203,7 +214,7 @@ class TuiApp:
         s = self.state.settings
         return {
             "model": s.model, "effort": s.effort, "model_provider": s.provider, "cwd": self.cwd,
-            "approval_policy": s.approval_policy, "sandbox": s.sandbox, "account": None,
+            "approval_policy": s.approval_policy, "sandbox": s.sandbox, "account": self.account,
             "token_usage": self.state.token_usage, "context_window": self.state.context_window,
             "thread_id": self.state.thread_id, "forked_from": s.forked_from,
         }
@@ -261,6 +272,11 @@ class TuiApp:
     # --- the server talking ---------------------------------------------------------------
 
     def _on_notification(self, method: str, params: Json) -> None:
+        if method == "account/updated":
+            if params.get("authMode") is None:  # signed out: known at once
+                self.account = account_text(None, self._provider_needs_login)
+            else:
+                self.spawn(self._read_account())
         cells = self.state.on_notification(method, params)
         self.print_cells(cells)
         if method == "turn/completed" and params.get("threadId") == self.state.thread_id:
@@ -298,6 +314,15 @@ class TuiApp:
             sys.stdout.flush()
             return
         self._ui.print_above(text)
+
+
+def account_text(account: Json | None, provider_needs_it: bool) -> str:
+    """The `/status` account line."""
+    if account is None:
+        return "not signed in" if provider_needs_it else "none (this provider needs no OpenAI login)"
+    if account.get("type") == "chatgpt":
+        return f"ChatGPT {account.get('email') or ''} ({account.get('planType')})".replace("  ", " ")
+    return "API key"
 
 
 def _with(options: TuiOptions, **params: Any) -> TuiOptions:

@@ -460,7 +460,8 @@ async def _undo(ctx: TuiContext, args: str) -> None:
 
 @command("logout", "sign out (remove the stored credentials)")
 async def _logout(ctx: TuiContext, args: str) -> None:
-    not_available(ctx, "/logout", "Quit and run `pycodex logout`.")
+    await ctx.client.request("account/logout", {})
+    ctx.add_info("Signed out: the stored credentials are removed.")
 
 
 @command("quit", "exit pycodex", "exit")
