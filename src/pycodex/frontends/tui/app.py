@@ -60,9 +60,10 @@ class TuiApp:
         self.account: str | None = None
         self._provider_needs_login = False
         self._ui: Any = None  # live.LiveUi
-        self._printing: asyncio.Lock = asyncio.Lock()
         self._turn_done: asyncio.Event = asyncio.Event()
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._ready: asyncio.Future[None] | None = None  # set by run()
+        self._fatal: Exception | None = None
 
     @property
     def thread_id(self) -> str | None:
@@ -81,26 +82,53 @@ class TuiApp:
     # --- start and stop ---------------------------------------------------------------------
 
     async def run(self) -> int:
+        """The prompt first, then (in the background) the app-server, the account and the
+        first thread: start-up is what the user waits for, and the engine's import is the
+        bulk of it. What is typed meanwhile waits for the connection (`ready`)."""
         from pycodex.frontends.tui.live import LiveUi
 
-        transport: Transport
-        if self.options.remote is not None:
-            transport = await WebSocketTransport.connect(self.options.remote, self.options.remote_token)
-        else:
-            transport = InProcessTransport(self.env, self.options.config_overrides)
-        self.client = AppServerClient(transport, self._on_notification, self._on_request)
+        self._print_banner()
+        self._ui = LiveUi(self)
+        self._ready = asyncio.ensure_future(self._connect())
+        ready = self._ready
         try:
-            await self.client.initialize(__version__)
-            await self._read_account()
-            self._print_banner()
-            await self._open_first_thread()
-            self._ui = LiveUi(self)
-            if self.options.prompt:
-                self.spawn(self.submit(self.options.prompt))
             await self._ui.run()
         finally:
-            await self.client.close()
+            if not ready.done():
+                ready.cancel()
+            with contextlib.suppress(BaseException):
+                await ready
+            if self.client is not None:
+                await self.client.close()
+        if self._fatal is not None:
+            raise self._fatal
         return 0
+
+    async def _connect(self) -> None:
+        try:
+            transport: Transport
+            if self.options.remote is not None:
+                transport = await WebSocketTransport.connect(self.options.remote, self.options.remote_token)
+            else:
+                transport = InProcessTransport(self.env, self.options.config_overrides)
+            self.client = AppServerClient(transport, self._on_notification, self._on_request)
+            await self.client.initialize(__version__)
+            await self._read_account()
+            await self._open_first_thread()
+        except Exception as exc:  # nothing works without the server: end, saying why
+            self._fatal = exc
+            if self._ui is not None:
+                self._ui.exit()
+            return
+        if self.options.prompt:
+            self.spawn(self.submit(self.options.prompt))
+
+    async def ready(self) -> None:
+        """Wait for the connection and the first thread (raises when they failed)."""
+        assert self._ready is not None, "ready() before run()"
+        await asyncio.shield(self._ready)
+        if self._fatal is not None:
+            raise self._fatal
 
     async def _read_account(self) -> None:
         try:
@@ -146,6 +174,7 @@ class TuiApp:
         self._adopt(answer)
 
     async def ensure_thread(self) -> str:
+        await self.ready()
         if self.state.thread_id is None:
             await self.start_new_thread()
         assert self.state.thread_id is not None
@@ -240,6 +269,7 @@ class TuiApp:
         """A composer line: a command, or a message (steering the running turn, if any)."""
         from pycodex.frontends.tui import slash
 
+        await self.ready()
         if await slash.dispatch(self, text):
             return
         thread_id = await self.ensure_thread()
@@ -259,6 +289,7 @@ class TuiApp:
         await self.client.request("turn/start", params)
 
     async def interrupt(self) -> bool:
+        await self.ready()
         turn = self.state.turn
         if turn is None or self.state.thread_id is None:
             return False
