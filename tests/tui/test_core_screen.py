@@ -278,3 +278,19 @@ def test_status_names_the_account_and_logout_removes_it(
     term.send("/status\r")
     term.wait_until(lambda: any("Account:" in line and "none" in line for line in term.screen_lines()),
                     what="the account gone from /status")
+
+
+def test_a_custom_prompt_is_a_slash_command_with_arguments(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    prompts = tui_world.home / "prompts"
+    prompts.mkdir()
+    (prompts / "greet.md").write_text("---\ndescription: greet someone\nargument-hint: NAME\n---\nSay hello to $1, warmly.\n")
+    tui_world.mock.enqueue(response(message("hello sent")))
+    term = started(start_tui)
+    term.send("/prom")
+    term.wait_for("/prompts:greet")  # offered in the completion menu, with its description
+    assert "greet someone" in term.screen_text()
+    term.send("pts:greet Ada\r")
+    term.wait_for_anywhere("hello sent")
+    assert "Say hello to Ada, warmly." in str(tui_world.mock.requests[-1].body["input"])

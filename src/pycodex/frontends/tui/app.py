@@ -272,6 +272,9 @@ class TuiApp:
         await self.ready()
         if await slash.dispatch(self, text):
             return
+        await self.send_message(text)
+
+    async def send_message(self, text: str) -> None:
         thread_id = await self.ensure_thread()
         items = [{"type": "text", "text": text, "text_elements": []}]
         turn = self.state.turn

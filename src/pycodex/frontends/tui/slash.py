@@ -40,6 +40,8 @@ class TuiContext(Protocol):
         """The current thread's id, starting a thread first when there is none yet."""
     async def switch_thread(self, thread_id: str, fork: bool) -> None: ...
     async def run_picker(self, title: str, items: list[PickerItem[T]]) -> T | None: ...
+    async def send_message(self, text: str) -> None:
+        """Send `text` as the user's message (a turn, or into the running one)."""
     async def run_turn(self, text: str) -> str | None:
         """Send `text` as a user turn and wait for it; its last agent message."""
     def set_model(self, model: str, effort: str | None) -> None: ...
@@ -106,6 +108,9 @@ async def dispatch(ctx: TuiContext, line: str) -> bool:
     if parsed is None:
         return False
     name, args = parsed
+    if name.startswith(PROMPTS_PREFIX):
+        await _run_custom_prompt(ctx, name[len(PROMPTS_PREFIX):], args)
+        return True
     entry = lookup(name)
     if entry is None:
         ctx.add_error(f"Unknown command /{name}. Type / to list the commands.")
@@ -129,9 +134,47 @@ async def _run_user_shell(ctx: TuiContext, command: str) -> None:
 
 
 def completions(prefix: str) -> list[tuple[str, str]]:
-    """("/name", description) of the commands starting with `prefix` ("/mo" or "mo")."""
+    """("/name", description) of the commands starting with `prefix` ("/mo" or "mo"), the
+    custom prompts (`/prompts:NAME`) included."""
     wanted = prefix.removeprefix("/").lower()
-    return [(f"/{c.name}", c.description) for c in COMMANDS.values() if c.name.startswith(wanted)]
+    found = [(f"/{c.name}", c.description) for c in COMMANDS.values() if c.name.startswith(wanted)]
+    for prompt in _custom_prompts():
+        name = f"{PROMPTS_PREFIX}{prompt.name}"
+        if name.startswith(wanted):
+            hint = f" {prompt.argument_hint}" if prompt.argument_hint else ""
+            found.append((f"/{name}", (prompt.description or "custom prompt") + hint))
+    return found
+
+
+PROMPTS_PREFIX = "prompts:"
+
+
+def _custom_prompts() -> list[Any]:
+    """$PYCODEX_HOME/prompts/*.md (the files of this machine, also with --remote)."""
+    import os
+
+    from pycodex.config.home import pycodex_home
+    from pycodex.context.prompts_custom import discover_prompts
+
+    try:
+        return list(discover_prompts(pycodex_home(os.environ) / "prompts"))
+    except OSError:
+        return []
+
+
+async def _run_custom_prompt(ctx: TuiContext, name: str, args: str) -> None:
+    from pycodex.context.prompts_custom import PromptArgsError, expand_prompt
+
+    prompt = next((p for p in _custom_prompts() if p.name == name), None)
+    if prompt is None:
+        ctx.add_error(f"No custom prompt “{name}” in $PYCODEX_HOME/prompts.")
+        return
+    try:
+        text = expand_prompt(prompt.content, args)
+    except PromptArgsError as exc:
+        ctx.add_error(f"/{PROMPTS_PREFIX}{name}: {exc}")
+        return
+    await ctx.send_message(text)
 
 
 def _message(exc: Exception) -> str:
