@@ -294,3 +294,18 @@ def test_a_custom_prompt_is_a_slash_command_with_arguments(
     term.send("pts:greet Ada\r")
     term.wait_for_anywhere("hello sent")
     assert "Say hello to Ada, warmly." in str(tui_world.mock.requests[-1].body["input"])
+
+
+def test_undo_restores_the_files_the_last_turn_changed(
+    start_tui: Callable[..., PtyTerminal], tui_world: ExecHarness
+) -> None:
+    patch = "*** Begin Patch\n*** Update File: existing.txt\n@@\n-old line\n+new line\n*** End Patch\n"
+    tui_world.mock.enqueue(response(custom_tool_call("apply_patch", patch)), response(message("patched")))
+    term = started(start_tui, "-s", "workspace-write", "-a", "never")
+    term.send("edit it\r")
+    term.wait_for_anywhere("patched")
+    idle(term)
+    assert (tui_world.workspace / "existing.txt").read_text() == "new line\n"
+    term.send("/undo\r")
+    term.wait_for("/undo:")
+    assert (tui_world.workspace / "existing.txt").read_text() == "old line\n"

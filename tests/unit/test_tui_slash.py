@@ -399,12 +399,10 @@ def test_mention_inserts_an_at_sign() -> None:
     assert texts(ctx, "insert") == ["@", "@src"]
 
 
-def test_undo_says_it_is_not_available_yet_and_logout_signs_out() -> None:
+def test_logout_signs_out() -> None:
     ctx = FakeContext()
-    run(ctx, "/undo")
     run(ctx, "/logout")
-    undo, logout = texts(ctx, "info")
-    assert "not available in the pycodex TUI yet" in undo and "pycodex undo" in undo
+    [logout] = texts(ctx, "info")
     assert "Signed out" in logout
     assert [method for method, _ in ctx.client.asked] == ["account/logout"]
 

@@ -181,10 +181,6 @@ def _message(exc: Exception) -> str:
     return str(getattr(exc, "message", "") or exc) or type(exc).__name__
 
 
-def not_available(ctx: TuiContext, what: str, instead: str) -> None:
-    ctx.add_info(f"{what} is not available in the pycodex TUI yet. {instead}")
-
-
 def _need_thread(ctx: TuiContext, name: str) -> str | None:
     if ctx.thread_id is None:
         ctx.add_error(f"/{name} needs a thread: send a message first.")
@@ -498,7 +494,20 @@ async def _init(ctx: TuiContext, args: str) -> None:
 
 @command("undo", "restore the files the last turn changed")
 async def _undo(ctx: TuiContext, args: str) -> None:
-    not_available(ctx, "/undo", "Quit and run `pycodex undo` to restore the last turn's files.")
+    """As `pycodex undo` for this thread: only what its last file-changing turn changed,
+    never a file edited since (then nothing is restored and those are named). The
+    snapshots are this machine's ($PYCODEX_HOME), so with --remote it undoes nothing."""
+    import asyncio
+    import os
+
+    from pycodex.config.home import pycodex_home
+    from pycodex.context.snapshot_restore import undo_last_turn
+
+    if ctx.thread_id is None:
+        ctx.add_info("Nothing to undo yet.")
+        return
+    result = await asyncio.to_thread(undo_last_turn, pycodex_home(os.environ), ctx.thread_id)
+    (ctx.add_info if result.success else ctx.add_error)(f"/undo: {result.message}")
 
 
 @command("logout", "sign out (remove the stored credentials)")
