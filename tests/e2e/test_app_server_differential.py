@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_app_server_support import HANG, _Lines, initialize_params
+from tests.e2e.test_app_server_support import HANG, _Lines, initialize_params, mock_provider_config
 from tests.support.app_server_traffic import TrafficValidator
 from tests.support.mock_model import (
     MockModelServer,
@@ -65,11 +65,7 @@ class Peer:
     def __init__(self, binary: str, home_var: str, root: Path, mock_url: str) -> None:
         home = root / f"{Path(binary).name}-home"
         home.mkdir()
-        (home / "config.toml").write_text(
-            'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-            f'base_url = "{mock_url}"\nwire_api = "responses"\nenv_key = "MOCK_KEY"\n'
-            "request_max_retries = 0\nstream_max_retries = 0\n"
-        )
+        (home / "config.toml").write_text(mock_provider_config(mock_url))
         (root / "tmp").mkdir(exist_ok=True)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root), "LANG": "C.UTF-8",
                "MOCK_KEY": "x", "TMPDIR": str(root / "tmp"), "CODEX_HOME": str(root / "unused-codex-home"),

@@ -19,7 +19,13 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_app_server_support import AppServer, FrameClient, initialize_params, server_env
+from tests.e2e.test_app_server_support import (
+    AppServer,
+    FrameClient,
+    initialize_params,
+    server_env,
+    write_mock_config,
+)
 from tests.support.mock_model import (
     MockModelServer,
     RecordedRequest,
@@ -45,12 +51,7 @@ def _route(request: RecordedRequest) -> Reply:
 
 
 def _config(tmp_path: Path, mock: MockModelServer) -> dict[str, str]:
-    home = tmp_path / "pycodex-home"
-    home.mkdir(exist_ok=True)
-    (home / "config.toml").write_text(
-        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-        f'base_url = "{mock.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
-    )
+    write_mock_config(tmp_path / "pycodex-home", mock.url)
     return server_env(tmp_path, MOCK_KEY="x", SHELL="/bin/bash")
 
 

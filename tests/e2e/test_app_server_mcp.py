@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_app_server_support import AppServer, initialize_params, server_env
-from tests.e2e.test_app_server_threads import Client, start_thread
+from tests.e2e.test_app_server_support import AppServer, server_env, write_mock_config
+from tests.e2e.test_app_server_threads import Client, initialized_client, start_thread
 from tests.support.mcp_config import fixture_server
 from tests.support.mock_model import MockModelServer, function_call, message, response
 
@@ -30,22 +30,9 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(tmp_path: Path, mock_model: MockModelServer) -> Iterator[Client]:
-    home = tmp_path / "pycodex-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
-        "stream_max_retries = 0\n" + fixture_server(startup_timeout_sec=30)
-        + '\n[mcp_servers.broken]\ncommand = "/nonexistent/mcp-server"\n'
-    )
-    server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x"))
-    c = Client(server)
-    assert "result" in c.call("initialize", initialize_params("ide_client"))
-    server.send({"method": "initialized"})
-    try:
-        yield c
-    finally:
-        server.stop()
+    servers = fixture_server(startup_timeout_sec=30) + '\n[mcp_servers.broken]\ncommand = "/nonexistent/mcp-server"\n'
+    write_mock_config(tmp_path / "pycodex-home", mock_model.url, servers)
+    yield from initialized_client(AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x")))
 
 
 def _tool_output(mock: MockModelServer) -> str:

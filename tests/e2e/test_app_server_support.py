@@ -57,6 +57,20 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def mock_provider_config(base_url: str, extra: str = "") -> str:
+    """A config.toml selecting the mock model server (no retries), then `extra`."""
+    return (
+        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
+        f'base_url = "{base_url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
+        "stream_max_retries = 0\n" + extra
+    )
+
+
+def write_mock_config(home: Path, base_url: str, extra: str = "") -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(mock_provider_config(base_url, extra))
+
+
 def initialize_params(name: str = "e2e_client", *, experimental: bool = False) -> Json:
     return {
         "clientInfo": {"name": name, "title": "E2E", "version": "1.2.3"},

@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_app_server_support import AppServer, initialize_params, server_env
+from tests.e2e.test_app_server_support import (
+    AppServer,
+    initialize_params,
+    server_env,
+    write_mock_config,
+)
 from tests.support.mock_model import MockModelServer, function_call, message, response
 
 pytestmark = pytest.mark.e2e
@@ -60,18 +65,16 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(tmp_path: Path, mock_model: MockModelServer, workspace: Path) -> Iterator[Client]:
-    home = tmp_path / "pycodex-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-        f'base_url = "{mock_model.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
-        "stream_max_retries = 0\n"
-    )
-    server = AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x", SHELL="/bin/bash"))
+    write_mock_config(tmp_path / "pycodex-home", mock_model.url)
+    yield from initialized_client(AppServer(tmp_path, env=server_env(tmp_path, MOCK_KEY="x", SHELL="/bin/bash")))
+
+
+def initialized_client(server: AppServer) -> Iterator[Client]:
+    """A client past the handshake; the server is stopped when the test is done."""
     c = Client(server)
-    assert "result" in c.call("initialize", initialize_params("ide_client"))
-    server.send({"method": "initialized"})
     try:
+        assert "result" in c.call("initialize", initialize_params("ide_client"))
+        server.send({"method": "initialized"})
         yield c
     finally:
         server.stop()
