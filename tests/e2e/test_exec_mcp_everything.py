@@ -1,5 +1,5 @@
 """`pycodex exec` against `@modelcontextprotocol/server-everything` (npm), the MCP
-project's reference server, over stdio: a server we did not write.
+project's reference server, over stdio and over streamable HTTP: a server we did not write.
 
 Installed by the test set-up (`.ci/run`):
 `npm install --prefix /tmp/mcp-everything --no-audit --no-fund @modelcontextprotocol/server-everything@2026.8.31`;
@@ -49,3 +49,37 @@ def test_server_everything_tools_are_offered_and_called(
     assert {i["tool"]: i["status"] for i in r.items("mcp_tool_call")} == {
         "echo": "completed", "get-tiny-image": "completed"
     }
+
+
+@requires_everything
+def test_server_everything_over_streamable_http(harness: ExecHarness, mock_model: MockModelServer) -> None:
+    """The same server as a separate process serving streamable HTTP (`url = …/mcp`)."""
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:  # a free port for it (it cannot report one it picked)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(BIN), "streamableHttp"], env={**os.environ, "PORT": str(port)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:  # blocking reads until it listens (or ends: then fail)
+            if "listening on port" in line:
+                break
+        else:
+            raise AssertionError("server-everything ended before listening")
+        harness.write_config(extra=f'\n[mcp_servers.everything]\nurl = "http://127.0.0.1:{port}/mcp"\n')
+        mock_model.enqueue(response(function_call("mcp__everything__echo", {"message": "over http"}, "c1")),
+                           response(message("done")))
+        r = harness.run("--json", "go", timeout=90)
+        assert r.rc == 0, r.stderr
+        outputs = {o["call_id"]: o["output"] for o in input_items(mock_model.model_requests()[-1], "function_call_output")}
+        assert [p["text"] for p in outputs["c1"][1:]] == ["Echo: over http"]
+        assert {i["tool"]: i["status"] for i in r.items("mcp_tool_call")} == {"echo": "completed"}
+    finally:
+        os.killpg(server.pid, 9)
+        server.wait(timeout=10)
