@@ -82,9 +82,12 @@ def test_a_login_can_be_cancelled(client: Client, home: Path) -> None:
     assert client.call("account/login/cancel", {"loginId": "no-such-login"})["result"] == {"status": "notFound"}
 
 
-def test_unsupported_login_types_are_refused_clearly(client: Client) -> None:
+def test_unsupported_login_types_and_an_empty_key_are_refused_clearly(client: Client, home: Path) -> None:
     refused = client.call("account/login/start", {"type": "chatgptDeviceCode"})
     assert "does not support login type 'chatgptDeviceCode'" in refused["error"]["message"]
+    empty = client.call("account/login/start", {"type": "apiKey", "apiKey": "  "})
+    assert empty["error"]["message"] == "apiKey must not be empty"
+    assert not (home / "auth.json").exists()  # nothing half-written
 
 
 def test_rate_limits_come_from_the_last_turn(client: Client, mock_model: MockModelServer, workspace: Path) -> None:

@@ -111,6 +111,8 @@ def test_status_of_a_thread_filtered_and_paged(client: Client, workspace: Path) 
     assert [s["name"] for s in only] == ["fx"] and only[0]["resources"] == [] and "echo" in only[0]["tools"]
     unknown = client.call("mcpServerStatus/list", {"threadId": "no-such-thread"})
     assert "error" in unknown
+    bad_cursor = client.call("mcpServerStatus/list", {"threadId": thread_id, "cursor": "x"})
+    assert bad_cursor["error"]["message"] == "invalid cursor: 'x'"
 
 
 def test_reload_restarts_each_thread_s_servers_from_the_config_as_it_is_now(

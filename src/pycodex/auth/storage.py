@@ -109,6 +109,15 @@ def keyring_backend() -> Any | None:
     return backend
 
 
+def delete_credentials(mode: str, home: Path) -> bool:
+    """Remove what `login` stored under `home` (the keyring entry too, unless the store is
+    the file only); whether there was anything. Raises OSError / CredentialStoreError."""
+    removed = False
+    if mode != "file" and (backend := keyring_backend()):
+        removed = KeyringStore(home, backend).delete()
+    return FileStore(home).delete() or removed
+
+
 class StoreChoice(msgspec.Struct, frozen=True):
     store: Any  # CredentialStore (a Protocol: msgspec cannot type-check it)
     #: Said to the user when `auto` fell back to the file.

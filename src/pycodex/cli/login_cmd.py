@@ -281,15 +281,12 @@ def logout_command(
     login is left untouched.
     """
     from pycodex.auth.errors import AuthError
-    from pycodex.auth.storage import FileStore, KeyringStore, keyring_backend
+    from pycodex.auth.storage import delete_credentials
 
     config = _load_config(ctx, overrides, enabled_features, disabled_features)
     home = config.pycodex_home
-    removed = False
     try:
-        if config.cli_auth_credentials_store != "file" and (backend := keyring_backend()):
-            removed = KeyringStore(home, backend).delete()
-        removed = FileStore(home).delete() or removed
+        removed = delete_credentials(config.cli_auth_credentials_store, home)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         _fail(ctx, f"Error: cannot remove {home / AUTH_FILE}: {reason}")

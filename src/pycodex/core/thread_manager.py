@@ -55,6 +55,7 @@ from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
     from pycodex.mcp.elicitation import Elicitor
+    from pycodex.mcp.manager import McpConnectionManager
     from pycodex.mcp.status import McpServerState
     from pycodex.telemetry.events import SessionTelemetry
 
@@ -168,21 +169,13 @@ class CodexThread:
         """Stop this thread's MCP servers and start the ones `config` names (a changed
         `[mcp_servers]`): later turns see the new tools. A call in flight fails; a server
         that does not start is reported as at session start, without ending the thread."""
-        from pycodex.mcp.manager import McpConnectionManager
-        from pycodex.mcp.servers import enabled_servers
-
         session = self._codex.session
         old, session.mcp = session.mcp, None
         if old is not None:
             await old.close()
-        servers = enabled_servers(config.mcp_servers, env, config.cwd)
-        if not servers:
-            return
-        manager = McpConnectionManager(servers, lambda msg: session.emit("", msg))
-        if self._elicitor is not None:
+        manager = _mcp_manager(session, config, env)
+        if manager is not None and self._elicitor is not None:
             manager.set_elicitor(self._elicitor)
-        session.mcp = manager
-        manager.start()
 
     async def mcp_server_states(self, *, with_resources: bool = True) -> list[McpServerState]:
         """This thread's MCP servers as they are now (one still starting says so)."""
@@ -517,20 +510,30 @@ def _telemetry(
     return setup.telemetry, setup.warning
 
 
-async def _start_mcp_servers(session: Session, config: Config, env: Mapping[str, str]) -> None:
-    """Start the session's MCP servers (in the background: only `required` ones are
-    waited for here). A required server that fails ends the session before it starts,
-    its servers stopped: `McpStartupError` names it."""
-    from pycodex.mcp.errors import McpStartupError
+def _mcp_manager(session: Session, config: Config, env: Mapping[str, str]) -> McpConnectionManager | None:
+    """The session's MCP servers (its enabled `[mcp_servers]`), installed and starting in
+    the background; None when there are none."""
     from pycodex.mcp.manager import McpConnectionManager
     from pycodex.mcp.servers import enabled_servers
 
     servers = enabled_servers(config.mcp_servers, env, config.cwd)
     if not servers:
-        return
+        return None
     manager = McpConnectionManager(servers, lambda msg: session.emit("", msg))
     session.mcp = manager
     manager.start()
+    return manager
+
+
+async def _start_mcp_servers(session: Session, config: Config, env: Mapping[str, str]) -> None:
+    """Start the session's MCP servers (in the background: only `required` ones are
+    waited for here). A required server that fails ends the session before it starts,
+    its servers stopped: `McpStartupError` names it."""
+    from pycodex.mcp.errors import McpStartupError
+
+    manager = _mcp_manager(session, config, env)
+    if manager is None:
+        return
     try:
         await manager.wait_required()
     except McpStartupError:

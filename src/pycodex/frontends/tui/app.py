@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -362,11 +363,7 @@ def account_text(account: Json | None, provider_needs_it: bool) -> str:
 def _with(options: TuiOptions, **params: Any) -> TuiOptions:
     merged = dict(options.thread_params)
     merged.update({k: v for k, v in params.items() if v is not None})
-    return TuiOptions(
-        prompt=None, resume=options.resume, fork=options.fork, remote=options.remote,
-        remote_token=options.remote_token, config_overrides=options.config_overrides,
-        thread_params=tuple(merged.items()),
-    )
+    return dataclasses.replace(options, prompt=None, thread_params=tuple(merged.items()))
 
 
 def run_tui(env: Mapping[str, str], options: TuiOptions) -> int:

@@ -10,7 +10,7 @@ all of it.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pycodex.frontends.tui.theme import Theme
@@ -189,9 +189,3 @@ class NoticeCell:
         prefix = {"error": "■ ", "warning": "⚠ "}.get(self.kind, "")
         return ["", *_styled(prefix + self.text, style, width, theme)]
 
-
-@dataclass
-class Transcript:
-    """The finished cells of the session, in order (what the overlay shows)."""
-
-    cells: list[Any] = field(default_factory=list)

@@ -170,14 +170,11 @@ class Accounts:
         return {"status": "canceled"}
 
     async def logout(self, ctx: RequestContext, params: EmptyParams) -> Json:
-        from pycodex.auth.storage import FileStore, KeyringStore, keyring_backend
+        from pycodex.auth.storage import delete_credentials
 
         config = await self._config()
-        home = config.pycodex_home
         try:
-            if config.cli_auth_credentials_store != "file" and (backend := keyring_backend()):
-                await asyncio.to_thread(KeyringStore(home, backend).delete)
-            await asyncio.to_thread(FileStore(home).delete)
+            await asyncio.to_thread(delete_credentials, config.cli_auth_credentials_store, config.pycodex_home)
         except Exception as exc:
             raise RpcError(-32603, f"cannot remove the stored credentials: {exc}") from None
         after_answer([ctx.peer], "account/updated", _auth_mode(None))
