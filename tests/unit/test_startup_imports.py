@@ -36,8 +36,11 @@ def forbidden_in(modules: set[str]) -> list[str]:
     return sorted(m for m in modules for bad in FORBIDDEN if m == bad or m.startswith(bad + "."))
 
 
-def run_importtime(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def run_importtime(
+    tmp_path: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     env = {
+        **(extra_env or {}),
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "PYCODEX_HOME": str(tmp_path / "pycodex"),
@@ -134,4 +137,28 @@ def test_the_apply_patch_flag_skips_click(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "made.txt").read_text() == "hi\n"
     assert "pycodex.apply_patch" in modules
+    assert "click" not in modules and "pycodex.cli.main" not in modules
+
+
+def test_exec_runs_without_click(tmp_path: Path) -> None:
+    """`pycodex exec` in its common form (what every SDK turn spawns) is parsed by
+    `cli.exec_fast`: a whole turn against the mock model runs without loading click."""
+    from tests.support.mock_model import MockModelServer, message, response
+
+    with MockModelServer() as mock:
+        home = tmp_path / "pycodex"
+        home.mkdir()
+        (home / "config.toml").write_text(
+            f'model = "gpt-5.5"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
+            f'base_url = "{mock.url}"\nenv_key = "MOCK_KEY"\nrequest_max_retries = 0\n'
+            "stream_max_retries = 0\n"
+        )
+        mock.enqueue(response(message("answered without click")))
+        result, modules = run_importtime(
+            tmp_path, str(LAUNCHER), "exec", "--json", "--skip-git-repo-check", "-c", "model_verbosity=low",
+            "say something", extra_env={"MOCK_KEY": "x"},
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "answered without click" in result.stdout
+    assert "pycodex.cli.exec_fast" in modules
     assert "click" not in modules and "pycodex.cli.main" not in modules

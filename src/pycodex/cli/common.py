@@ -52,29 +52,13 @@ def root_config_overrides() -> list[str]:
 
 
 def overrides_from(flags: Mapping[str, Any], *, default_approval: str | None = None) -> Any:
-    """ConfigOverrides from the flags of `config_options` (imported lazily: the config package)."""
-    from pycodex.config.config import ConfigOverrides
+    """ConfigOverrides from the flags of `config_options`, the root `-c` first (the config
+    package is imported lazily)."""
+    from pycodex.cli.exec_launch import UsageProblem, overrides_from_flags
 
-    if flags.get("bypass") and flags.get("full_auto"):
-        raise click.UsageError(
-            "--full-auto and --dangerously-bypass-approvals-and-sandbox cannot be used together"
+    try:
+        return overrides_from_flags(
+            flags, default_approval=default_approval, root_overrides=root_config_overrides()
         )
-    sandbox = flags.get("sandbox_mode")
-    approval = default_approval
-    if flags.get("full_auto"):
-        sandbox, approval = "workspace-write", "on-request"
-    if flags.get("bypass"):
-        sandbox, approval = "danger-full-access", "never"
-    return ConfigOverrides(
-        model=flags.get("model"),
-        profile=flags.get("profile"),
-        cwd=flags.get("cwd"),
-        approval_policy=approval,
-        sandbox_mode=sandbox,
-        oss=bool(flags.get("oss")),
-        add_dirs=list(flags.get("add_dirs") or ()),
-        enable=list(flags.get("enable") or ()),
-        disable=list(flags.get("disable") or ()),
-        strict=bool(flags.get("strict_config")),
-        config_overrides=[*root_config_overrides(), *(flags.get("config_overrides") or ())],
-    )
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None

@@ -1,7 +1,9 @@
 """What the `pycodex` executable runs first.
 
-`pycodex --version` and `pycodex --help` are answered here from the standard library alone;
-anything else loads the click application (`pycodex.cli.main`). The installed launcher
+`pycodex --version` and `pycodex --help` are answered here from the standard library alone,
+and the common forms of `pycodex exec` and `pycodex app-server` start without click
+(`exec_fast`, `app_server_fast`); anything else loads the click application
+(`pycodex.cli.main`). The installed launcher
 (`scripts/pycodex-launcher.py`) calls :func:`main` without importing `re` as pip's
 generated console scripts do.
 """
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int | None:
         if args in ([], ["--help"], ["-h"]) and not interactive:  # bare on a terminal: the TUI
             print(commands.top_level_help())
             return 0
+    if args and args[0] in ("exec", "e", "-c", "--config"):
+        from pycodex.cli.exec_fast import run_fast as run_exec_fast
+
+        run_exec_fast(args)  # runs the common forms of `exec` (and exits); else click
     if args[:1] == ["app-server"]:
         from pycodex.cli.app_server_fast import run_fast
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 import click
 
 from pycodex import __version__
-from pycodex.cli.common import config_options, overrides_from
+from pycodex.cli.common import config_options
 from pycodex.cli.exec_sessions import ExecCommand, review_target, session_target
 
 _CYBER_PROGRAMS = ["standard", "daybreak_blue", "daybreak_red"]
@@ -76,36 +75,19 @@ def exec_command(
         click.echo((resources.files("pycodex.frontends.exec") / "exec_events.schema.json").read_text())
         return
     # (The TLS context is prewarmed by the model client, for https providers only.)
-    # Most runs run a command: start the process zygote now, on the other core, while the
-    # engine loads (it also sees to it that nothing the model starts outlives pycodex).
-    from pycodex.core import prestart_processes
+    from pycodex.cli.common import root_config_overrides
+    from pycodex.cli.exec_launch import UsageProblem, launch_exec
 
-    prestart_processes()
-    from pycodex.frontends.exec.run import ExecArgs, run_exec
-
-    # The engine's modules and classes live until exit: move them out of the
-    # cyclic GC's sight so its full collections during the run do not re-scan them.
-    gc.freeze()
-    overrides = overrides_from(config_flags, default_approval="never")
-    overrides.ephemeral = ephemeral
-    overrides.ignore_user_config = ignore_user_config
-    overrides.ignore_rules = ignore_rules
-    code = run_exec(
-        ExecArgs(
-            prompt=prompt,
-            overrides=overrides,
-            images=list(images),
-            json=json_mode,
-            output_last_message=output_last_message,
-            output_schema=output_schema,
-            color=color,
-            skip_git_repo_check=skip_git_repo_check,
-            session=session_target(),
-            review_target=review_target(),
-        )
-    )
-    # The run is over (rollout closed, output flushed): spare interpreter teardown its final
-    # collection over every object of the run (~60 ms of a ~400 ms `exec`). atexit handlers
-    # and module cleanup still run; only unreachable cycles are left to the OS, like the rest.
-    gc.freeze()
-    raise SystemExit(code)
+    values = {
+        "prompt": prompt, "images": images, "json_mode": json_mode,
+        "output_last_message": output_last_message, "output_schema": output_schema,
+        "color": color, "skip_git_repo_check": skip_git_repo_check, "ephemeral": ephemeral,
+        "ignore_user_config": ignore_user_config, "ignore_rules": ignore_rules,
+        "thread_source": thread_source, "cyber_access_program": cyber_access_program,
+        **config_flags,
+    }
+    try:
+        launch_exec(values, root_overrides=root_config_overrides(),
+                    session=session_target(), review=review_target())
+    except UsageProblem as exc:
+        raise click.UsageError(str(exc)) from None
