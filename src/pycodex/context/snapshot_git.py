@@ -33,48 +33,76 @@ class GitSnapshotter:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def _git(self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
-        full_env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", **_IDENTITY, **(env or {})}
+    def _env(self, env: dict[str, str] | None) -> dict[str, str]:
+        return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", **_IDENTITY, **(env or {})}
+
+    def _start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         try:
-            done = subprocess.run(
-                ["git", *args], cwd=self.root, env=full_env, input=stdin, capture_output=True,
-                timeout=GIT_TIMEOUT_S, check=False,
+            return subprocess.Popen(
+                ["git", *args], cwd=self.root, env=self._env(env), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+        except OSError as exc:
             raise SnapshotError(f"git {args[0]}: {exc}") from exc
-        if done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+
+    def _finish(
+        self, proc: subprocess.Popen[bytes], args: tuple[str, ...], stdin: bytes | None = None,
+        ok: tuple[int, ...] = (0,),
+    ) -> bytes:
+        try:
+            out, err = proc.communicate(stdin, timeout=GIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            raise SnapshotError(f"git {args[0]}: {exc}") from exc
+        if proc.returncode not in ok:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
             raise SnapshotError(f"git {' '.join(args[:2])}: {lines[-1] if lines else 'failed'}")
-        return done.stdout
+        return out
+
+    def _git(self, *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> bytes:
+        return self._finish(self._start(*args, env=env), args, stdin)
 
     def take(self, label: str) -> str:
+        # Every git process costs a few milliseconds, twice per turn that runs tools: the
+        # index path and HEAD come from one `rev-parse`, and the untracked files are listed
+        # while `add -u` updates the copied index (they read different indexes).
+        real, head = self._index_and_head()
         with tempfile.TemporaryDirectory(prefix="pycodex-snapshot-") as tmp:
             index = Path(tmp) / "index"
-            real = self.root / self._git("rev-parse", "--git-path", "index").decode().strip()
             if real.is_file():
                 shutil.copyfile(real, index)
             env = {"GIT_INDEX_FILE": str(index)}
-            self._git("add", "-u", "--", ".", env=env)
-            untracked = self._small_untracked()
+            add_args = ("add", "-u", "--", ".")
+            list_args = ("ls-files", "--others", "--exclude-standard", "-z")
+            adding = self._start(*add_args, env=env)
+            try:
+                listing = self._start(*list_args)
+            except SnapshotError:
+                adding.kill()
+                adding.communicate()
+                raise
+            self._finish(adding, add_args)
+            untracked = self._small_untracked(self._finish(listing, list_args))
             if untracked:
                 self._git("add", "--pathspec-from-file=-", "--pathspec-file-nul", env=env,
                           stdin=b"\0".join(p.encode() for p in untracked))
             tree = self._git("write-tree", env=env).decode().strip()
-        head = self._git("rev-parse", "--verify", "-q", "HEAD^{commit}") if self._has_head() else b""
-        parents = ["-p", head.decode().strip()] if head else []
+        parents = ["-p", head] if head else []
         commit = self._git("commit-tree", tree, *parents, "-m", f"pycodex snapshot {label}").decode().strip()
         self._git("update-ref", REF_PREFIX + label, commit)
         return commit
 
-    def _has_head(self) -> bool:
-        try:
-            self._git("rev-parse", "--verify", "-q", "HEAD^{commit}")
-        except SnapshotError:
-            return False
-        return True
+    def _index_and_head(self) -> tuple[Path, str | None]:
+        """The index file's path, and HEAD's commit (None in a repository without one)."""
+        args = ("rev-parse", "--git-path", "index", "--verify", "-q", "HEAD^{commit}")
+        lines = self._finish(self._start(*args), args, ok=(0, 1)).decode().splitlines()
+        if not lines:
+            raise SnapshotError("git rev-parse: no index path")
+        return self.root / lines[0], (lines[1] if len(lines) > 1 else None)
 
-    def _small_untracked(self) -> list[str]:
-        listed = self._git("ls-files", "--others", "--exclude-standard", "-z").decode("utf-8", "surrogateescape")
+    def _small_untracked(self, listed_raw: bytes) -> list[str]:
+        listed = listed_raw.decode("utf-8", "surrogateescape")
         keep: list[str] = []
         for path in filter(None, listed.split("\0")):
             try:
