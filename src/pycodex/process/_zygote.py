@@ -353,20 +353,19 @@ class Zygote:
         all, release the placeholders; bounded, so a process stuck in the kernel cannot
         hold us."""
         deadline = time.monotonic() + SHUTDOWN_DEADLINE_S
+        if self.spare is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.spare[0], signal.SIGKILL)
         while time.monotonic() < deadline:
             for pid in self.children:  # their groups too, should /proc be unreadable
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGKILL)
-            victims = _descendants(self.pid)
-            for pid in victims:
+            self.reap()
+            if not _has_children():
+                break  # nothing below us at all: orphans are re-parented to us, so none
+            for pid in _descendants(self.pid):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
-            self.reap()
-            if not victims:
-                try:
-                    os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
             # Wait for a SIGCHLD (wakeup fd), never longer than a moment: orphans arrive
             # when their parents die, and are found by the next scan.
             select.select([self.wake_r], [], [], 0.05)
@@ -375,6 +374,15 @@ class Zygote:
             os.close(status_w)
             self.shim["release_placeholders"](held)
         self.children.clear()
+
+
+def _has_children() -> bool:
+    """Whether any child (running or a zombie) is left, reaping none of them."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def _descendants(root: int) -> list[int]:
