@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -47,15 +47,21 @@ def issuer(env: Mapping[str, str]) -> str:
     return (env.get(ISSUER_ENV, "").strip() or DEFAULT_ISSUER).rstrip("/")
 
 
+def _token_urlsafe(nbytes: int) -> str:
+    # `secrets.token_urlsafe`, without importing `secrets` (and `random`, `hmac`) into
+    # every run that merely might refresh a token.
+    return base64.urlsafe_b64encode(os.urandom(nbytes)).rstrip(b"=").decode("ascii")
+
+
 def new_pkce() -> Pkce:
-    verifier = secrets.token_urlsafe(64)
+    verifier = _token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
     return Pkce(verifier, challenge)
 
 
 def new_state() -> str:
-    return secrets.token_urlsafe(32)
+    return _token_urlsafe(32)
 
 
 def authorize_url(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +105,8 @@ def read_auth(path: Path) -> StoredAuth | None:
 def write_private_file(target: Path, body: str) -> Path:
     """Write `body` to `target` atomically, mode 0600 from creation."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only when saving: not on every run's way to its first request
+
     fd, tmp = tempfile.mkstemp(prefix=".auth.", dir=target.parent)  # mkstemp creates it 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -8,7 +8,6 @@ misbehaving proxy must not park the agent for a day.
 
 from __future__ import annotations
 
-import email.utils
 import random
 import re
 import time
@@ -57,6 +56,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return _cap(float(raw))
     except ValueError:
         pass
+    import email.utils  # an HTTP date is rare: not imported before every first request
+
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):

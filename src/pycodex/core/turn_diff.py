@@ -15,7 +15,6 @@ either): only patches say in advance which files they will touch.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import stat
@@ -233,6 +232,8 @@ def _similarity(old: bytes | None, new: bytes | None) -> int:
         return 100
     a = old.splitlines(keepends=True)
     b = new.splitlines(keepends=True)
+    import difflib  # only for a rename, not before every first request
+
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     kept = sum(len(line) for block in matcher.get_matching_blocks() for line in a[block.a : block.a + block.size])
     return kept * 100 // max(len(old), len(new))

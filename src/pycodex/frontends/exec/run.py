@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -129,6 +128,8 @@ def read_output_schema(path: Path) -> dict[str, Any]:
 
 def write_last_message(path: Path, text: str) -> None:
     """Atomically, so a reader never sees half a message."""
+    import tempfile  # (with shutil, bz2, lzma, random: not worth it before the request)
+
     path = path if path.is_absolute() else Path.cwd() / path
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
