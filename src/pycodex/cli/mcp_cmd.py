@@ -77,10 +77,19 @@ def _transport(server: Json, *, sort_env: bool) -> Json:
     }
 
 
-def _auth_status(server: Json) -> tuple[str, str]:
-    """(JSON value, table text); OAuth is not supported by pycodex yet."""
-    if "url" in server and server.get("bearer_token_env_var"):
+def _auth_status(name: str, server: Json) -> tuple[str, str]:
+    """(JSON value, table text), as Codex reports them; whether a server that has no
+    credentials would accept an OAuth login is not probed (no network for a listing)."""
+    if "url" not in server:
+        return "unsupported", "Unsupported"
+    headers = {str(h).lower() for h in (*(server.get("http_headers") or {}), *(server.get("env_http_headers") or {}))}
+    if server.get("bearer_token_env_var") or "authorization" in headers:
         return "bearer_token", "Bearer token"
+    from pycodex.config.home import pycodex_home
+    from pycodex.mcp.oauth_store import has_tokens
+
+    if has_tokens(pycodex_home(), name, str(server["url"])):
+        return "o_auth", "OAuth"
     return "unsupported", "Unsupported"
 
 
@@ -110,7 +119,7 @@ def list_command(as_json: bool) -> None:
                 "transport": _transport(server, sort_env=True),
                 "startup_timeout_sec": server.get("startup_timeout_sec"),
                 "tool_timeout_sec": server.get("tool_timeout_sec"),
-                "auth_status": _auth_status(server)[0],
+                "auth_status": _auth_status(name, server)[0],
             }
             for name, server in sorted(servers.items())
         ]
@@ -127,7 +136,7 @@ def _list_tables(servers: dict[str, Json]) -> list[list[list[str]]]:
     http = [["Name", "Url", "Bearer Token Env Var", "Status", "Auth"]]
     for name, server in sorted(servers.items()):
         status = "enabled" if server.get("enabled", True) else "disabled"
-        auth = _auth_status(server)[1]
+        auth = _auth_status(name, server)[1]
         if "url" in server:
             http.append([name, str(server["url"]), server.get("bearer_token_env_var") or "-", status, auth])
         else:
@@ -298,3 +307,77 @@ def remove_command(name: str) -> None:
         del doc["mcp_servers"]
     _save(path, doc)
     click.echo(f"Removed global MCP server '{name}'.")
+
+
+# --- OAuth -------------------------------------------------------------------------------------
+
+
+def _http_server(name: str) -> Json:
+    server = _servers().get(name)
+    if server is None:
+        _fail(f"No MCP server named '{name}' found.")
+    if "url" not in server:
+        _fail(f"OAuth login is only supported for streamable HTTP servers ('{name}' runs a command).")
+    return server
+
+
+def _open_browser(url: str) -> bool:
+    if os.environ.get("PYCODEX_NO_BROWSER"):
+        return False
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
+@mcp_command.command("login", context_settings=_CONTEXT)
+@click.argument("name")
+@click.option("--scopes", metavar="SCOPE,SCOPE", help="Comma-separated OAuth scopes to request.")
+def login_command(name: str, scopes: str | None) -> None:
+    """Log in to a streamable-HTTP MCP server with OAuth (opens the browser).
+
+    The tokens are stored in $PYCODEX_HOME/mcp_oauth_credentials.json (mode 0600) and used,
+    refreshed as they expire, whenever pycodex connects to the server.
+    """
+    import asyncio
+
+    from pycodex.config.home import pycodex_home
+    from pycodex.mcp.errors import McpError
+    from pycodex.mcp.oauth import login
+
+    server = _http_server(name)
+    if server.get("bearer_token_env_var"):
+        _fail(f"MCP server '{name}' authenticates with the bearer token in "
+              f"${server['bearer_token_env_var']}: OAuth login is not needed.")
+    headers = {str(k): str(v) for k, v in (server.get("http_headers") or {}).items()}
+    for header, var in (server.get("env_http_headers") or {}).items():
+        if value := os.environ.get(str(var)):
+            headers[str(header)] = value
+    wanted = [scope.strip() for scope in (scopes or "").split(",") if scope.strip()] or None
+    try:
+        asyncio.run(login(pycodex_home(), name, str(server["url"]), headers, scopes=wanted,
+                          out=sys.stdout, open_browser=_open_browser))
+    except McpError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("login cancelled")
+    click.echo(f"Successfully logged in to MCP server '{name}'.")
+
+
+@mcp_command.command("logout", context_settings=_CONTEXT)
+@click.argument("name")
+def logout_command(name: str) -> None:
+    """Remove the OAuth credentials stored for an MCP server."""
+    from pycodex.config.home import pycodex_home
+    from pycodex.mcp.oauth_store import OAuthStoreError, delete_entry
+
+    _http_server(name)
+    try:
+        removed = delete_entry(pycodex_home(), name)
+    except (OAuthStoreError, OSError) as exc:
+        _fail(str(exc))
+    if not removed:
+        _fail(f"No OAuth credentials stored for server '{name}'.")
+    click.echo(f"Removed OAuth credentials for '{name}'.")

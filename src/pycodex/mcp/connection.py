@@ -237,7 +237,14 @@ class ServerConnection:
 
         if transport.problem is not None:
             raise McpError(transport.problem)
-        client = await stack.enter_async_context(create_mcp_http_client(headers=transport.headers))
+        auth = None
+        if transport.oauth_home is not None:  # tokens of `pycodex mcp login`, if any
+            from pycodex.mcp.oauth import connection_auth
+
+            auth = connection_auth(transport.oauth_home, self.name, transport.url)
+        client = await stack.enter_async_context(
+            create_mcp_http_client(headers=transport.headers, auth=auth)
+        )
         return streamable_http_client(transport.url, http_client=client)
 
     async def _handshake(self, session: ClientSession) -> None:

@@ -37,6 +37,9 @@ class HttpTransport(msgspec.Struct, frozen=True, kw_only=True):
     # Set when `bearer_token_env_var` names a variable that is unset or empty: the server
     # then fails to start with this message instead of connecting without credentials.
     problem: str | None = None
+    # Where `pycodex mcp login` may have stored OAuth credentials for this server (None
+    # when the config authorizes it itself: a bearer token or an Authorization header).
+    oauth_home: Path | None = None
 
 
 class McpServerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,4 +124,9 @@ def _http(name: str, toml: McpServerToml, base_env: Mapping[str, str]) -> HttpTr
         else:
             state = "is empty" if token == "" else "is not set"
             problem = f"Environment variable {var} for MCP server '{name}' {state}"
-    return HttpTransport(url=toml.url, headers=headers, problem=problem)
+    oauth_home = None
+    if not any(header.lower() == "authorization" for header in headers) and problem is None:
+        from pycodex.config.home import pycodex_home
+
+        oauth_home = pycodex_home(base_env)
+    return HttpTransport(url=toml.url, headers=headers, problem=problem, oauth_home=oauth_home)
