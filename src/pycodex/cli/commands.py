@@ -34,6 +34,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run a command in the sandbox; `sandbox doctor` checks sandbox support",
     ),
     "mcp": ("pycodex.cli.mcp_cmd", "mcp_command", "Manage external MCP servers for pycodex"),
+    "mcp-server": (
+        "pycodex.cli.mcp_server_cmd",
+        "mcp_server_command",
+        "Run pycodex as an MCP server (stdio; tools codex and codex-reply)",
+    ),
     "logout": (
         "pycodex.cli.login_cmd",
         "logout_command",

@@ -59,6 +59,7 @@ async def load_thread_config(
     developer_instructions: str | None = None,
     ephemeral: bool | None = None,
     base_overrides: Sequence[str] = (),
+    profile: str | None = None,
 ) -> Config:
     """The effective config (read in a worker thread: it is file work); a bad value is a
     JSON-RPC error naming it."""
@@ -73,6 +74,7 @@ async def load_thread_config(
         cwd=Path(cwd) if cwd else None,
         model=model,
         model_provider=model_provider,
+        profile=profile,
         approval_policy=approval_policy(approval),
         sandbox_mode=sandbox,
         ephemeral=bool(ephemeral),
