@@ -59,6 +59,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "undo_command",
         "Restore the files the last turn of a thread changed (your own edits stay)",
     ),
+    "completion": ("pycodex.cli.completion_cmd", "completion_command", "Print a shell completion script (bash, zsh, fish)"),
+    "doctor": ("pycodex.cli.doctor_cmd", "doctor_command", "Check the installation, config, credentials, provider and sandbox"),
+    "features": ("pycodex.cli.features_cmd", "features_command", "Inspect and set feature flags"),
     "init": ("pycodex.cli.init_cmd", "init_command", "Write an AGENTS.md for this repository (never overwrites one)"),
     "archive": ("pycodex.cli.threads_cmd", "archive_command", "Archive a saved session by id or name"),
     "unarchive": (

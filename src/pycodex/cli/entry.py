@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int | None:
         if argv is None:
             dispatch_argv0(sys.argv[0])
         dispatch_run_as_flag(args)
-    if not as_patch_tool and len(args) <= 1:
+    if not as_patch_tool and len(args) <= 1 and "_PYCODEX_COMPLETE" not in os.environ:
         from pycodex.cli import commands
 
         if args in (["--version"], ["-V"]):

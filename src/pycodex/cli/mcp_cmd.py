@@ -14,14 +14,13 @@ import json
 import os
 import re
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from pycodex.config.home import codex_home, pycodex_home, read_home_for
+from pycodex.config.home import pycodex_home, read_home_for
 
 CONFIG_FILE = "config.toml"
 _NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -85,7 +84,6 @@ def _auth_status(name: str, server: Json) -> tuple[str, str]:
     headers = {str(h).lower() for h in (*(server.get("http_headers") or {}), *(server.get("env_http_headers") or {}))}
     if server.get("bearer_token_env_var") or "authorization" in headers:
         return "bearer_token", "Bearer token"
-    from pycodex.config.home import pycodex_home
     from pycodex.mcp.oauth_store import has_tokens
 
     if has_tokens(pycodex_home(), name, str(server["url"])):
@@ -189,40 +187,20 @@ def get_command(name: str, as_json: bool) -> None:
 # --- editing -----------------------------------------------------------------------------------
 
 
-def _config_path() -> Path:
-    return pycodex_home() / CONFIG_FILE
-
-
-def _load_for_edit(path: Path) -> Any:
-    import tomlkit
+def _load_for_edit() -> tuple[Path, Any]:
+    from pycodex.config.edit import user_config_for_edit
+    from pycodex.config.errors import ConfigError
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        borrowed = codex_home() / CONFIG_FILE
-        text = borrowed.read_text(encoding="utf-8") if borrowed.is_file() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"failed to read {path}: {exc}")
-    try:
-        return tomlkit.parse(text)
-    except Exception as exc:  # tomlkit's parse errors share no public base class
-        _fail(f"failed to parse {path}: {exc}")
+        return user_config_for_edit()
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 def _save(path: Path, doc: Any) -> None:
-    import tomlkit
+    from pycodex.config.edit import save_document
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(tomlkit.dumps(doc))
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_document(path, doc)
 
 
 def _parse_env(values: tuple[str, ...]) -> dict[str, str]:
@@ -278,8 +256,7 @@ def add_command(
     if url is None and bearer_token_env_var:
         raise click.UsageError("--bearer-token-env-var is only valid with --url")
     env = _parse_env(env_values)
-    path = _config_path()
-    doc = _load_for_edit(path)
+    path, doc = _load_for_edit()
     import tomlkit
 
     if "mcp_servers" not in doc:
@@ -296,8 +273,7 @@ def add_command(
 @click.argument("name")
 def remove_command(name: str) -> None:
     """Remove an MCP server from config.toml."""
-    path = _config_path()
-    doc = _load_for_edit(path)
+    path, doc = _load_for_edit()
     servers = doc.get("mcp_servers")
     if servers is None or name not in servers:
         click.echo(f"No MCP server named '{name}' found.")
@@ -343,7 +319,6 @@ def login_command(name: str, scopes: str | None) -> None:
     """
     import asyncio
 
-    from pycodex.config.home import pycodex_home
     from pycodex.mcp.errors import McpError
     from pycodex.mcp.oauth import login
 
@@ -370,7 +345,6 @@ def login_command(name: str, scopes: str | None) -> None:
 @click.argument("name")
 def logout_command(name: str) -> None:
     """Remove the OAuth credentials stored for an MCP server."""
-    from pycodex.config.home import pycodex_home
     from pycodex.mcp.oauth_store import OAuthStoreError, delete_entry
 
     _http_server(name)

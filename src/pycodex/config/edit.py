@@ -1,7 +1,8 @@
 """Editing `config.toml` in place: tomlkit keeps comments and layout around an edit, and
 the file is replaced atomically (temp file in the same directory + rename).
 
-Used by the app-server's `config/value/write` / `config/batchWrite`.
+Used by the app-server's `config/value/write` / `config/batchWrite` and by the CLI commands
+that change the user's config (`mcp add/remove`, `features enable/disable`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,34 @@ def atomic_write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def user_config_for_edit() -> tuple[Path, Any]:
+    """`$PYCODEX_HOME/config.toml` and its tomlkit document, for a CLI edit. When pycodex
+    has no config.toml yet but Codex has one, the document starts as a copy of Codex's
+    (which is never written), so an edit does not drop the user's other settings.
+    Raises ConfigError naming the file."""
+    from pycodex.config.home import codex_home, pycodex_home
+
+    path = pycodex_home() / "config.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        borrowed = codex_home() / "config.toml"
+        try:
+            text = borrowed.read_text(encoding="utf-8") if borrowed.is_file() else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"failed to read {borrowed}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"failed to read {path}: {exc}") from None
+    return path, parse_document(text, path)
+
+
+def save_document(path: Path, doc: Any) -> None:
+    import tomlkit
+
+    text = tomlkit.dumps(doc)
+    atomic_write(path, text if not text or text.endswith("\n") else text + "\n")
 
 
 class EditError(Exception):
