@@ -28,6 +28,7 @@ from pycodex.auth.credential import (
     resolve_credential,
 )
 from pycodex.auth.errors import AuthError, RefreshFailed
+from pycodex.auth.external import ExternalTokens
 from pycodex.auth.persist import chatgpt_auth, ensure_workspace_allowed
 from pycodex.auth.store import AuthFileError, StoredAuth
 from pycodex.config.providers import ModelProviderInfo
@@ -68,8 +69,13 @@ class ProviderAuth:
         own_home: Path,
         borrowed_home: Path,
         clock: Callable[[], float] = time.time,
+        external: ExternalTokens | None = None,
     ) -> None:
         self.provider = provider
+        # A host app's ChatGPT tokens (app-server `chatgptAuthTokens`): they take the place
+        # of the stored login while set.
+        self._external = external
+        self._external_used: str | None = None  # the external token the last request sent
         self._env = env
         self._policy = policy
         self._homes = (own_home, borrowed_home)
@@ -91,6 +97,11 @@ class ProviderAuth:
         return credential, loaded
 
     async def auth_headers(self) -> dict[str, str]:
+        self._external_used = None
+        external = self._external
+        if external is not None and external.active and self._external_applies():
+            self._external_used = external.access_token
+            return external.headers()
         credential, loaded = self.credential()
         self._last = credential
         if credential.kind != "chatgpt":
@@ -101,8 +112,18 @@ class ProviderAuth:
             stored = await self._refresh(stored, loaded)
         return _chatgpt_headers(stored)
 
+    def _external_applies(self) -> bool:
+        """A host's tokens stand in for the stored login: for providers that take OpenAI
+        auth, unless the provider's own key (config bearer token, env var) is set."""
+        if not self.provider.requires_openai_auth or self.provider.experimental_bearer_token:
+            return False
+        key = self.provider.env_key
+        return not (key and self._env.get(key, "").strip())
+
     async def unauthorized(self) -> bool:
         """After a 401: refresh ChatGPT tokens; True when a retry may now succeed."""
+        if self._external_used is not None and self._external is not None:
+            return await self._external.refresh(self._external_used)
         last = self._last
         if last is None or last.kind != "chatgpt" or last.stored is None:
             return False
@@ -152,8 +173,11 @@ def chatgpt_provider(provider: ModelProviderInfo, chatgpt_base_url: str) -> Mode
     return msgspec.structs.replace(provider, base_url=f"{base}/codex")
 
 
-def provider_auth_for(config: Any, env: Mapping[str, str]) -> tuple[ProviderAuth, ModelProviderInfo]:
-    """The auth provider of a thread, and its provider as requests should address it."""
+def provider_auth_for(
+    config: Any, env: Mapping[str, str], external: ExternalTokens | None = None
+) -> tuple[ProviderAuth, ModelProviderInfo]:
+    """The auth provider of a thread, and its provider as requests should address it
+    (a host's ChatGPT tokens, when set at thread start, route it like a stored login)."""
     from pycodex.auth.credential import policy_from_config
 
     provider: ModelProviderInfo = config.model_provider
@@ -163,7 +187,10 @@ def provider_auth_for(config: Any, env: Mapping[str, str]) -> tuple[ProviderAuth
         policy=policy_from_config(config),
         own_home=config.pycodex_home,
         borrowed_home=config.codex_home,
+        external=external,
     )
+    if external is not None and external.active and provider.requires_openai_auth:
+        return auth, chatgpt_provider(provider, config.chatgpt_base_url)
     try:
         credential, _ = auth.credential()
     except (AuthError, AuthFileError):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from pycodex import __version__
+from pycodex.auth.external import ExternalTokens
 from pycodex.auth.provider_auth import ProviderAuth, provider_auth_for
 from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
@@ -74,6 +75,8 @@ class ThreadOptions(msgspec.Struct, frozen=True):
     replay_events: bool = True
     # Where recorded threads are listed, archived, deleted (None: `$PYCODEX_HOME` of `env`).
     home: Path | None = None
+    # ChatGPT tokens a host app supplied (app-server `chatgptAuthTokens`), shared by threads.
+    external_auth: ExternalTokens | None = None
 
 
 class LoadedThreadPage(msgspec.Struct, frozen=True):
@@ -346,7 +349,7 @@ class ThreadManager:
         if config.instructions:
             user_instructions = "\n\n".join(filter(None, [config.instructions, user_instructions]))
         # Credentials are resolved per request (env key, stored key or ChatGPT tokens).
-        auth, provider = provider_auth_for(config, env)
+        auth, provider = provider_auth_for(config, env, opts.external_auth)
         telemetry, telemetry_warning = _telemetry(config, env, thread_id, opts.originator, auth)
         client = ModelClient(
             provider,

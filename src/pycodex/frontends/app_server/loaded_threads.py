@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from pycodex import CODEX_COMPAT_VERSION
+from pycodex.auth.external import ExternalTokens
 from pycodex.core import CodexThread, ThreadManager, ThreadOptions
 from pycodex.frontends.app_server.dispatcher import Peer
 from pycodex.frontends.app_server.thread_watch import ThreadWatch
@@ -93,12 +94,15 @@ class LoadedThreads:
         self._loaded: dict[str, LoadedThread] = {}
         # The newest rate-limit snapshot any thread received (`account/rateLimits/read`).
         self.latest_rate_limits: Any = None
+        # `account/login/start` with `chatgptAuthTokens`: memory only, for every thread.
+        self.external_auth = ExternalTokens()
 
     def manager(self, originator: str | None) -> ThreadManager:
         name = originator or DEFAULT_ORIGINATOR
         manager = self._managers.get(name)
         if manager is None:
-            options = ThreadOptions(originator=name, source="vscode", env=self._env)
+            options = ThreadOptions(originator=name, source="vscode", env=self._env,
+                                    external_auth=self.external_auth)
             manager = self._managers[name] = ThreadManager(options)
         return manager
 

@@ -9,8 +9,13 @@
 * `account/logout` — removes the stored credential; `account/updated` follows.
 * `account/rateLimits/read` — the latest rate-limit snapshot the threads received.
 
-External ChatGPT tokens (`chatgptAuthTokens`) and the device-code flow are refused with a
-clear error: pycodex does not have them in the app-server yet.
+* `chatgptAuthTokens` — ChatGPT tokens the client manages: held in memory only (never
+  written), used by every thread of this server whose provider needs OpenAI auth; after a
+  401 the server asks the client with `account/chatgptAuthTokens/refresh` (10 s), adopts the
+  answer and retries the request once; `account/logout` forgets them.
+
+The device-code flow is refused with a clear error: pycodex does not have it in the
+app-server yet.
 """
 
 from __future__ import annotations
@@ -99,7 +104,8 @@ class Accounts:
 
     async def read(self, ctx: RequestContext, params: GetAccountParams) -> Json:
         config = await self._config()
-        account = account_json(await self._stored(config))
+        external = self.threads.external_auth
+        account = _external_account(external) if external.active else account_json(await self._stored(config))
         return {"account": account, "requiresOpenaiAuth": bool(config.model_provider.requires_openai_auth)}
 
     async def login_start(self, ctx: RequestContext, params: LoginAccountParams) -> Json:
@@ -113,6 +119,10 @@ class Accounts:
             if forced == "api":
                 raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
             return await self._chatgpt_login(ctx, config)
+        if params.type == "chatgptAuthTokens":
+            if forced == "api":
+                raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
+            return self._external_login(ctx, config, params)
         raise invalid_request(f"account/login/start: pycodex does not support login type {params.type!r} yet")
 
     async def _api_key_login(self, ctx: RequestContext, config: Any, key: str | None) -> Json:
@@ -130,6 +140,27 @@ class Accounts:
         after_answer([ctx.peer], "account/login/completed", {"loginId": None, "success": True, "error": None})
         after_answer([ctx.peer], "account/updated", _auth_mode({"type": "apiKey"}))
         return {"type": "apiKey"}
+
+    def _external_login(self, ctx: RequestContext, config: Any, params: LoginAccountParams) -> Json:
+        access, account = (params.access_token or "").strip(), (params.chatgpt_account_id or "").strip()
+        if not access or not account:
+            raise invalid_request("chatgptAuthTokens needs a non-empty accessToken and chatgptAccountId")
+        workspace = config.config_toml.forced_chatgpt_workspace_id
+        if workspace and account != workspace:
+            raise invalid_request(f"Login is restricted to workspace id {workspace}, not {account}")
+        peer = ctx.peer
+
+        async def refresh(previous_account_id: str | None) -> tuple[str, str, str | None]:
+            params = {"reason": "unauthorized", "previousAccountId": previous_account_id}
+            answer = await peer.request("account/chatgptAuthTokens/refresh", params)
+            return _refreshed_tokens(answer)
+
+        plan = params.chatgpt_plan_type
+        self.threads.external_auth.set(access, account, plan, refresh)
+        after_answer([peer], "account/login/completed", {"loginId": None, "success": True, "error": None})
+        after_answer([peer], "account/updated", {"authMode": "chatgptAuthTokens",
+                                                 "planType": _external_account(self.threads.external_auth)["planType"]})
+        return {"type": "chatgptAuthTokens"}
 
     async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
         from pycodex.auth import oauth
@@ -172,6 +203,7 @@ class Accounts:
     async def logout(self, ctx: RequestContext, params: EmptyParams) -> Json:
         from pycodex.auth.storage import delete_credentials
 
+        self.threads.external_auth.clear()
         config = await self._config()
         try:
             await asyncio.to_thread(delete_credentials, config.cli_auth_credentials_store, config.pycodex_home)
@@ -185,6 +217,26 @@ class Accounts:
         if snapshot is None:
             raise invalid_request("no rate limits known yet: they arrive with the first model response")
         return {"rateLimits": snapshot, "rateLimitsByLimitId": None}
+
+
+def _external_account(external: Any) -> Json:
+    """The v2 `Account` of a host's tokens: email and plan from the access token's claims,
+    the plan the host named first."""
+    from pycodex.auth.claims import parse_claims
+
+    claims = parse_claims(external.access_token or "")
+    plan = external.plan_type or claims.plan_type
+    return {"type": "chatgpt", "email": claims.email, "planType": plan if plan in PLAN_TYPES else "unknown"}
+
+
+def _refreshed_tokens(answer: Any) -> tuple[str, str, str | None]:
+    """`ChatgptAuthTokensRefreshResponse`, checked: a malformed answer is no refresh."""
+    if not isinstance(answer, dict):
+        raise ValueError("account/chatgptAuthTokens/refresh: the answer is not an object")
+    access, account, plan = answer.get("accessToken"), answer.get("chatgptAccountId"), answer.get("chatgptPlanType")
+    if not isinstance(access, str) or not access or not isinstance(account, str) or not account:
+        raise ValueError("account/chatgptAuthTokens/refresh: the answer lacks accessToken or chatgptAccountId")
+    return access, account, plan if isinstance(plan, str) else None
 
 
 async def _in_daemon_thread(work: Any) -> Any:
