@@ -14,8 +14,9 @@ import pycodex
 SRC = Path(pycodex.__file__).parent
 FRONT_ENDS = sorted([*(SRC / "frontends").rglob("*.py"), *(SRC / "cli").rglob("*.py")])
 ENGINE_INTERNALS = ("pycodex.core.", "pycodex.process", "pycodex.tools", "pycodex.client", "pycodex.sandbox")
-# `pycodex sandbox` is a debugging tool for the sandbox itself, as `codex sandbox` is.
-ALLOWED = {("cli/sandbox_cmd.py", "pycodex.sandbox")}
+# `pycodex sandbox` is a debugging tool for the sandbox itself, as `codex sandbox` is, and
+# `pycodex doctor` reports the sandbox backend as `sandbox doctor` finds it.
+ALLOWED = {("cli/sandbox_cmd.py", "pycodex.sandbox"), ("cli/doctor_cmd.py", "pycodex.sandbox")}
 
 
 def _runtime_imports(tree: ast.Module) -> list[str]:
