@@ -498,9 +498,10 @@ class ThreadManager:
 def _telemetry(
     config: Config, env: Mapping[str, str], thread_id: str, originator: str, auth: ProviderAuth
 ) -> tuple[SessionTelemetry | None, str | None]:
-    """The thread's telemetry when `[otel]` enables an exporter (only then is the telemetry
-    package, and OpenTelemetry with it, imported), and a warning for the user, if any."""
-    if config.otel.get("exporter", "none") in ("none", None):
+    """The thread's telemetry when `[otel]` enables an exporter of logs or traces (only then
+    is the telemetry package, and OpenTelemetry with it, imported), and a warning for the
+    user, if any."""
+    if all(config.otel.get(key, "none") in ("none", None) for key in ("exporter", "trace_exporter")):
         return None, None  # the default: nothing exported, nothing imported
     from pycodex.auth.provider_auth import telemetry_identity
     from pycodex.telemetry.install import telemetry_for

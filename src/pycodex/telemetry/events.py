@@ -27,6 +27,14 @@ class Sink(Protocol):
     def emit(self, name: str, attributes: Mapping[str, Any]) -> None: ...
 
 
+class Spans(Protocol):
+    """The thread's trace (`traces.SpanRecorder`), fed from the same sources."""
+
+    def on_event(self, msg: Any) -> None: ...
+
+    def api_request(self, *, attempt: int, duration_ms: int, status: int | None, error: str | None) -> None: ...
+
+
 class ThreadFacts(msgspec.Struct, frozen=True):
     """What every event says about its thread (OBS-02) and the start event (OBS-08)."""
 
@@ -44,14 +52,19 @@ def _now() -> str:
 
 
 class SessionTelemetry:
-    def __init__(self, sink: Sink, facts: ThreadFacts, *, log_user_prompt: bool) -> None:
+    def __init__(
+        self, sink: Sink | None, facts: ThreadFacts, *, log_user_prompt: bool, spans: Spans | None = None
+    ) -> None:
         self._sink = sink
+        self._spans = spans
         self._facts = facts
         self._log_user_prompt = log_user_prompt
         self._asked: set[str] = set()  # call ids whose approval a user was asked for
         self._begun: dict[str, dict[str, Any]] = {}
 
     def _emit(self, name: str, **fields: Any) -> None:
+        if self._sink is None:  # traces only
+            return
         f = self._facts
         attrs: dict[str, Any] = {
             "event.name": name,
@@ -79,6 +92,11 @@ class SessionTelemetry:
         self._emit("codex.api_request", attempt=attempt, duration_ms=duration_ms,
                    **{"http.response.status_code": status, "error.message": error,
                       "cf_ray": cf_ray})
+        if self._spans is not None:
+            try:
+                self._spans.api_request(attempt=attempt, duration_ms=duration_ms, status=status, error=error)
+            except Exception:  # a tracing bug must not end a turn
+                log.debug("api_request span dropped", exc_info=True)
 
     def sse_event(self, *, kind: str, duration_ms: int, data: str) -> None:
         extra: dict[str, Any] = {}
@@ -89,6 +107,11 @@ class SessionTelemetry:
     # --- the session --------------------------------------------------------------------
 
     def on_event(self, msg: Any) -> None:
+        if self._spans is not None:
+            try:
+                self._spans.on_event(msg)
+            except Exception:  # a tracing bug must not end a turn
+                log.debug("span for %s dropped", getattr(msg, "type", "?"), exc_info=True)
         handler = _HANDLERS.get(getattr(msg, "type", ""))
         if handler is not None:
             handler(self, msg)

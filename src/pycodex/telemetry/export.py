@@ -1,5 +1,6 @@
 """The OTLP side: an SDK `LoggerProvider` with a batch processor (export runs on its
-worker thread, never on a turn), flushed at exit.
+worker thread, never on a turn), flushed at exit; `traces.py` uses the same sender and
+guard for spans.
 
 The exporters are small ones of pycodex's own over the official encoders
 (`opentelemetry-exporter-otlp-proto-common`) and service stubs (`opentelemetry-proto`):
@@ -13,8 +14,8 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
@@ -31,15 +32,15 @@ EXPORT_TIMEOUT_S = 5.0
 SCOPE = "codex_otel"
 
 
-class _Sender:
-    """One OTLP logs request; raises on any failure."""
+class Sender:
+    """One OTLP export request (an encoded logs or traces request); raises on any failure."""
 
-    def __init__(self, settings: OtelSettings) -> None:
+    def __init__(self, settings: OtelSettings, signal: Literal["logs", "traces"] = "logs") -> None:
         self.settings = settings
+        self.signal = signal
         self._grpc: Any = None
 
-    def send(self, batch: Sequence[ReadableLogRecord]) -> None:
-        request = encode_logs(batch)
+    def send(self, request: Any) -> None:
         if self.settings.exporter == "otlp-grpc":
             self._send_grpc(request)
         elif self.settings.protocol == "json":
@@ -67,36 +68,55 @@ class _Sender:
             secure = self.settings.endpoint.startswith("https://")
             channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials()) if secure
                        else grpc.insecure_channel(target))
-            self._grpc = logs_service_pb2_grpc.LogsServiceStub(channel)  # type: ignore[no-untyped-call]
+            if self.signal == "traces":
+                from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+                self._grpc = trace_service_pb2_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
+            else:
+                self._grpc = logs_service_pb2_grpc.LogsServiceStub(channel)  # type: ignore[no-untyped-call]
         metadata = tuple(self.settings.headers.items())
         self._grpc.Export(request, timeout=EXPORT_TIMEOUT_S, metadata=metadata)
+
+
+class ExportGuard:
+    """Lets exports run until the first failure, then warns once and refuses the rest."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._endpoint = endpoint
+        self._dead = threading.Event()
+
+    def run(self, export: Callable[[], None]) -> bool:
+        if self._dead.is_set():
+            return False
+        try:
+            export()
+        except Exception as exc:
+            self._dead.set()
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            sys.stderr.write(
+                f"warning: OpenTelemetry export to {self._endpoint} failed ({reason}); "
+                "telemetry is off for the rest of this run\n"
+            )
+            return False
+        return True
+
+    def stop(self) -> None:
+        self._dead.set()
 
 
 class GuardedExporter(LogRecordExporter):
     """Exports until the first failure, then warns once and drops everything."""
 
-    def __init__(self, sender: _Sender) -> None:
+    def __init__(self, sender: Sender) -> None:
         self._sender = sender
-        self._dead = threading.Event()
+        self._guard = ExportGuard(sender.settings.endpoint)
 
     def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
-        if self._dead.is_set():
-            return LogRecordExportResult.FAILURE
-        try:
-            self._sender.send(batch)
-        except Exception as exc:
-            self._dead.set()
-            endpoint = self._sender.settings.endpoint
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            sys.stderr.write(
-                f"warning: OpenTelemetry export to {endpoint} failed ({reason}); "
-                "telemetry is off for the rest of this run\n"
-            )
-            return LogRecordExportResult.FAILURE
-        return LogRecordExportResult.SUCCESS
+        ok = self._guard.run(lambda: self._sender.send(encode_logs(batch)))
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
-        self._dead.set()
+        self._guard.stop()
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         return True  # nothing is buffered here
@@ -114,7 +134,7 @@ class OtlpSink:
         # Our own exit hook (below) flushes: one place that decides how exit ends export.
         self._provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         self._processor = BatchLogRecordProcessor(
-            GuardedExporter(_Sender(settings)), schedule_delay_millis=1000
+            GuardedExporter(Sender(settings)), schedule_delay_millis=1000
         )
         self._provider.add_log_record_processor(self._processor)
         self._logger = self._provider.get_logger(SCOPE, version)

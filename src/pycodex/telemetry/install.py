@@ -13,6 +13,7 @@ from pycodex.telemetry.events import SessionTelemetry, ThreadFacts
 from pycodex.telemetry.settings import OtelSettings, TelemetryConfigError, otel_settings
 
 _SINKS: dict[bytes, Any] = {}
+_TRACERS: dict[bytes, Any] = {}
 INSTALL_HINT = "pip install 'pycodex[otel]'"
 
 
@@ -30,6 +31,16 @@ def _sink(settings: OtelSettings, service_name: str) -> Any:
 
         sink = _SINKS[key] = OtlpSink(settings, service_name, __version__)
     return sink
+
+
+def _tracer(settings: OtelSettings, service_name: str) -> Any:
+    key = msgspec.json.encode(settings) + service_name.encode()
+    tracer = _TRACERS.get(key)
+    if tracer is None:
+        from pycodex.telemetry.traces import OtlpTracer
+
+        tracer = _TRACERS[key] = OtlpTracer(settings, service_name, __version__)
+    return tracer
 
 
 def _start_facts(config: Any) -> dict[str, Any]:
@@ -60,13 +71,15 @@ def telemetry_for(
     if not config.otel:
         return TelemetrySetup()
     try:
-        settings = otel_settings(config.otel, env)
+        logs = otel_settings(config.otel, env)
+        traces = otel_settings(config.otel, env, "trace_exporter")
     except TelemetryConfigError as exc:
         return TelemetrySetup(warning=f"telemetry is off: {exc}")
-    if settings is None:
+    if logs is None and traces is None:
         return TelemetrySetup()
     try:
-        sink = _sink(settings, service_name)
+        sink = _sink(logs, service_name) if logs is not None else None
+        tracer = _tracer(traces, service_name) if traces is not None else None
     except ImportError as exc:
         return TelemetrySetup(
             warning=f"[otel] enables an exporter but OpenTelemetry is not installed "
@@ -81,4 +94,12 @@ def telemetry_for(
         account_id=account_id,
         start=_start_facts(config),
     )
-    return TelemetrySetup(SessionTelemetry(sink, facts, log_user_prompt=settings.log_user_prompt))
+    spans = None
+    if tracer is not None:
+        from pycodex.telemetry.traces import SpanRecorder
+
+        spans = SpanRecorder(tracer, {"conversation.id": thread_id, "model": config.model,
+                                      "app.version": __version__})
+    prompt_setting = logs if logs is not None else traces
+    assert prompt_setting is not None
+    return TelemetrySetup(SessionTelemetry(sink, facts, log_user_prompt=prompt_setting.log_user_prompt, spans=spans))

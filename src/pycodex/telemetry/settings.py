@@ -49,19 +49,22 @@ def _headers(table: Any, env: Mapping[str, str], where: str) -> dict[str, str]:
     return {str(k).lower(): expand_env(v, env) for k, v in table.items()}
 
 
-def otel_settings(otel: Mapping[str, Any], env: Mapping[str, str]) -> OtelSettings | None:
-    """The exporter `[otel]` enables, or None (exporter absent or "none")."""
-    exporter = otel.get("exporter", "none")
+def otel_settings(
+    otel: Mapping[str, Any], env: Mapping[str, str], key: str = "exporter"
+) -> OtelSettings | None:
+    """The exporter `[otel]` enables for logs (`key = "exporter"`) or traces
+    (`"trace_exporter"`), or None (absent or "none")."""
+    exporter = otel.get(key, "none")
     if exporter == "none" or exporter is None:
         return None
     if not isinstance(exporter, dict) or len(exporter) != 1:
         raise TelemetryConfigError(
-            'otel.exporter must be "none", { otlp-http = {...} } or { otlp-grpc = {...} }'
+            f'otel.{key} must be "none", {{ otlp-http = {{...}} }} or {{ otlp-grpc = {{...}} }}'
         )
     ((kind, table),) = exporter.items()
-    where = f"otel.exporter.{kind}"
+    where = f"otel.{key}.{kind}"
     if kind not in ("otlp-http", "otlp-grpc") or not isinstance(table, dict):
-        raise TelemetryConfigError(f"unknown exporter `{kind}` in otel.exporter")
+        raise TelemetryConfigError(f"unknown exporter `{kind}` in otel.{key}")
     endpoint = table.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
         raise TelemetryConfigError(f"{where}.endpoint must be a URL")
