@@ -12,8 +12,7 @@ from pycodex import __version__
 from pycodex.telemetry.events import SessionTelemetry, ThreadFacts
 from pycodex.telemetry.settings import OtelSettings, TelemetryConfigError, otel_settings
 
-_SINKS: dict[bytes, Any] = {}
-_TRACERS: dict[bytes, Any] = {}
+_PIPELINES: dict[bytes, Any] = {}
 INSTALL_HINT = "pip install 'pycodex[otel]'"
 
 
@@ -23,24 +22,18 @@ class TelemetrySetup(msgspec.Struct, frozen=True):
     warning: str | None = None
 
 
-def _sink(settings: OtelSettings, service_name: str) -> Any:
-    key = msgspec.json.encode(settings) + service_name.encode()
-    sink = _SINKS.get(key)
-    if sink is None:
-        from pycodex.telemetry.export import OtlpSink
-
-        sink = _SINKS[key] = OtlpSink(settings, service_name, __version__)
-    return sink
-
-
-def _tracer(settings: OtelSettings, service_name: str) -> Any:
-    key = msgspec.json.encode(settings) + service_name.encode()
-    tracer = _TRACERS.get(key)
-    if tracer is None:
-        from pycodex.telemetry.traces import OtlpTracer
-
-        tracer = _TRACERS[key] = OtlpTracer(settings, service_name, __version__)
-    return tracer
+def _pipeline(kind: str, settings: OtelSettings, service_name: str) -> Any:
+    """The process's one exporter pipeline of `kind` ("logs" or "traces") for these
+    settings, made on first use (OpenTelemetry is imported then)."""
+    key = kind.encode() + msgspec.json.encode(settings) + service_name.encode()
+    pipeline = _PIPELINES.get(key)
+    if pipeline is None:
+        if kind == "logs":
+            from pycodex.telemetry.export import OtlpSink as Pipeline
+        else:
+            from pycodex.telemetry.traces import OtlpTracer as Pipeline  # type: ignore[assignment]
+        pipeline = _PIPELINES[key] = Pipeline(settings, service_name, __version__)
+    return pipeline
 
 
 def _start_facts(config: Any) -> dict[str, Any]:
@@ -78,8 +71,8 @@ def telemetry_for(
     if logs is None and traces is None:
         return TelemetrySetup()
     try:
-        sink = _sink(logs, service_name) if logs is not None else None
-        tracer = _tracer(traces, service_name) if traces is not None else None
+        sink = _pipeline("logs", logs, service_name) if logs is not None else None
+        tracer = _pipeline("traces", traces, service_name) if traces is not None else None
     except ImportError as exc:
         return TelemetrySetup(
             warning=f"[otel] enables an exporter but OpenTelemetry is not installed "
