@@ -91,3 +91,30 @@ def test_values_are_typed_as_click_types_them() -> None:
     assert values["images"] == (Path("a.png"), Path("b.png"))
     assert values["config_overrides"] == ("k=v",)
     assert values["prompt"] == "hi" and values["color"] == "auto" and values["json_mode"] is False
+
+
+def test_the_run_has_the_gc_on_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path loads the engine with the cyclic GC off (start-up); the run itself must
+    collect as usual, or a long `exec` would never free a reference cycle."""
+    import gc
+
+    import pycodex.core
+    from pycodex.cli import entry
+    from pycodex.frontends.exec import run as run_module
+
+    seen: dict[str, bool] = {}
+
+    def fake_run(args: Any) -> int:
+        seen["gc"] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr(pycodex.core, "prestart_processes", lambda: None)
+    monkeypatch.setattr(run_module, "run_exec", fake_run)
+    try:
+        with pytest.raises(SystemExit) as done:
+            entry.main(["exec", "--skip-git-repo-check", "hi"])
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert done.value.code == 0
+    assert seen == {"gc": True}

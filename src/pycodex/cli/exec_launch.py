@@ -73,8 +73,10 @@ def launch_exec(
     from pycodex.frontends.exec.run import ExecArgs, run_exec
 
     # The engine's modules and classes live until exit: move them out of the
-    # cyclic GC's sight so its full collections during the run do not re-scan them.
+    # cyclic GC's sight so its full collections during the run do not re-scan them
+    # (and collect again: the fast path turned the GC off while they loaded).
     gc.freeze()
+    gc.enable()
     overrides = overrides_from_flags(values, default_approval="never", root_overrides=root_overrides)
     overrides.ephemeral = bool(values.get("ephemeral"))
     overrides.ignore_user_config = bool(values.get("ignore_user_config"))
