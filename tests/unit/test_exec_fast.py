@@ -118,3 +118,25 @@ def test_the_run_has_the_gc_on_again(monkeypatch: pytest.MonkeyPatch) -> None:
         gc.enable()
     assert done.value.code == 0
     assert seen == {"gc": True}
+
+
+def test_the_app_server_runs_with_the_gc_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for `pycodex app-server` (loaded with the GC off, served with it on)."""
+    import gc
+
+    from pycodex.cli import entry
+    from pycodex.frontends.app_server import server as server_module
+
+    seen: dict[str, bool] = {}
+
+    def fake_run(target: Any, env: Any, **kwargs: Any) -> int:
+        seen["gc"] = gc.isenabled()
+        return 0
+
+    monkeypatch.setattr(server_module, "run", fake_run)
+    try:
+        assert entry.main(["app-server"]) == 0
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert seen == {"gc": True}

@@ -8,6 +8,7 @@ URL, subcommands) returns None and goes through click, which owns the usage erro
 
 from __future__ import annotations
 
+import gc
 import os
 
 _LISTEN = "--listen"
@@ -43,4 +44,8 @@ def run_fast(args: list[str]) -> int | None:
         return None  # click reports it as the usage error it is
     from pycodex.frontends.app_server.server import run
 
+    # Loaded with the cyclic GC off (entry.py): what loaded lives as long as the server,
+    # so it is frozen out of the GC's sight, which then runs as usual.
+    gc.freeze()
+    gc.enable()
     return run(target, os.environ, limits=limits)

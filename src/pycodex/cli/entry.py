@@ -50,9 +50,13 @@ def main(argv: list[str] | None = None) -> int | None:
         run_exec_fast(args)  # runs the common forms of `exec` (and exits); else click
         gc.enable()
     if args[:1] == ["app-server"]:
+        import gc
+
+        gc.disable()  # while the server loads, as for exec (app_server_fast turns it on)
         from pycodex.cli.app_server_fast import run_fast
 
         code = run_fast(args)
+        gc.enable()
         if code is not None:
             return code
     from pycodex.cli.main import main as click_main
