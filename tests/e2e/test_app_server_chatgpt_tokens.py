@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
 REFRESH = "account/chatgptAuthTokens/refresh"
 TOKEN_1 = make_jwt({"email": "host@example.com", "https://api.openai.com/auth": {"chatgpt_plan_type": "team"}})
+TOKEN_2 = make_jwt({"email": "host@example.com", "n": 2})
 
 
 @pytest.fixture
@@ -47,11 +48,19 @@ def client(tmp_path: Path, home: Path, mock_model: MockModelServer) -> Iterator[
 
 
 def log_in(client: Client, access: str = TOKEN_1, account: str = "acct-1", plan: str | None = "pro") -> None:
+    """Log in with tokens; the answer is followed by `account/login/completed`, then
+    `account/updated`, in that order (as Codex sends them)."""
     answer = client.call("account/login/start", {"type": "chatgptAuthTokens", "accessToken": access,
                                                  "chatgptAccountId": account, "chatgptPlanType": plan})
     assert answer["result"] == {"type": "chatgptAuthTokens"}, answer
-    assert client.until("account/login/completed") == {"loginId": None, "success": True, "error": None}
-    assert client.until("account/updated")["authMode"] == "chatgptAuthTokens"
+    completed, updated = ((m["method"], m["params"]) for m in (client.server.recv(), client.server.recv()))
+    assert completed == ("account/login/completed", {"loginId": None, "success": True, "error": None})
+    assert updated == ("account/updated", {"authMode": "chatgptAuthTokens", "planType": plan or "team"})
+
+
+def run_turn(client: Client, thread_id: str) -> Json:
+    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hi"}]})
+    return client.until("turn/completed", threadId=thread_id)["turn"]
 
 
 def run_turn_answering_refresh(client: Client, thread_id: str, answer: Json) -> tuple[Json, Json]:
@@ -79,15 +88,39 @@ def test_tokens_authorize_requests_and_stay_in_memory(
                        "requiresOpenaiAuth": True}
     mock_model.enqueue(response(message("ok")))
     thread_id = start_thread(client, workspace)
-    client.call("turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hi"}]})
-    assert client.until("turn/completed", threadId=thread_id)["turn"]["status"] == "completed"
+    assert run_turn(client, thread_id)["status"] == "completed"
     headers = mock_model.model_requests()[-1].headers
     assert headers["authorization"] == f"Bearer {TOKEN_1}"
     assert headers["chatgpt-account-id"] == "acct-1"
     assert not (home / "auth.json").exists()  # memory only
 
+
+def test_plan_type_comes_from_the_token_when_not_given(client: Client) -> None:
+    log_in(client, plan=None)
+    assert client.call("account/read", {})["result"]["account"] == {
+        "type": "chatgpt", "email": "host@example.com", "planType": "team"}
+
+
+def test_logout_forgets_the_tokens(client: Client, mock_model: MockModelServer, workspace: Path) -> None:
+    log_in(client)
+    thread_id = start_thread(client, workspace)
     assert client.call("account/logout", {})["result"] == {}
+    assert client.until("account/updated") == {"authMode": None, "planType": None}
     assert client.call("account/read", {})["result"]["account"] is None
+    mock_model.enqueue(response(message("unauthenticated")))
+    run_turn(client, thread_id)
+    sent = [r.headers.get("authorization") for r in mock_model.model_requests()]
+    assert f"Bearer {TOKEN_1}" not in sent  # the thread no longer uses them
+
+
+def test_other_logins_are_refused_while_tokens_are_set(client: Client, home: Path) -> None:
+    log_in(client)
+    refused = client.call("account/login/start", {"type": "apiKey", "apiKey": "sk-test"})
+    assert "External auth is active" in refused["error"]["message"]
+    assert not (home / "auth.json").exists()
+    # New tokens replace them, though.
+    log_in(client, access=TOKEN_2, account="acct-2", plan="plus")
+    assert client.call("account/read", {})["result"]["account"]["planType"] == "plus"
 
 
 def test_a_401_asks_the_client_for_new_tokens_and_retries(
@@ -97,26 +130,35 @@ def test_a_401_asks_the_client_for_new_tokens_and_retries(
     thread_id = start_thread(client, workspace)
     mock_model.enqueue(http_error(401), response(message("after refresh")))
     asked, completed = run_turn_answering_refresh(
-        client, thread_id, {"result": {"accessToken": "at-2", "chatgptAccountId": "acct-2", "chatgptPlanType": None}}
+        client, thread_id, {"result": {"accessToken": TOKEN_2, "chatgptAccountId": "acct-2", "chatgptPlanType": None}}
     )
     assert asked == {"reason": "unauthorized", "previousAccountId": "acct-1"}
     assert completed["turn"]["status"] == "completed"
     first, retried = mock_model.model_requests()[-2:]
     assert first.headers["authorization"] == f"Bearer {TOKEN_1}"
-    assert retried.headers["authorization"] == "Bearer at-2" and retried.headers["chatgpt-account-id"] == "acct-2"
+    assert retried.headers["authorization"] == f"Bearer {TOKEN_2}"
+    assert retried.headers["chatgpt-account-id"] == "acct-2"
+    # The new tokens are kept: the next turn starts with them.
+    mock_model.enqueue(response(message("again")))
+    assert run_turn(client, thread_id)["status"] == "completed"
+    assert mock_model.model_requests()[-1].headers["authorization"] == f"Bearer {TOKEN_2}"
 
 
-def test_a_refused_refresh_fails_the_turn_clearly(
-    client: Client, mock_model: MockModelServer, workspace: Path
+@pytest.mark.parametrize(("answer", "reason"), [
+    ({"error": {"code": -32000, "message": "host says no"}}, "host says no"),
+    ({"result": {"accessToken": "not-a-jwt", "chatgptAccountId": "acct-2"}}, "the accessToken is not a JWT"),
+], ids=["error", "not-a-jwt"])
+def test_a_failed_refresh_fails_the_turn_clearly(
+    client: Client, mock_model: MockModelServer, workspace: Path, answer: Json, reason: str
 ) -> None:
     log_in(client)
     thread_id = start_thread(client, workspace)
     mock_model.enqueue(http_error(401))
-    _, completed = run_turn_answering_refresh(client, thread_id, {"error": {"code": -32000, "message": "host says no"}})
+    _, completed = run_turn_answering_refresh(client, thread_id, answer)
     turn = completed["turn"]
     assert turn["status"] == "failed"
     assert "could not refresh the ChatGPT tokens" in turn["error"]["message"]
-    assert "host says no" in turn["error"]["message"]
+    assert reason in turn["error"]["message"]
     assert len(mock_model.model_requests()) == 1  # no retry with the refused tokens
 
 
@@ -124,4 +166,11 @@ def test_empty_tokens_are_refused(client: Client) -> None:
     refused = client.call("account/login/start", {"type": "chatgptAuthTokens", "accessToken": "",
                                                   "chatgptAccountId": "acct"})
     assert "non-empty accessToken and chatgptAccountId" in refused["error"]["message"]
+    assert client.call("account/read", {})["result"]["account"] is None
+
+
+def test_an_access_token_that_is_not_a_jwt_is_refused(client: Client) -> None:
+    refused = client.call("account/login/start", {"type": "chatgptAuthTokens", "accessToken": "opaque",
+                                                  "chatgptAccountId": "acct"})
+    assert "accessToken is not a JWT" in refused["error"]["message"]
     assert client.call("account/read", {})["result"]["account"] is None

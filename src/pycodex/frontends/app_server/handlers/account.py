@@ -9,10 +9,14 @@
 * `account/logout` — removes the stored credential; `account/updated` follows.
 * `account/rateLimits/read` — the latest rate-limit snapshot the threads received.
 
-* `chatgptAuthTokens` — ChatGPT tokens the client manages: held in memory only (never
-  written), used by every thread of this server whose provider needs OpenAI auth; after a
-  401 the server asks the client with `account/chatgptAuthTokens/refresh` (10 s), adopts the
-  answer and retries the request once; `account/logout` forgets them.
+* `chatgptAuthTokens` — ChatGPT tokens the client manages (the access token must be a JWT):
+  held in memory only (never written), used by every thread of this server whose provider
+  needs OpenAI auth and has no key of its own; `account/read` reports them as a `chatgpt`
+  account (email from the token, plan as given or from the token). After a 401 the server
+  asks the client that logged in with `account/chatgptAuthTokens/refresh` (10 s), adopts
+  the answer and retries the request once; an error, a timeout or a malformed answer fails
+  the turn with the reason. While they are set, `apiKey` and `chatgpt` logins are refused
+  (as Codex does); `account/logout` forgets them.
 
 The device-code flow is refused with a clear error: pycodex does not have it in the
 app-server yet.
@@ -28,15 +32,19 @@ from typing import Any
 
 from pycodex.frontends.app_server.dispatcher import Peer, RequestContext
 from pycodex.frontends.app_server.errors import RpcError, invalid_request
-from pycodex.frontends.app_server.handlers.recorded_threads import after_answer
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import EmptyParams
 from pycodex.frontends.app_server.thread_config import load_thread_config
 from pycodex.frontends.app_server.validation import Params
 
 Json = dict[str, Any]
-PLAN_TYPES = frozenset({
-    "free", "go", "plus", "pro", "prolite", "promax", "team", "business", "enterprise", "edu", "unknown",
+EXTERNAL_AUTH_ACTIVE = (
+    "External auth is active. Use account/login/start (chatgptAuthTokens) to update it or account/logout to clear it."
+)
+PLAN_TYPES = frozenset({  # the v2 schema's `PlanType`; any other reads as "unknown"
+    "free", "go", "plus", "pro", "prolite", "promax", "team", "self_serve_business_prolite",
+    "self_serve_business_usage_based", "business", "ent26", "enterprise_cbp_automation",
+    "enterprise_cbp_usage_based", "enterprise", "edu", "edu_plus", "edu_pro", "unknown",
 })
 
 
@@ -111,6 +119,8 @@ class Accounts:
     async def login_start(self, ctx: RequestContext, params: LoginAccountParams) -> Json:
         config = await self._config()
         forced = config.config_toml.forced_login_method
+        if params.type in ("apiKey", "chatgpt") and self.threads.external_auth.active:
+            raise invalid_request(EXTERNAL_AUTH_ACTIVE)
         if params.type == "apiKey":
             if forced == "chatgpt":
                 raise invalid_request('API key login is disabled (forced_login_method = "chatgpt")')
@@ -121,8 +131,8 @@ class Accounts:
             return await self._chatgpt_login(ctx, config)
         if params.type == "chatgptAuthTokens":
             if forced == "api":
-                raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
-            return self._external_login(ctx, config, params)
+                raise invalid_request("External ChatGPT auth is disabled. Use API key login instead.")
+            return await self._external_login(ctx, config, params)
         raise invalid_request(f"account/login/start: pycodex does not support login type {params.type!r} yet")
 
     async def _api_key_login(self, ctx: RequestContext, config: Any, key: str | None) -> Json:
@@ -137,29 +147,33 @@ class Accounts:
             await asyncio.to_thread(store.save, stored)
         except Exception as exc:  # OSError, AuthError: the one-line reason
             raise RpcError(-32603, f"cannot store the API key: {exc}") from None
-        after_answer([ctx.peer], "account/login/completed", {"loginId": None, "success": True, "error": None})
-        after_answer([ctx.peer], "account/updated", _auth_mode({"type": "apiKey"}))
+        _after_answer(ctx.peer, ("account/login/completed", {"loginId": None, "success": True, "error": None}),
+                      ("account/updated", _auth_mode({"type": "apiKey"})))
         return {"type": "apiKey"}
 
-    def _external_login(self, ctx: RequestContext, config: Any, params: LoginAccountParams) -> Json:
+    async def _external_login(self, ctx: RequestContext, config: Any, params: LoginAccountParams) -> Json:
         access, account = (params.access_token or "").strip(), (params.chatgpt_account_id or "").strip()
         if not access or not account:
             raise invalid_request("chatgptAuthTokens needs a non-empty accessToken and chatgptAccountId")
         workspace = config.config_toml.forced_chatgpt_workspace_id
         if workspace and account != workspace:
-            raise invalid_request(f"Login is restricted to workspace id {workspace}, not {account}")
+            raise invalid_request(f"External auth must use workspace {workspace!r}, but received {account!r}.")
+        if not _is_jwt(access):
+            raise RpcError(-32603, "failed to set external auth: the accessToken is not a JWT")
+        # A browser login still under way would store a login of its own: it ends here.
+        for pending in list(self._logins.values()):
+            await asyncio.to_thread(pending.cancel)
         peer = ctx.peer
 
         async def refresh(previous_account_id: str | None) -> tuple[str, str, str | None]:
             params = {"reason": "unauthorized", "previousAccountId": previous_account_id}
             answer = await peer.request("account/chatgptAuthTokens/refresh", params)
-            return _refreshed_tokens(answer)
+            return _refreshed_tokens(answer, workspace)
 
-        plan = params.chatgpt_plan_type
-        self.threads.external_auth.set(access, account, plan, refresh)
-        after_answer([peer], "account/login/completed", {"loginId": None, "success": True, "error": None})
-        after_answer([peer], "account/updated", {"authMode": "chatgptAuthTokens",
-                                                 "planType": _external_account(self.threads.external_auth)["planType"]})
+        self.threads.external_auth.set(access, account, params.chatgpt_plan_type, refresh)
+        _after_answer(peer, ("account/login/completed", {"loginId": None, "success": True, "error": None}),
+                      ("account/updated", {"authMode": "chatgptAuthTokens",
+                                           "planType": _external_account(self.threads.external_auth)["planType"]}))
         return {"type": "chatgptAuthTokens"}
 
     async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
@@ -209,7 +223,7 @@ class Accounts:
             await asyncio.to_thread(delete_credentials, config.cli_auth_credentials_store, config.pycodex_home)
         except Exception as exc:
             raise RpcError(-32603, f"cannot remove the stored credentials: {exc}") from None
-        after_answer([ctx.peer], "account/updated", _auth_mode(None))
+        _after_answer(ctx.peer, ("account/updated", _auth_mode(None)))
         return {}
 
     async def rate_limits(self, ctx: RequestContext, params: EmptyParams) -> Json:
@@ -229,14 +243,37 @@ def _external_account(external: Any) -> Json:
     return {"type": "chatgpt", "email": claims.email, "planType": plan if plan in PLAN_TYPES else "unknown"}
 
 
-def _refreshed_tokens(answer: Any) -> tuple[str, str, str | None]:
-    """`ChatgptAuthTokensRefreshResponse`, checked: a malformed answer is no refresh."""
+def _is_jwt(token: str) -> bool:
+    from pycodex.auth.claims import jwt_payload
+
+    return bool(jwt_payload(token))
+
+
+def _refreshed_tokens(answer: Any, workspace: str | None) -> tuple[str, str, str | None]:
+    """`ChatgptAuthTokensRefreshResponse`, checked as a login is: a malformed answer, a token
+    that is not a JWT or another workspace than the one forced is no refresh."""
+    method = "account/chatgptAuthTokens/refresh"
     if not isinstance(answer, dict):
-        raise ValueError("account/chatgptAuthTokens/refresh: the answer is not an object")
+        raise ValueError(f"{method}: the answer is not an object")
     access, account, plan = answer.get("accessToken"), answer.get("chatgptAccountId"), answer.get("chatgptPlanType")
     if not isinstance(access, str) or not access or not isinstance(account, str) or not account:
-        raise ValueError("account/chatgptAuthTokens/refresh: the answer lacks accessToken or chatgptAccountId")
+        raise ValueError(f"{method}: the answer lacks accessToken or chatgptAccountId")
+    if not _is_jwt(access):
+        raise ValueError(f"{method}: the accessToken is not a JWT")
+    if workspace and account != workspace:
+        raise ValueError(f"{method}: external auth must use workspace {workspace!r}, but received {account!r}")
     return access, account, plan if isinstance(plan, str) else None
+
+
+def _after_answer(peer: Peer, *notes: tuple[str, Json]) -> None:
+    """Notifications sent in order once the answer is queued (Codex announces a change after
+    it)."""
+
+    async def send() -> None:
+        for method, params in notes:
+            await _tell(peer, method, params)
+
+    asyncio.get_running_loop().call_soon(asyncio.ensure_future, send())
 
 
 async def _in_daemon_thread(work: Any) -> Any:
