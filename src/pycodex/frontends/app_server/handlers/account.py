@@ -32,6 +32,7 @@ from typing import Any
 
 from pycodex.frontends.app_server.dispatcher import Peer, RequestContext
 from pycodex.frontends.app_server.errors import RpcError, invalid_request
+from pycodex.frontends.app_server.handlers.recorded_threads import after_answer_in_order
 from pycodex.frontends.app_server.loaded_threads import LoadedThreads
 from pycodex.frontends.app_server.params import EmptyParams
 from pycodex.frontends.app_server.thread_config import load_thread_config
@@ -147,8 +148,10 @@ class Accounts:
             await asyncio.to_thread(store.save, stored)
         except Exception as exc:  # OSError, AuthError: the one-line reason
             raise RpcError(-32603, f"cannot store the API key: {exc}") from None
-        _after_answer(ctx.peer, ("account/login/completed", {"loginId": None, "success": True, "error": None}),
-                      ("account/updated", _auth_mode({"type": "apiKey"})))
+        after_answer_in_order([ctx.peer], [
+            ("account/login/completed", {"loginId": None, "success": True, "error": None}),
+            ("account/updated", _auth_mode({"type": "apiKey"})),
+        ])
         return {"type": "apiKey"}
 
     async def _external_login(self, ctx: RequestContext, config: Any, params: LoginAccountParams) -> Json:
@@ -171,9 +174,11 @@ class Accounts:
             return _refreshed_tokens(answer, workspace)
 
         self.threads.external_auth.set(access, account, params.chatgpt_plan_type, refresh)
-        _after_answer(peer, ("account/login/completed", {"loginId": None, "success": True, "error": None}),
-                      ("account/updated", {"authMode": "chatgptAuthTokens",
-                                           "planType": _external_account(self.threads.external_auth)["planType"]}))
+        plan = _external_account(self.threads.external_auth)["planType"]
+        after_answer_in_order([peer], [
+            ("account/login/completed", {"loginId": None, "success": True, "error": None}),
+            ("account/updated", {"authMode": "chatgptAuthTokens", "planType": plan}),
+        ])
         return {"type": "chatgptAuthTokens"}
 
     async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
@@ -223,7 +228,7 @@ class Accounts:
             await asyncio.to_thread(delete_credentials, config.cli_auth_credentials_store, config.pycodex_home)
         except Exception as exc:
             raise RpcError(-32603, f"cannot remove the stored credentials: {exc}") from None
-        _after_answer(ctx.peer, ("account/updated", _auth_mode(None)))
+        after_answer_in_order([ctx.peer], [("account/updated", _auth_mode(None))])
         return {}
 
     async def rate_limits(self, ctx: RequestContext, params: EmptyParams) -> Json:
@@ -263,17 +268,6 @@ def _refreshed_tokens(answer: Any, workspace: str | None) -> tuple[str, str, str
     if workspace and account != workspace:
         raise ValueError(f"{method}: external auth must use workspace {workspace!r}, but received {account!r}")
     return access, account, plan if isinstance(plan, str) else None
-
-
-def _after_answer(peer: Peer, *notes: tuple[str, Json]) -> None:
-    """Notifications sent in order once the answer is queued (Codex announces a change after
-    it)."""
-
-    async def send() -> None:
-        for method, params in notes:
-            await _tell(peer, method, params)
-
-    asyncio.get_running_loop().call_soon(asyncio.ensure_future, send())
 
 
 async def _in_daemon_thread(work: Any) -> Any:

@@ -51,12 +51,18 @@ def no_rollout(thread_id: str) -> Exception:
 
 def after_answer(peers: list[Peer], method: str, params: JsonObj) -> None:
     """Send a notification once the answer is queued (Codex announces a change after it)."""
+    after_answer_in_order(peers, [(method, params)])
+
+
+def after_answer_in_order(peers: list[Peer], notes: list[tuple[str, JsonObj]]) -> None:
+    """Send notifications, in this order, once the answer is queued."""
 
     async def send() -> None:
-        for peer in peers:
-            # A connection that went away meanwhile misses it.
-            with contextlib.suppress(Exception):
-                await peer.notify(method, params)
+        for method, params in notes:
+            for peer in peers:
+                # A connection that went away meanwhile misses it.
+                with contextlib.suppress(Exception):
+                    await peer.notify(method, params)
 
     asyncio.get_running_loop().call_soon(asyncio.ensure_future, send())
 
