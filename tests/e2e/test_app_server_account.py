@@ -71,6 +71,35 @@ def test_chatgpt_login_answers_the_url_and_completes_in_the_background(
     assert (home / "auth.json").exists()
 
 
+def test_device_code_login_answers_the_code_and_completes_when_entered(
+    client: Client, home: Path, oauth: MockOAuthServer
+) -> None:
+    started = client.call("account/login/start", {"type": "chatgptDeviceCode"})["result"]
+    assert started["type"] == "chatgptDeviceCode"
+    assert started["verificationUrl"] == f"{oauth.url}/codex/device"
+    assert started["userCode"].startswith("ABCD-")
+    oauth.approve(started["userCode"])  # the user types the code on the device page
+    done = client.until("account/login/completed")
+    assert done == {"loginId": started["loginId"], "success": True, "error": None}
+    assert client.until("account/updated")["authMode"] == "chatgpt"
+    assert client.call("account/read", {})["result"]["account"]["type"] == "chatgpt"
+    assert (home / "auth.json").exists()
+
+
+def test_a_device_code_login_can_be_cancelled(client: Client, home: Path, oauth: MockOAuthServer) -> None:
+    started = client.call("account/login/start", {"type": "chatgptDeviceCode"})["result"]
+    assert oauth.poll_started.wait(30), "the login never polled the issuer"
+    assert client.call("account/login/cancel", {"loginId": started["loginId"]})["result"] == {"status": "canceled"}
+    early = [p for m, p in client.notes if m == "account/login/completed"]
+    done = early[0] if early else client.until("account/login/completed")
+    assert done["success"] is False and "cancelled" in done["error"]
+    # Said at once, not when the poll that was out comes back (the issuer holds it open).
+    assert oauth.polls_in_flight == 1
+    oauth.approve(started["userCode"])  # entered too late: the cancelled login saves nothing
+    assert client.call("account/read", {})["result"]["account"] is None
+    assert not (home / "auth.json").exists()
+
+
 def test_a_login_can_be_cancelled(client: Client, home: Path) -> None:
     started = client.call("account/login/start", {"type": "chatgpt"})["result"]
     assert client.call("account/login/cancel", {"loginId": started["loginId"]})["result"] == {"status": "canceled"}
@@ -83,8 +112,8 @@ def test_a_login_can_be_cancelled(client: Client, home: Path) -> None:
 
 
 def test_unsupported_login_types_and_an_empty_key_are_refused_clearly(client: Client, home: Path) -> None:
-    refused = client.call("account/login/start", {"type": "chatgptDeviceCode"})
-    assert "does not support login type 'chatgptDeviceCode'" in refused["error"]["message"]
+    refused = client.call("account/login/start", {"type": "amazonBedrock", "apiKey": "k", "region": "us-east-1"})
+    assert "does not support login type 'amazonBedrock'" in refused["error"]["message"]
     empty = client.call("account/login/start", {"type": "apiKey", "apiKey": "  "})
     assert empty["error"]["message"] == "apiKey must not be empty"
     assert not (home / "auth.json").exists()  # nothing half-written

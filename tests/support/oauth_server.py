@@ -71,6 +71,8 @@ class MockOAuthServer:
         self.access_ttl_s = access_ttl_s
         self.requests: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, params)
         self.refreshes = 0
+        self.polls_in_flight = 0  # device-code polls held open, waiting for approval
+        self.poll_started = threading.Event()  # set when a device-code poll comes in
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
         self._codes: dict[str, _Pending] = {}
@@ -178,7 +180,15 @@ class MockOAuthServer:
         device = self._devices.get(str(params.get("device_auth_id")))
         if device is None or device.user_code != params.get("user_code"):
             return 400, {"error": "unknown device code"}
-        if not device.approved.wait(10):
+        with self._lock:
+            self.polls_in_flight += 1
+        self.poll_started.set()
+        try:
+            approved = device.approved.wait(10)
+        finally:
+            with self._lock:
+                self.polls_in_flight -= 1
+        if not approved:
             return 403, {"error": "authorization_pending"}
         challenge = self._codes[device.code].challenge
         return 200, {"authorization_code": device.code, "code_challenge": challenge,

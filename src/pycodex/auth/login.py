@@ -113,25 +113,55 @@ def browser_login(target: LoginTarget, echo: Echo, env: Mapping[str, str]) -> St
         raise LoginFailed("Login cancelled") from None
 
 
-def device_login(target: LoginTarget, echo: Echo) -> StoredAuth:
-    from pycodex.auth.device import poll_device_code, request_device_code
+class PendingDeviceLogin:
+    """A device-code login under way: `verification_url` and `user_code` to show the user,
+    then `wait()` while they enter the code (blocking; raises LoginFailed), or `cancel()`
+    it from elsewhere (the poll stops at its next pause)."""
 
-    code = request_device_code(target.issuer)
+    def __init__(self, target: LoginTarget) -> None:
+        import threading
+
+        from pycodex.auth.device import request_device_code
+
+        self._target = target
+        self._code = request_device_code(target.issuer)
+        self.verification_url = self._code.verification_url
+        self.user_code = self._code.user_code
+        self._cancelled = threading.Event()
+
+    def _pause(self, seconds: float) -> None:
+        if self._cancelled.wait(seconds):
+            raise LoginFailed("Login cancelled")
+
+    def wait(self) -> StoredAuth:
+        from pycodex.auth.device import poll_device_code
+
+        target = self._target
+        self._pause(0)
+        grant = poll_device_code(target.issuer, self._code, sleep=self._pause)
+        self._pause(0)
+        tokens = oauth.exchange_code(
+            target.issuer,
+            code=grant.authorization_code,
+            redirect_uri=f"{target.issuer}/deviceauth/callback",
+            verifier=grant.code_verifier,
+        )
+        store: CredentialStore = target.store  # type: ignore[assignment]
+        return save_login(tokens, store, target.home, target.workspace_id)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+
+def device_login(target: LoginTarget, echo: Echo) -> StoredAuth:
+    pending = PendingDeviceLogin(target)
     echo(
         "Follow these steps to sign in with ChatGPT using device code authorization:\n\n"
-        f"1. Open this link in your browser and sign in to your account\n   {code.verification_url}\n\n"
-        f"2. Enter this one-time code (expires in 15 minutes)\n   {code.user_code}\n\n"
+        f"1. Open this link in your browser and sign in to your account\n   {pending.verification_url}\n\n"
+        f"2. Enter this one-time code (expires in 15 minutes)\n   {pending.user_code}\n\n"
         "Device codes are a common phishing target. Never share this code.\n"
     )
-    grant = poll_device_code(target.issuer, code)
-    tokens = oauth.exchange_code(
-        target.issuer,
-        code=grant.authorization_code,
-        redirect_uri=f"{target.issuer}/deviceauth/callback",
-        verifier=grant.code_verifier,
-    )
-    store: CredentialStore = target.store  # type: ignore[assignment]
-    return save_login(tokens, store, target.home, target.workspace_id)
+    return pending.wait()
 
 
 def default_issuer() -> str:

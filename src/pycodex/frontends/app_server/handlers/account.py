@@ -18,8 +18,8 @@
   the turn with the reason. While they are set, `apiKey` and `chatgpt` logins are refused
   (as Codex does); `account/logout` forgets them.
 
-The device-code flow is refused with a clear error: pycodex does not have it in the
-app-server yet.
+* `chatgptDeviceCode` — the device-code flow: `verificationUrl` and `userCode` answered at
+  once, the login finishing in the background (cancellable) like the browser one.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ class Accounts:
     def __init__(self, threads: LoadedThreads, env: Mapping[str, str]) -> None:
         self.threads = threads
         self.env = env
-        self._logins: dict[str, Any] = {}  # login id -> PendingBrowserLogin
+        self._logins: dict[str, Any] = {}  # login id -> PendingBrowserLogin / PendingDeviceLogin
+        self._cancels: dict[str, asyncio.Event] = {}  # login id -> set by account/login/cancel
 
     async def _config(self) -> Any:
         return await load_thread_config(self.env, base_overrides=self.threads.config_overrides)
@@ -120,7 +121,7 @@ class Accounts:
     async def login_start(self, ctx: RequestContext, params: LoginAccountParams) -> Json:
         config = await self._config()
         forced = config.config_toml.forced_login_method
-        if params.type in ("apiKey", "chatgpt") and self.threads.external_auth.active:
+        if params.type in ("apiKey", "chatgpt", "chatgptDeviceCode") and self.threads.external_auth.active:
             raise invalid_request(EXTERNAL_AUTH_ACTIVE)
         if params.type == "apiKey":
             if forced == "chatgpt":
@@ -130,6 +131,10 @@ class Accounts:
             if forced == "api":
                 raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
             return await self._chatgpt_login(ctx, config)
+        if params.type == "chatgptDeviceCode":
+            if forced == "api":
+                raise invalid_request('ChatGPT login is disabled (forced_login_method = "api")')
+            return await self._device_login(ctx, config)
         if params.type == "chatgptAuthTokens":
             if forced == "api":
                 raise invalid_request("External ChatGPT auth is disabled. Use API key login instead.")
@@ -181,34 +186,57 @@ class Accounts:
         ])
         return {"type": "chatgptAuthTokens"}
 
-    async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
+    def _login_target(self, config: Any) -> Any:
         from pycodex.auth import oauth
-        from pycodex.auth.errors import AuthError
-        from pycodex.auth.login import LoginTarget, PendingBrowserLogin
+        from pycodex.auth.login import LoginTarget
         from pycodex.auth.storage import open_store
 
-        target = LoginTarget(
+        return LoginTarget(
             store=open_store(config.cli_auth_credentials_store, config.pycodex_home).store,
             home=config.pycodex_home, workspace_id=config.config_toml.forced_chatgpt_workspace_id,
             issuer=oauth.issuer(self.env),
         )
+
+    async def _pending(self, ctx: RequestContext, start: Any) -> tuple[str, Any]:
+        """Start a login (`start()` does network or socket work: off the loop) and finish it
+        in the background; its login id and the pending login."""
+        from pycodex.auth.errors import AuthError
+
         try:
-            pending = await asyncio.to_thread(PendingBrowserLogin, target, self.env)
+            pending = await asyncio.to_thread(start)
         except AuthError as exc:
             raise invalid_request(str(exc)) from None
         login_id = str(uuid.uuid4())
         self._logins[login_id] = pending
         asyncio.get_running_loop().create_task(self._finish(login_id, pending, ctx.peer))
+        return login_id, pending
+
+    async def _chatgpt_login(self, ctx: RequestContext, config: Any) -> Json:
+        from pycodex.auth.login import PendingBrowserLogin
+
+        target = self._login_target(config)
+        login_id, pending = await self._pending(ctx, lambda: PendingBrowserLogin(target, self.env))
         return {"type": "chatgpt", "loginId": login_id, "authUrl": pending.url}
 
+    async def _device_login(self, ctx: RequestContext, config: Any) -> Json:
+        from pycodex.auth.login import PendingDeviceLogin
+
+        target = self._login_target(config)
+        login_id, pending = await self._pending(ctx, lambda: PendingDeviceLogin(target))
+        return {"type": "chatgptDeviceCode", "loginId": login_id,
+                "verificationUrl": pending.verification_url, "userCode": pending.user_code}
+
     async def _finish(self, login_id: str, pending: Any, peer: Peer) -> None:
+        cancelled = self._cancels[login_id] = asyncio.Event()
         try:
-            stored = await _in_daemon_thread(pending.wait)
+            # A cancel ends the login at once, even while a device-code poll is still out.
+            stored = await _unless(cancelled, _in_daemon_thread(pending.wait))
         except Exception as exc:  # cancelled, refused, a workspace mismatch: said as is
             await _tell(peer, "account/login/completed", {"loginId": login_id, "success": False, "error": str(exc)})
             return
         finally:
             self._logins.pop(login_id, None)
+            self._cancels.pop(login_id, None)
         await _tell(peer, "account/login/completed", {"loginId": login_id, "success": True, "error": None})
         await _tell(peer, "account/updated", _auth_mode(account_json(stored)))
 
@@ -217,6 +245,8 @@ class Accounts:
         if pending is None:
             return {"status": "notFound"}
         await asyncio.to_thread(pending.cancel)
+        if (cancelled := self._cancels.get(params.login_id)) is not None:
+            cancelled.set()
         return {"status": "canceled"}
 
     async def logout(self, ctx: RequestContext, params: EmptyParams) -> Json:
@@ -268,6 +298,21 @@ def _refreshed_tokens(answer: Any, workspace: str | None) -> tuple[str, str, str
     if workspace and account != workspace:
         raise ValueError(f"{method}: external auth must use workspace {workspace!r}, but received {account!r}")
     return access, account, plan if isinstance(plan, str) else None
+
+
+async def _unless(cancelled: asyncio.Event, work: Any) -> Any:
+    """`await work`, unless `cancelled` is set first: then "Login cancelled" (the login's own
+    thread ends by itself and, cancelled, saves nothing)."""
+    from pycodex.auth.errors import LoginFailed
+
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(cancelled.wait())
+    done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stop.cancel()
+        return task.result()
+    task.cancel()
+    raise LoginFailed("Login cancelled")
 
 
 async def _in_daemon_thread(work: Any) -> Any:
