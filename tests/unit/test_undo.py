@@ -3,10 +3,14 @@ shell command), a turn that only talks takes no snapshot, and repeated undos wal
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from pycodex.config.config import ConfigOverrides, load_config
 from pycodex.context.snapshot import Entry
@@ -94,3 +98,52 @@ async def test_a_turn_that_runs_no_tool_takes_no_snapshot(tmp_path: Path, mock_m
     await thread.shutdown()
     assert "pycodex.core.undo" not in sys.modules
     assert not (world.home / "snapshots").exists()
+
+
+async def test_a_turn_interrupted_in_its_second_round_snapshots_its_end_state(
+    tmp_path: Path, mock_model: MockModelServer
+) -> None:
+    """The "after" snapshot of a round starts early (while the next request runs); when the
+    model calls more tools it is outdated, and an interrupted turn must not fall back on it:
+    undo must see the second round's change as the turn's, not as the user's."""
+    from pycodex.protocol.event_payloads import ExecCommandOutputDeltaEvent
+    from pycodex.protocol.events import TurnAbortedEvent
+    from pycodex.protocol.ops import InterruptOp
+
+    world = World(tmp_path, mock_model, git=True)
+    thread = await world.start()
+    patch = "*** Begin Patch\n*** Update File: f.txt\n@@\n-v0\n+v1\n*** End Patch"
+
+    def second_round_once_the_early_snapshot_exists(request: Any) -> Any:
+        # The early snapshot of round one must be complete (its ref written) before round
+        # two changes the file, or it would see round two's change by chance.
+        deadline = time.monotonic() + 20
+        while not _refs(world.ws, "after-1") and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert _refs(world.ws, "after-1"), "round one's early snapshot never completed"
+        return response(shell("echo v2 > f.txt; echo changed; exec sleep 60", "s1"))
+
+    mock_model.enqueue(
+        response(custom_tool_call("apply_patch", patch, call_id="p1")),
+        second_round_once_the_early_snapshot_exists,
+    )
+    await submit_text(thread, "change it twice")
+    while True:  # the second round's command has changed the file
+        msg = (await until(thread, ExecCommandOutputDeltaEvent))[-1]
+        assert isinstance(msg, ExecCommandOutputDeltaEvent)
+        if b"changed" in base64.b64decode(msg.chunk):
+            break
+    await thread.submit(InterruptOp())
+    await until(thread, TurnAbortedEvent)
+    assert (world.ws / "f.txt").read_text() == "v2\n"
+
+    done = await undo(thread)
+    await thread.shutdown()
+    assert done.success, done.message
+    assert (world.ws / "f.txt").read_text() == "v0\n"
+
+
+def _refs(ws: Path, suffix: str) -> list[str]:
+    listed = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/pycodex"], cwd=ws,
+                            capture_output=True, text=True, check=False).stdout
+    return [ref for ref in listed.split() if ref.endswith(suffix)]

@@ -250,6 +250,13 @@ async def _snapshot_before_tools(sess: Session, turn: TurnContext, calls: list[T
     await snapshot_before_tools(sess, turn, calls)
 
 
+def _begin_after_snapshot(sess: Session, turn: TurnContext) -> None:
+    """The tools of this round are done: the "after" snapshot may start (see `.undo`)."""
+    undo = sys.modules.get("pycodex.core.undo")
+    if undo is not None:
+        undo.begin_after_snapshot(sess, turn)
+
+
 async def _snapshot_after_turn(sess: Session, turn: TurnContext) -> None:
     """The turn's second snapshot, if it took a first (only then is `.undo` loaded)."""
     undo = sys.modules.get("pycodex.core.undo")
@@ -387,6 +394,7 @@ async def run_sampling_request(
             sess.emit(turn.sub_id, usage)
         raise
     sess.record_items([task.result() for task in tasks])
+    _begin_after_snapshot(sess, turn)
     if turn_diff is not None and turn_diff.touched:
         diff = await asyncio.to_thread(turn_diff.take_changed_diff)
         if diff is not None:

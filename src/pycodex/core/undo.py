@@ -6,6 +6,12 @@ and :func:`snapshot_after_turn` when the turn ends however it ends; the pair goe
 thread's undo log (:mod:`pycodex.context.snapshot_restore`). A snapshot that fails is a
 warning, once per thread — the turn goes on, only undo is lost for it.
 
+The "after" snapshot is taken early: when a round of tools is done
+(:func:`begin_after_snapshot`) it starts in the background, while the follow-up model
+request runs, since that state is the turn's final one unless the model calls more tools;
+if it does, the early snapshot is dropped (its own ref keeps it harmless) and the next
+round starts another. So the turn's end rarely waits for git.
+
 `Op::Undo` (:func:`run_undo_task`) answers `UndoStarted`, then `UndoCompleted` with what
 was restored, or why nothing was.
 """
@@ -13,6 +19,7 @@ was restored, or why nothing was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,11 +38,19 @@ READ_ONLY_TOOLS = frozenset({"update_plan", "view_image", "web_search", "tool_se
 
 
 class _Before:
-    __slots__ = ("snapshot", "snapshotter")
+    __slots__ = ("after", "rounds", "snapshot", "snapshotter", "stale")
 
     def __init__(self, snapshotter: Snapshotter, snapshot: str) -> None:
         self.snapshotter = snapshotter
         self.snapshot = snapshot
+        self.after: asyncio.Future[str] | None = None  # the early "after" snapshot, if valid
+        self.stale: list[asyncio.Future[str]] = []  # early ones more tools made outdated
+        self.rounds = 0
+
+    def drop_after(self) -> None:
+        if self.after is not None:
+            self.stale.append(self.after)  # awaited at the end: no git left running
+            self.after = None
 
 
 # session -> turn id -> the snapshot taken before its first tool (None: it failed).
@@ -52,7 +67,12 @@ async def snapshot_before_tools(sess: Session, turn: TurnContext, calls: Sequenc
         return
     turns = _pending.setdefault(sess, {})
     if turn.turn_id in turns:
-        return  # once per turn: the state before its first change
+        # Once per turn: the state before its first change. These tools may change files
+        # again, so an early "after" snapshot is outdated.
+        before = turns[turn.turn_id]
+        if before is not None:
+            before.drop_after()
+        return
     label = f"{sess.thread_id}/{turn.turn_id}/before"
     try:
         snapshotter = await asyncio.to_thread(snapshotter_for, turn.cwd, snapshot_store(_home(sess)))
@@ -62,13 +82,30 @@ async def snapshot_before_tools(sess: Session, turn: TurnContext, calls: Sequenc
         _warn_once(sess, turn, exc)
 
 
+def begin_after_snapshot(sess: Session, turn: TurnContext) -> None:
+    """A round of tools is done: start the "after" snapshot now, in the background."""
+    before = _pending.get(sess, {}).get(turn.turn_id)
+    if before is None:
+        return
+    before.drop_after()
+    before.rounds += 1
+    label = f"{sess.thread_id}/{turn.turn_id}/after-{before.rounds}"
+    before.after = asyncio.ensure_future(asyncio.to_thread(before.snapshotter.take, label))
+
+
 async def snapshot_after_turn(sess: Session, turn: TurnContext) -> None:
     before = _pending.get(sess, {}).pop(turn.turn_id, None)
     if before is None:
         return
     snap = before.snapshotter
+    for outdated in before.stale:
+        with contextlib.suppress(Exception):  # dropped anyway; only its git must be done
+            await outdated
     try:
-        after = await asyncio.to_thread(snap.take, f"{sess.thread_id}/{turn.turn_id}/after")
+        if before.after is not None:
+            after = await before.after
+        else:
+            after = await asyncio.to_thread(snap.take, f"{sess.thread_id}/{turn.turn_id}/after")
         record = {
             "turn_id": turn.turn_id, "kind": snap.kind, "root": str(snap.root), "cwd": str(turn.cwd),
             "before": before.snapshot, "after": after,
