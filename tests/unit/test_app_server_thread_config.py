@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pycodex.frontends.app_server.thread_config import config_flags
+from pycodex.config.request import config_flags
 
 
 def test_nested_config_becomes_dotted_toml_overrides() -> None:

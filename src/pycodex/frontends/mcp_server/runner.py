@@ -84,26 +84,24 @@ class Threads:
         await self._manager.close_all()
 
     async def _config(self, args: CodexArgs | None) -> Config:
-        from pycodex.frontends.app_server.errors import RpcError
-        from pycodex.frontends.app_server.thread_config import load_thread_config
+        from pycodex.config.errors import ConfigError
+        from pycodex.config.request import load_request_config
 
-        if args is None:
-            try:
-                return await load_thread_config(self._env, cwd=os.getcwd())
-            except RpcError as exc:
-                raise ToolArgumentError(_plain(exc.message)) from None
-        extra = dict(args.config)
-        if args.compact_prompt is not None:
-            extra["compact_prompt"] = args.compact_prompt
+        request: dict[str, object] = {"cwd": os.getcwd()}
+        if args is not None:
+            extra = dict(args.config)
+            if args.compact_prompt is not None:
+                extra["compact_prompt"] = args.compact_prompt
+            request = {
+                "cwd": args.cwd or os.getcwd(), "model": args.model, "profile": args.profile,
+                "approval": args.approval_policy, "sandbox": args.sandbox, "config": extra,
+                "base_instructions": args.base_instructions,
+                "developer_instructions": args.developer_instructions,
+            }
         try:
-            return await load_thread_config(
-                self._env, cwd=args.cwd or os.getcwd(), model=args.model, profile=args.profile,
-                approval=args.approval_policy, sandbox=args.sandbox, config=extra,
-                base_instructions=args.base_instructions,
-                developer_instructions=args.developer_instructions,
-            )
-        except RpcError as exc:
-            raise ToolArgumentError(_plain(exc.message)) from None
+            return await load_request_config(self._env, **request)
+        except (ConfigError, ValueError, OSError) as exc:
+            raise ToolArgumentError(str(exc)) from None
 
     async def _resume(self, thread_id: str) -> CodexThread:
         path = self._manager.store.locate(thread_id)
@@ -124,10 +122,6 @@ class Threads:
                 return await _pump(thread, reporter)
             except InternalAgentDied as exc:
                 return TurnResult(thread.thread_id, "", f"the thread stopped: {exc}")
-
-
-def _plain(message: str) -> str:
-    return message.removeprefix("Invalid request: ")
 
 
 async def _pump(thread: CodexThread, reporter: Reporter) -> TurnResult:

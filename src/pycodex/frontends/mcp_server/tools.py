@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-Json = dict[str, Any]
+from pycodex.config.request import SANDBOX_MODES
+from pycodex.config.schema import APPROVAL_POLICIES
 
-APPROVAL_POLICIES = ("untrusted", "on-failure", "on-request", "never")
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+Json = dict[str, Any]
 
 OUTPUT_SCHEMA: Json = {
     "type": "object",
