@@ -86,3 +86,37 @@ def app_server_command(ctx: click.Context, /, listen_url: str, stdio: bool, **ws
     from pycodex.frontends.app_server.server import run
 
     ctx.exit(run(target, os.environ, limits=limits, config_overrides=root_config_overrides(), ws_auth=ws_auth))
+
+
+def _out_option(func: Any) -> Any:
+    func = click.option("--experimental", is_flag=True,
+                        help="Include the experimental methods pycodex implements.")(func)
+    return click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False),
+                        help="Directory to write into (created if missing).")(func)
+
+
+@app_server_command.command("generate-json-schema")
+@_out_option
+def generate_json_schema_command(out: str, experimental: bool) -> None:
+    """[experimental] Write JSON Schemas of the protocol as pycodex implements it: every
+    request it answers (params from the types it decodes them into) and the thread items it
+    sends. Results and notifications follow Codex's published schemas."""
+    from pathlib import Path
+
+    from pycodex.frontends.app_server.schema_export import write_json_schema
+
+    written = write_json_schema(Path(out), experimental)
+    click.echo(f"Wrote {len(written)} JSON Schema files to {out}", err=True)
+
+
+@app_server_command.command("generate-ts")
+@_out_option
+def generate_ts_command(out: str, experimental: bool) -> None:
+    """[experimental] Write TypeScript types for the same protocol subset as
+    generate-json-schema (one .ts file per type, and an index.ts)."""
+    from pathlib import Path
+
+    from pycodex.frontends.app_server.schema_export import write_typescript
+
+    written = write_typescript(Path(out), experimental)
+    click.echo(f"Wrote {len(written)} TypeScript files to {out}", err=True)

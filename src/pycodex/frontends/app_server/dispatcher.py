@@ -82,6 +82,10 @@ class Dispatcher:
         self._declared = declared_params or {}
         self._log = log
 
+    def params_types(self) -> dict[str, type[Any]]:
+        """method -> the type its params are decoded into, for every method answered."""
+        return {name: spec.params_type for name, spec in self._methods.items()}
+
     async def handle_request(
         self, request: Request, session: Session, peer: Peer
     ) -> JsonValue | Deferred:
