@@ -116,8 +116,12 @@ class _Exchange:
                 self._call(self._push, chunk)
             with self._lock:
                 # Before the loop hears of the end: a close from now on leaves the
-                # connection alone (the close below hands it back to the pool).
+                # connection alone.
                 self._finished = True
+            # Back to the pool before the loop hears of the end too: the next request,
+            # which may follow at once, then finds it there rather than opening another.
+            with contextlib.suppress(Exception):
+                stream.close()
             self._call(self._end, None)
         except BaseException as exc:
             self._call(self._end, exc)
