@@ -44,7 +44,7 @@ from pycodex.frontends.app_server.handlers.recorded_threads import (
     ThreadUnarchive,
 )
 from pycodex.frontends.app_server.handlers.review import ReviewStart
-from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch
+from pycodex.frontends.app_server.handlers.search import FuzzyFileSearch, FuzzyFileSearchSessions
 from pycodex.frontends.app_server.handlers.skills import SkillsList
 from pycodex.frontends.app_server.handlers.thread_actions import (
     ThreadCompactStart,
@@ -86,7 +86,12 @@ from pycodex.frontends.app_server.recorded_params import (
     ThreadSetNameParams,
     ThreadTurnsListParams,
 )
-from pycodex.frontends.app_server.search_params import FuzzyFileSearchParams
+from pycodex.frontends.app_server.search_params import (
+    FuzzyFileSearchParams,
+    FuzzyFileSearchSessionStartParams,
+    FuzzyFileSearchSessionStopParams,
+    FuzzyFileSearchSessionUpdateParams,
+)
 from pycodex.frontends.app_server.thread_action_params import (
     ThreadCompactStartParams,
     ThreadRevertParams,
@@ -116,6 +121,7 @@ def build_dispatcher(
         *recorded_thread_methods(threads),
         MethodSpec("model/list", ModelListParams, ModelList()),
         MethodSpec("fuzzyFileSearch", FuzzyFileSearchParams, FuzzyFileSearch()),
+        *search_session_methods(),
         MethodSpec("thread/shellCommand", ThreadShellCommandParams, ThreadShellCommand(threads)),
         MethodSpec("thread/compact/start", ThreadCompactStartParams, ThreadCompactStart(threads)),
         MethodSpec("thread/revert", ThreadRevertParams, ThreadRevert(threads)),
@@ -131,6 +137,16 @@ def build_dispatcher(
         *config_methods(env, threads.config_overrides),
     ]
     return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
+
+
+def search_session_methods() -> list[MethodSpec[Any]]:
+    """The experimental fuzzy-search sessions, sharing one table of sessions."""
+    sessions = FuzzyFileSearchSessions()
+    return [
+        MethodSpec("fuzzyFileSearch/sessionStart", FuzzyFileSearchSessionStartParams, sessions.start),
+        MethodSpec("fuzzyFileSearch/sessionUpdate", FuzzyFileSearchSessionUpdateParams, sessions.update),
+        MethodSpec("fuzzyFileSearch/sessionStop", FuzzyFileSearchSessionStopParams, sessions.stop),
+    ]
 
 
 def command_methods(env: Mapping[str, str]) -> list[MethodSpec[Any]]:
