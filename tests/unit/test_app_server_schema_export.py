@@ -138,6 +138,30 @@ def test_thread_items_match_codexs_but_for_the_listed_differences(tmp_path: Path
         assert set(ref.get("required", [])) - {"arguments"} <= set(schema["required"]), kind
 
 
+def test_thread_notifications_match_codexs_schemas(tmp_path: Path) -> None:
+    """The notifications a thread's events become (typed in protocol.v2.notification_types)
+    have Codex's fields exactly, and every field Codex requires is always sent."""
+    bundle_path = REFERENCE / "codex_app_server_protocol.v2.schemas.json"
+    if not bundle_path.is_file():
+        pytest.skip(f"Codex's schemas are not at {bundle_path}")
+    reference = json.loads(bundle_path.read_text())["definitions"]
+    out = generate(tmp_path, "generate-json-schema")
+    notifications = json.loads((out / "ServerNotification.json").read_text())
+    methods = methods_of(notifications)
+    assert {"turn/started", "turn/completed", "item/started", "item/completed", "item/agentMessage/delta",
+            "thread/tokenUsage/updated", "error", "thread/status/changed"} <= methods
+    ours = json.loads((out / "pycodex_app_server_protocol.schemas.json").read_text())["definitions"]
+    compared = 0
+    for name in notifications["definitions"]:
+        ref = reference.get(name)
+        if ref is None or "properties" not in ref or "properties" not in ours[name]:
+            continue  # unions (ThreadStatus variants, items) are checked through their members
+        compared += 1
+        assert set(ours[name]["properties"]) == set(ref["properties"]), name
+        assert set(ref.get("required", [])) <= set(ours[name]["required"]), name
+    assert compared >= 25
+
+
 def test_typescript_types_compile(tmp_path: Path) -> None:
     out = generate(tmp_path, "generate-ts")
     start = (out / "ThreadStartParams.ts").read_text()

@@ -3,14 +3,17 @@ generated from the types it runs with.
 
 Covered: every request pycodex answers — its params schema comes from the msgspec Struct
 the dispatcher decodes them into, so the schema cannot drift from what the server accepts —
-and the thread items it sends (the Structs `protocol.v2.items` builds them with).
-Experimental methods are included with `--experimental` only, as in Codex.
-Not covered yet: results, notifications and server requests, which the handlers build as
-JSON objects; Codex's published schemas describe them, and every end-to-end test validates
-pycodex's traffic against those.
+the thread items it sends (the Structs `protocol.v2.items` builds them with) and the
+notifications a thread's events become (`protocol.v2.notification_types`, the types
+`ThreadNotifier` builds them as). Experimental methods are included with `--experimental`
+only, as in Codex.
+Not covered yet: results, server requests and the notifications built outside a thread's
+event stream (`thread/started`, `thread/name/updated`, `account/*`, ...): the handlers build
+them as JSON objects; Codex's published schemas describe them, and every end-to-end test
+validates pycodex's traffic against those.
 
 Layout of `--out DIR` (Codex's, for what is covered): `ClientRequest.json` (one variant per
-method), `ThreadItem.json`, `v2/<Type>.json` (one file per type, with the definitions it
+method), `ServerNotification.json` (likewise), `ThreadItem.json`, `v2/<Type>.json` (one file per type, with the definitions it
 needs) and the bundle `pycodex_app_server_protocol.schemas.json`. `generate-ts` writes one
 `<Type>.ts` per type, `ClientRequest.ts`, `ThreadItem.ts` and an `index.ts`.
 """
@@ -48,13 +51,15 @@ def _item_types() -> list[type[Any]]:
 
 def json_schemas(experimental: bool) -> dict[str, Json]:
     """Relative path -> JSON Schema document."""
+    from pycodex.protocol.v2.notification_types import THREAD_NOTIFICATIONS
+
     methods = implemented_params(experimental)
     items = _item_types()
-    types = sorted({*methods.values(), *items}, key=lambda t: t.__name__)
+    types = sorted({*methods.values(), *items, *THREAD_NOTIFICATIONS.values()}, key=lambda t: t.__name__)
     _, definitions = msgspec.json.schema_components(types, ref_template=_REF + "{name}")
-    for item in items:
-        # An item is encoded with every field (null when unset): all of them are present.
-        schema = definitions[item.__name__]
+    for name in _written_whole(definitions, items, THREAD_NOTIFICATIONS.values()):
+        # Sent with every field (null when unset): all of them are present.
+        schema = definitions[name]
         schema["required"] = sorted(schema.get("properties", {}))
     definitions["RequestId"] = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
     client_request = {
@@ -63,10 +68,17 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
         "definitions": _needed({"oneOf": [{"$ref": _REF + t.__name__} for t in methods.values()]}
                                | {"x": {"$ref": _REF + "RequestId"}}, definitions),
     }
+    notifications: Json = {
+        "$schema": SCHEMA_URI, "title": "ServerNotification",
+        "oneOf": [_notification_variant(method, params.__name__)
+                  for method, params in sorted(THREAD_NOTIFICATIONS.items())],
+    }
+    notifications["definitions"] = _needed(notifications["oneOf"], definitions)
     item_union = {"oneOf": [{"$ref": _REF + t.__name__} for t in items]}
     thread_item = {"$schema": SCHEMA_URI, "title": "ThreadItem", **item_union,
                    "definitions": _needed(item_union, definitions)}
-    files: dict[str, Json] = {"ClientRequest.json": client_request, "ThreadItem.json": thread_item}
+    files: dict[str, Json] = {"ClientRequest.json": client_request, "ServerNotification.json": notifications,
+                              "ThreadItem.json": thread_item}
     for name, schema in sorted(definitions.items()):
         needed = _needed(schema, definitions)
         needed.pop(name, None)
@@ -78,9 +90,21 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
         "$schema": SCHEMA_URI, "title": "PycodexAppServerProtocol",
         "definitions": {**definitions, "ClientRequest": {k: v for k, v in client_request.items()
                                                          if k not in ("$schema", "definitions")},
+                        "ServerNotification": {"oneOf": notifications["oneOf"]},
                         "ThreadItem": item_union},
     }
     return files
+
+
+def _written_whole(definitions: dict[str, Json], *roots: Any) -> set[str]:
+    """What pycodex sends (items, notifications and the types inside them): encoded with
+    every field. Request params are read, not written: their defaults stay optional."""
+    names: set[str] = set()
+    for group in roots:
+        for t in group:
+            names.add(t.__name__)
+            names |= set(_needed({"$ref": _REF + t.__name__}, definitions))
+    return {n for n in names if "properties" in definitions.get(n, {})}
 
 
 def _request_variant(method: str, params: str) -> Json:
@@ -91,6 +115,17 @@ def _request_variant(method: str, params: str) -> Json:
         "properties": {
             "id": {"$ref": _REF + "RequestId"},
             "method": {"enum": [method], "type": "string", "title": f"{title}RequestMethod"},
+            "params": {"$ref": _REF + params},
+        },
+    }
+
+
+def _notification_variant(method: str, params: str) -> Json:
+    title = method[0].upper() + method[1:]
+    return {
+        "title": f"{title}Notification", "type": "object", "required": ["method", "params"],
+        "properties": {
+            "method": {"enum": [method], "type": "string", "title": f"{title}NotificationMethod"},
             "params": {"$ref": _REF + params},
         },
     }

@@ -42,6 +42,7 @@ from pycodex.protocol.events import (
 from pycodex.protocol.items import AgentMessageTurnItem
 from pycodex.protocol.tokens import RateLimitSnapshot, RateLimitWindow, TokenUsage
 
+from . import notification_types as T
 from .items import ThreadItem, thread_item
 
 JsonObj = dict[str, Any]
@@ -53,10 +54,15 @@ def _camel(value: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def _note(method: str, params: msgspec.Struct) -> Notification:
+    # Typed where built (notification_types), JSON at the boundary.
+    return method, msgspec.to_builtins(params)
+
+
 class _Turn(msgspec.Struct, kw_only=True):
     id: str
     started_at: int | None
-    error: JsonObj | None = None
+    error: T.TurnError | None = None
     last_message: ThreadItem | None = None
 
 
@@ -76,18 +82,19 @@ class ThreadNotifier:
         if isinstance(msg, ItemStartedEvent | ItemCompletedEvent):
             return self._item(msg)
         if isinstance(msg, AgentMessageContentDeltaEvent):
-            return [("item/agentMessage/delta", self._delta(msg.item_id, msg.delta))]
+            return [_note("item/agentMessage/delta", T.AgentMessageDeltaNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, item_id=msg.item_id, delta=msg.delta))]
         if isinstance(msg, ReasoningContentDeltaEvent):
             return self._summary_delta(msg)
         if isinstance(msg, ReasoningRawContentDeltaEvent):
-            params = {**self._delta(msg.item_id, msg.delta), "contentIndex": msg.content_index}
-            return [("item/reasoning/textDelta", params)]
+            return [_note("item/reasoning/textDelta", T.ReasoningTextDeltaNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, item_id=msg.item_id, delta=msg.delta,
+                content_index=msg.content_index))]
         if isinstance(msg, ExecCommandOutputDeltaEvent):
             text = msg.data().decode("utf-8", errors="replace")
-            params = self._delta(msg.call_id, text)
-            if msg.turn_id:  # a `!cmd` beside a turn has a turn of its own
-                params["turnId"] = msg.turn_id
-            return [("item/commandExecution/outputDelta", params)]
+            # A `!cmd` beside a turn has a turn of its own.
+            return [_note("item/commandExecution/outputDelta", T.CommandExecutionOutputDeltaNotification(
+                thread_id=self.thread_id, turn_id=msg.turn_id or self.turn_id, item_id=msg.call_id, delta=text))]
         if isinstance(msg, TaskStartedEvent):
             return self._turn_started(msg)
         if isinstance(msg, TaskCompleteEvent | TurnAbortedEvent):
@@ -99,12 +106,12 @@ class ThreadNotifier:
     def _turn_started(self, msg: TaskStartedEvent) -> list[Notification]:
         self._turn = _Turn(id=msg.turn_id or "", started_at=msg.started_at)
         self._summary_parts.clear()
-        status = {"threadId": self.thread_id, "status": {"type": "active", "activeFlags": []}}
-        turn = self._turn_json(self._turn, status="inProgress", completed_at=None, duration_ms=None)
-        turn["itemsView"] = "notLoaded"
+        turn = self._turn_body(self._turn, status="inProgress", completed_at=None, duration_ms=None)
+        turn.items_view = "notLoaded"
         return [
-            ("thread/status/changed", status),
-            ("turn/started", {"threadId": self.thread_id, "turn": turn}),
+            _note("thread/status/changed", T.ThreadStatusChangedNotification(
+                thread_id=self.thread_id, status=T.ActiveThreadStatus())),
+            _note("turn/started", T.TurnStartedNotification(thread_id=self.thread_id, turn=turn)),
         ]
 
     def _turn_completed(self, msg: TaskCompleteEvent | TurnAbortedEvent) -> list[Notification]:
@@ -115,26 +122,21 @@ class ThreadNotifier:
         else:
             status = "failed" if turn.error is not None else "completed"
             completed_at, duration_ms = msg.completed_at, msg.duration_ms
-        body = self._turn_json(turn, status=status, completed_at=completed_at, duration_ms=duration_ms)
-        completed = ("turn/completed", {"threadId": self.thread_id, "turn": body})
+        body = self._turn_body(turn, status=status, completed_at=completed_at, duration_ms=duration_ms)
+        completed = _note("turn/completed", T.TurnCompletedNotification(thread_id=self.thread_id, turn=body))
         if status == "failed":  # the thread stays in `systemError` until its next turn
             return [completed]
-        return [("thread/status/changed", {"threadId": self.thread_id, "status": {"type": "idle"}}), completed]
+        idle = T.ThreadStatusChangedNotification(thread_id=self.thread_id, status=T.IdleThreadStatus())
+        return [_note("thread/status/changed", idle), completed]
 
     @staticmethod
-    def _turn_json(turn: _Turn, *, status: str, completed_at: int | None, duration_ms: int | None) -> JsonObj:
-        items = [msgspec.to_builtins(turn.last_message)] if turn.last_message is not None else []
-        return {
-            "id": turn.id,
-            "rootTurnId": turn.id,
-            "items": items,
-            "itemsView": "summary",
-            "status": status,
-            "error": turn.error,
-            "startedAt": turn.started_at,
-            "completedAt": completed_at,
-            "durationMs": duration_ms,
-        }
+    def _turn_body(turn: _Turn, *, status: str, completed_at: int | None, duration_ms: int | None) -> T.Turn:
+        return T.Turn(
+            id=turn.id, root_turn_id=turn.id,
+            items=[turn.last_message] if turn.last_message is not None else [],
+            items_view="summary", status=status, error=turn.error,
+            started_at=turn.started_at, completed_at=completed_at, duration_ms=duration_ms,
+        )
 
     # --- items ----------------------------------------------------------------------------
 
@@ -142,117 +144,112 @@ class ThreadNotifier:
         item = thread_item(msg.item)
         if item is None:
             return []
-        params: JsonObj = {"item": msgspec.to_builtins(item), "threadId": msg.thread_id, "turnId": msg.turn_id}
         if isinstance(msg, ItemStartedEvent):
-            params["startedAtMs"] = msg.started_at_ms
-            return [("item/started", params)]
-        params["completedAtMs"] = msg.completed_at_ms
+            return [_note("item/started", T.ItemStartedNotification(
+                item=item, thread_id=msg.thread_id, turn_id=msg.turn_id, started_at_ms=msg.started_at_ms))]
         if isinstance(msg.item, AgentMessageTurnItem) and self._turn is not None:
             self._turn.last_message = item
-        return [("item/completed", params)]
-
-    def _delta(self, item_id: str, delta: str) -> JsonObj:
-        return {"threadId": self.thread_id, "turnId": self.turn_id, "itemId": item_id, "delta": delta}
+        return [_note("item/completed", T.ItemCompletedNotification(
+            item=item, thread_id=msg.thread_id, turn_id=msg.turn_id, completed_at_ms=msg.completed_at_ms))]
 
     def _summary_delta(self, msg: ReasoningContentDeltaEvent) -> list[Notification]:
         out: list[Notification] = []
         part = (msg.item_id, msg.summary_index)
         if part not in self._summary_parts:
             self._summary_parts.add(part)
-            added = {"threadId": self.thread_id, "turnId": self.turn_id, "itemId": msg.item_id,
-                     "summaryIndex": msg.summary_index}
-            out.append(("item/reasoning/summaryPartAdded", added))
-        params = {**self._delta(msg.item_id, msg.delta), "summaryIndex": msg.summary_index}
-        out.append(("item/reasoning/summaryTextDelta", params))
+            out.append(_note("item/reasoning/summaryPartAdded", T.ReasoningSummaryPartAddedNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, item_id=msg.item_id,
+                summary_index=msg.summary_index)))
+        out.append(_note("item/reasoning/summaryTextDelta", T.ReasoningSummaryTextDeltaNotification(
+            thread_id=self.thread_id, turn_id=self.turn_id, item_id=msg.item_id, delta=msg.delta,
+            summary_index=msg.summary_index)))
         return out
 
     # --- everything else ------------------------------------------------------------------
 
     def _other(self, msg: EventMsg) -> list[Notification]:
-        ids = {"threadId": self.thread_id, "turnId": self.turn_id}
+        ids = {"thread_id": self.thread_id, "turn_id": self.turn_id}
         if isinstance(msg, TokenCountEvent):
             return self._token_count(msg)
         if isinstance(msg, PlanUpdateEvent):
-            plan = [{"step": s.step, "status": _camel(s.status)} for s in msg.plan]
-            return [("turn/plan/updated", {**ids, "explanation": msg.explanation, "plan": plan})]
+            plan = [T.TurnPlanStep(step=s.step, status=_camel(s.status)) for s in msg.plan]
+            return [_note("turn/plan/updated", T.TurnPlanUpdatedNotification(
+                **ids, explanation=msg.explanation, plan=plan))]
         if isinstance(msg, TurnDiffEvent):
-            return [("turn/diff/updated", {**ids, "diff": msg.unified_diff})]
+            return [_note("turn/diff/updated", T.TurnDiffUpdatedNotification(**ids, diff=msg.unified_diff))]
         if isinstance(msg, ErrorEvent | StreamErrorEvent):
-            error = turn_error(msg)
-            retrying = isinstance(msg, StreamErrorEvent)
-            notice: Notification = ("error", {"error": error, "willRetry": retrying, **ids})
-            if retrying or self._turn is None:
-                return [notice]
-            self._turn.error = error
-            # The turn has failed: Codex shows the thread in error before saying why.
-            failed = {"threadId": self.thread_id, "status": {"type": "systemError"}}
-            return [("thread/status/changed", failed), notice]
+            return self._error(msg)
         if isinstance(msg, WarningEvent):
-            return [("warning", {"message": msg.message, "threadId": self.thread_id})]
+            return [_note("warning", T.WarningNotification(message=msg.message, thread_id=self.thread_id))]
         if isinstance(msg, ContextCompactedEvent):
-            return [("thread/compacted", ids)]
+            return [_note("thread/compacted", T.ContextCompactedNotification(**ids))]
         if isinstance(msg, McpStartupUpdateEvent):
-            return [("mcpServer/startupStatus/updated", _mcp_status(self.thread_id, msg))]
+            return [_note("mcpServer/startupStatus/updated", _mcp_status(self.thread_id, msg))]
         return []
+
+    def _error(self, msg: ErrorEvent | StreamErrorEvent) -> list[Notification]:
+        error = typed_turn_error(msg)
+        retrying = isinstance(msg, StreamErrorEvent)
+        notice = _note("error", T.ErrorNotification(
+            error=error, will_retry=retrying, thread_id=self.thread_id, turn_id=self.turn_id))
+        if retrying or self._turn is None:
+            return [notice]
+        self._turn.error = error
+        # The turn has failed: Codex shows the thread in error before saying why.
+        failed = T.ThreadStatusChangedNotification(thread_id=self.thread_id, status=T.SystemErrorThreadStatus())
+        return [_note("thread/status/changed", failed), notice]
 
     def _token_count(self, msg: TokenCountEvent) -> list[Notification]:
         out: list[Notification] = []
         if msg.info is not None:
-            usage = {
-                "total": _usage(msg.info.total_token_usage),
-                "last": _usage(msg.info.last_token_usage),
-                "modelContextWindow": msg.info.model_context_window,
-            }
-            params = {"threadId": self.thread_id, "turnId": self.turn_id, "tokenUsage": usage}
-            out.append(("thread/tokenUsage/updated", params))
-        out.append(("account/rateLimits/updated", {"rateLimits": rate_limits(msg.rate_limits)}))
+            usage = T.ThreadTokenUsage(
+                total=_usage(msg.info.total_token_usage), last=_usage(msg.info.last_token_usage),
+                model_context_window=msg.info.model_context_window,
+            )
+            out.append(_note("thread/tokenUsage/updated", T.ThreadTokenUsageUpdatedNotification(
+                thread_id=self.thread_id, turn_id=self.turn_id, token_usage=usage)))
+        out.append(_note("account/rateLimits/updated",
+                         T.AccountRateLimitsUpdatedNotification(rate_limits=typed_rate_limits(msg.rate_limits))))
         return out
 
 
-def _usage(usage: TokenUsage) -> JsonObj:
-    return {
-        "totalTokens": usage.total_tokens,
-        "inputTokens": usage.input_tokens,
-        "cachedInputTokens": usage.cached_input_tokens,
-        "cacheWriteInputTokens": usage.cache_write_input_tokens,
-        "outputTokens": usage.output_tokens,
-        "reasoningOutputTokens": usage.reasoning_output_tokens,
-    }
+def _usage(usage: TokenUsage) -> T.TokenUsageBreakdown:
+    return T.TokenUsageBreakdown(
+        total_tokens=usage.total_tokens, input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.cached_input_tokens, cache_write_input_tokens=usage.cache_write_input_tokens,
+        output_tokens=usage.output_tokens, reasoning_output_tokens=usage.reasoning_output_tokens,
+    )
 
 
-def rate_limits(snapshot: RateLimitSnapshot | None) -> JsonObj:
+def typed_rate_limits(snapshot: RateLimitSnapshot | None) -> T.RateLimitSnapshot:
     """A v2 `RateLimitSnapshot` (Codex sends one with `limitId: codex` even when the
     provider reported nothing)."""
     s = snapshot or RateLimitSnapshot()
     credits = None
     if s.credits is not None:
         c = s.credits
-        credits = {"hasCredits": c.has_credits, "unlimited": c.unlimited, "balance": c.balance}
-    return {
-        "limitId": s.limit_id or "codex",
-        "limitName": s.limit_name,
-        "normalModelSlug": None,
-        "primary": _window(s.primary),
-        "secondary": _window(s.secondary),
-        "credits": credits,
-        "individualLimit": s.individual_limit,
-        "spendControlReached": s.spend_control_reached,
-        "planType": s.plan_type,
-        "rateLimitReachedType": s.rate_limit_reached_type,
-    }
+        credits = T.CreditsSnapshot(has_credits=c.has_credits, unlimited=c.unlimited, balance=c.balance)
+    return T.RateLimitSnapshot(
+        limit_id=s.limit_id or "codex", limit_name=s.limit_name, normal_model_slug=None,
+        primary=_window(s.primary), secondary=_window(s.secondary), credits=credits,
+        individual_limit=s.individual_limit, spend_control_reached=s.spend_control_reached,
+        plan_type=s.plan_type, rate_limit_reached_type=s.rate_limit_reached_type,
+    )
 
 
-def _window(window: RateLimitWindow | None) -> JsonObj | None:
+def rate_limits(snapshot: RateLimitSnapshot | None) -> JsonObj:
+    result: JsonObj = msgspec.to_builtins(typed_rate_limits(snapshot))
+    return result
+
+
+def _window(window: RateLimitWindow | None) -> T.RateLimitWindow | None:
     if window is None:
         return None
-    return {
-        "usedPercent": round(window.used_percent),
-        "windowDurationMins": window.window_minutes,
-        "resetsAt": window.resets_at,
-    }
+    return T.RateLimitWindow(used_percent=round(window.used_percent),
+                             window_duration_mins=window.window_minutes, resets_at=window.resets_at)
 
 
-def turn_error(msg: ErrorEvent | StreamErrorEvent) -> JsonObj:
+def typed_turn_error(msg: ErrorEvent | StreamErrorEvent) -> T.TurnError:
     """A turn's v2 `TurnError` (live in `error` / `turn/completed`, and rebuilt from a rollout)."""
     info = msg.codex_error_info
     if isinstance(info, str):
@@ -263,16 +260,18 @@ def turn_error(msg: ErrorEvent | StreamErrorEvent) -> JsonObj:
     else:
         info_json = "other"
     details = msg.additional_details if isinstance(msg, StreamErrorEvent) else None
-    return {"message": msg.message, "codexErrorInfo": info_json, "additionalDetails": details, "misalignment": None}
+    return T.TurnError(message=msg.message, codex_error_info=info_json, additional_details=details, misalignment=None)
 
 
-def _mcp_status(thread_id: str, msg: McpStartupUpdateEvent) -> JsonObj:
+def turn_error(msg: ErrorEvent | StreamErrorEvent) -> JsonObj:
+    result: JsonObj = msgspec.to_builtins(typed_turn_error(msg))
+    return result
+
+
+def _mcp_status(thread_id: str, msg: McpStartupUpdateEvent) -> T.McpServerStatusUpdatedNotification:
     state = str(msg.status.get("state", ""))
     error = msg.status.get("error")
-    return {
-        "threadId": thread_id,
-        "name": msg.server,
-        "status": state,
-        "error": error if isinstance(error, str) else None,
-        "failureReason": None,
-    }
+    return T.McpServerStatusUpdatedNotification(
+        thread_id=thread_id, name=msg.server, status=state,
+        error=error if isinstance(error, str) else None, failure_reason=None,
+    )
