@@ -23,7 +23,7 @@ from pycodex.frontends.app_server.thread_watch import ThreadWatch
 from pycodex.protocol.events import SessionConfiguredEvent
 from pycodex.protocol.ops import OverrideTurnContextOp
 from pycodex.protocol.policies import SandboxPolicy
-from pycodex.protocol.v2.threads import ThreadInfo, thread_json
+from pycodex.protocol.v2.threads import Thread, ThreadInfo, thread_struct
 
 JsonObj = dict[str, Any]
 DEFAULT_ORIGINATOR = "codex_app_server"
@@ -154,7 +154,7 @@ class LoadedThreads:
 
     # --- rendering --------------------------------------------------------------------------
 
-    def thread_json(self, loaded: LoadedThread, *, preview: str = "", name: str | None = None) -> JsonObj:
+    def thread_struct(self, loaded: LoadedThread, *, preview: str = "", name: str | None = None) -> Thread:
         c = loaded.configured
         info = ThreadInfo(
             id=c.session_id,
@@ -173,27 +173,23 @@ class LoadedThreads:
             forked_from_id=c.forked_from_id,
         )
         status = "active" if loaded.thread.active_turn_id is not None else "idle"
-        return thread_json(info, status=status)
+        return thread_struct(info, status=status)
+
+    def thread_json(self, loaded: LoadedThread, *, preview: str = "", name: str | None = None) -> JsonObj:
+        result: JsonObj = msgspec.to_builtins(self.thread_struct(loaded, preview=preview, name=name))
+        return result
 
     def thread_response(self, loaded: LoadedThread, **thread_fields: Any) -> JsonObj:
         """What `thread/start`, `resume` and `fork` answer: the thread and its settings now."""
+        from pycodex.frontends.app_server.result_types import ThreadStartResponse
+
         s = loaded.settings
-        return {
-            "thread": self.thread_json(loaded, **thread_fields),
-            "model": s.model,
-            "modelProvider": s.model_provider,
-            "serviceTier": None,
-            "disabledPluginIds": [],
-            "cwd": s.cwd,
-            "runtimeWorkspaceRoots": [s.cwd],
-            "instructionSources": [],
-            "approvalPolicy": s.approval_policy,
-            "approvalsReviewer": "user",
-            "sandbox": s.sandbox,
-            "activePermissionProfile": None,
-            "reasoningEffort": s.effort,
-            "multiAgentMode": "explicitRequestOnly",
-        }
+        result: JsonObj = msgspec.to_builtins(ThreadStartResponse(
+            thread=self.thread_struct(loaded, **thread_fields), model=s.model, model_provider=s.model_provider,
+            cwd=s.cwd, runtime_workspace_roots=[s.cwd], approval_policy=s.approval_policy,
+            sandbox=s.sandbox, reasoning_effort=s.effort,
+        ))
+        return result
 
 
 def sandbox_json(policy: SandboxPolicy) -> JsonObj:

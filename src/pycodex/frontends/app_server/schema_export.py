@@ -3,13 +3,14 @@ generated from the types it runs with.
 
 Covered: every request pycodex answers — its params schema comes from the msgspec Struct
 the dispatcher decodes them into, so the schema cannot drift from what the server accepts —
-the thread items it sends (the Structs `protocol.v2.items` builds them with) and the
+the thread items it sends (the Structs `protocol.v2.items` builds them with), the
 notifications a thread's events become (`protocol.v2.notification_types`, the types
-`ThreadNotifier` builds them as). Experimental methods are included with `--experimental`
+`ThreadNotifier` builds them as), `thread/started`, and the results typed so far
+(`result_types.METHOD_RESULTS`: thread/start, resume, fork). Experimental methods are included with `--experimental`
 only, as in Codex.
-Not covered yet: results, server requests and the notifications built outside a thread's
-event stream (`thread/started`, `thread/name/updated`, `account/*`, ...): the handlers build
-them as JSON objects; Codex's published schemas describe them, and every end-to-end test
+Not covered yet: the other results, server requests and the notifications built outside a
+thread's event stream (`thread/name/updated`, `account/*`, ...): the handlers build them as
+JSON objects; Codex's published schemas describe them, and every end-to-end test
 validates pycodex's traffic against those.
 
 Layout of `--out DIR` (Codex's, for what is covered): `ClientRequest.json` (one variant per
@@ -51,13 +52,17 @@ def _item_types() -> list[type[Any]]:
 
 def json_schemas(experimental: bool) -> dict[str, Json]:
     """Relative path -> JSON Schema document."""
+    from pycodex.frontends.app_server.result_types import METHOD_RESULTS
     from pycodex.protocol.v2.notification_types import THREAD_NOTIFICATIONS
+    from pycodex.protocol.v2.threads import ThreadStartedNotification
 
+    notes: dict[str, type[Any]] = {**THREAD_NOTIFICATIONS, "thread/started": ThreadStartedNotification}
     methods = implemented_params(experimental)
     items = _item_types()
-    types = sorted({*methods.values(), *items, *THREAD_NOTIFICATIONS.values()}, key=lambda t: t.__name__)
+    results = [t for m, t in METHOD_RESULTS.items() if m in methods]
+    types = sorted({*methods.values(), *items, *notes.values(), *results}, key=lambda t: t.__name__)
     _, definitions = msgspec.json.schema_components(types, ref_template=_REF + "{name}")
-    for name in _written_whole(definitions, items, THREAD_NOTIFICATIONS.values()):
+    for name in _written_whole(definitions, items, notes.values(), results):
         # Sent with every field (null when unset): all of them are present.
         schema = definitions[name]
         schema["required"] = sorted(schema.get("properties", {}))
@@ -71,7 +76,7 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
     notifications: Json = {
         "$schema": SCHEMA_URI, "title": "ServerNotification",
         "oneOf": [_notification_variant(method, params.__name__)
-                  for method, params in sorted(THREAD_NOTIFICATIONS.items())],
+                  for method, params in sorted(notes.items())],
     }
     notifications["definitions"] = _needed(notifications["oneOf"], definitions)
     item_union = {"oneOf": [{"$ref": _REF + t.__name__} for t in items]}

@@ -58,7 +58,11 @@ class SystemErrorThreadStatus(_Status, tag="systemError"):
     pass
 
 
-ThreadStatus = ActiveThreadStatus | IdleThreadStatus | SystemErrorThreadStatus
+class NotLoadedThreadStatus(_Status, tag="notLoaded"):
+    pass
+
+
+ThreadStatus = ActiveThreadStatus | IdleThreadStatus | SystemErrorThreadStatus | NotLoadedThreadStatus
 
 
 class TokenUsageBreakdown(_Wire):

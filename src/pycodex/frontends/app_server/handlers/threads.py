@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+import msgspec
+
 from pycodex.config import Config
 from pycodex.core import ThreadNotFoundError
 from pycodex.frontends.app_server.dispatcher import RequestContext
@@ -20,6 +22,7 @@ from pycodex.frontends.app_server.params import (
     ThreadUnsubscribeParams,
 )
 from pycodex.frontends.app_server.thread_config import load_thread_config
+from pycodex.protocol.v2.threads import ThreadStartedNotification
 
 ThreadSettings = ThreadStartParams | ThreadResumeParams | ThreadForkParams
 
@@ -35,10 +38,10 @@ class _ThreadHandler:
 
     def _announce(self, ctx: RequestContext, loaded: LoadedThread) -> None:
         """`thread/started` follows the answer (as Codex sends it): queued after it."""
-        thread = self.threads.thread_json(loaded)
+        params = msgspec.to_builtins(ThreadStartedNotification(thread=self.threads.thread_struct(loaded)))
 
         async def announce() -> None:
-            await ctx.peer.notify("thread/started", {"thread": thread})
+            await ctx.peer.notify("thread/started", params)
 
         asyncio.get_running_loop().call_soon(asyncio.ensure_future, announce())
 
