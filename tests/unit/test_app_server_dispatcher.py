@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 
 from pycodex.frontends.app_server.connection import Connection, ConnectionClosed
@@ -178,3 +179,34 @@ async def test_opted_out_notifications_are_not_sent(harness: Harness) -> None:
     await harness.connection.notify("turn/started", {"x": 1})
     sent = await harness.next_sent()
     assert sent["method"] == "turn/started" and isinstance(sent["emittedAtMs"], int)
+
+
+class _EchoResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    ok: bool
+    note: str | None = None
+
+
+async def test_results_are_sent_as_their_declared_type() -> None:
+    """A result is converted into its method's type: declared fields are all written, one the
+    type does not declare is a handler bug, answered as an internal error."""
+
+    async def sloppy(ctx: RequestContext, params: EmptyParams) -> Any:
+        return {"ok": True, "surprise": 1}
+
+    log: list[str] = []
+    dispatcher = Dispatcher(
+        [MethodSpec("echo", EmptyParams, _echo), MethodSpec("sloppy", EmptyParams, sloppy)],
+        log=log.append, known=("initialize", "echo", "sloppy"),
+        results={"echo": _EchoResult, "sloppy": _EchoResult},
+    )
+    stream = MemoryStream(disconnectable=True)
+    connection = Connection(stream, dispatcher, Limits(outbound=8), log=log.append)
+    connection.session.initialized = True
+    task = asyncio.create_task(connection.run())
+    stream.feed({"id": 1, "method": "echo"})
+    stream.feed({"id": 2, "method": "sloppy"})
+    assert await asyncio.wait_for(stream.sent.get(), 10) == {"id": 1, "result": {"ok": True, "note": None}}
+    wrong = await asyncio.wait_for(stream.sent.get(), 10)
+    assert wrong["id"] == 2 and wrong["error"]["code"] == -32603 and "surprise" in wrong["error"]["message"]
+    stream.feed(None)
+    await asyncio.wait_for(task, 10)

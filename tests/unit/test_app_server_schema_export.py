@@ -187,6 +187,55 @@ def test_typed_results_and_the_thread_object_match_codexs(tmp_path: Path) -> Non
         assert set(reference[name].get("required", [])) <= set(ours[name]["required"]), name
 
 
+# Results that differ from Codex's response types, and how ("never": fields pycodex never
+# sends; "beyond": fields Codex 0.163 sends beyond its stable schema, and pycodex too).
+RESULT_DIFFERENCES: dict[str, dict[str, set[str]]] = {
+    "account/rateLimits/read": {"never": {"accountId", "ordinaryUsageAllowed", "rateLimitResetCredits",
+                                          "rateLimitUpsell"}},
+    "thread/list": {"beyond": {"readStates"}},
+    "thread/read": {"beyond": {"readState"}},
+    "thread/start": {"beyond": SENT_BEYOND_THE_SCHEMA["ThreadStartResponse"]},
+    "thread/fork": {"beyond": SENT_BEYOND_THE_SCHEMA["ThreadStartResponse"]},
+    "thread/resume": {"beyond": SENT_BEYOND_THE_SCHEMA["ThreadStartResponse"],
+                      "never": {"collaborationMode", "itemsBackwardsCursor", "turnsBackwardsCursor"}},
+}
+
+
+def test_every_result_is_typed_and_matches_codexs_but_for_the_listed_differences(tmp_path: Path) -> None:
+    """The dispatcher converts every answer into its method's type; those types are Codex's
+    response types but for the listed differences (empty answers share one `EmptyResponse`)."""
+    import typing
+
+    from pycodex.frontends.app_server.app import build_dispatcher
+    from pycodex.frontends.app_server.result_types import METHOD_RESULTS
+    from tests.support.app_server_traffic import _definitions, _response_types
+
+    implemented = set(build_dispatcher({}, log=lambda _line: None).params_types())
+    assert implemented == set(METHOD_RESULTS)
+    ours = json.loads((generate(tmp_path, "generate-json-schema", "--experimental")
+                       / "pycodex_app_server_protocol.schemas.json").read_text())["definitions"]
+    reference, names = _definitions(), _response_types()
+    differences: dict[str, dict[str, set[str]]] = {}
+    for method, result in sorted(METHOD_RESULTS.items()):
+        ref = reference.get(names.get(method, ""))
+        variants = typing.get_args(result) or (result,)
+        if ref is None or len(variants) > 1 or "properties" not in ref:
+            continue  # experimental, a union, or an empty object (EmptyResponse)
+        mine = ours[variants[0].__name__]
+        found = {"never": set(ref["properties"]) - set(mine["properties"]),
+                 "beyond": set(mine["properties"]) - set(ref["properties"])}
+        found = {k: v for k, v in found.items() if v}
+        if found:
+            differences[method] = found
+        assert set(ref.get("required", [])) <= set(mine["required"]), method
+    assert differences == RESULT_DIFFERENCES
+    for variant in typing.get_args(METHOD_RESULTS["account/login/start"]):
+        tag = variant.__struct_config__.tag
+        ref_variant = next(v for v in reference["LoginAccountResponse"]["oneOf"]
+                           if v["properties"]["type"]["enum"] == [tag])
+        assert set(ours[variant.__name__]["properties"]) == set(ref_variant["properties"]), tag
+
+
 def test_typescript_types_compile(tmp_path: Path) -> None:
     out = generate(tmp_path, "generate-ts")
     start = (out / "ThreadStartParams.ts").read_text()

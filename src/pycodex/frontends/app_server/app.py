@@ -136,7 +136,9 @@ def build_dispatcher(
         MethodSpec("review/start", ReviewStartParams, ReviewStart(threads)),
         *config_methods(env, threads.config_overrides),
     ]
-    return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS)
+    from pycodex.frontends.app_server.result_types import METHOD_RESULTS
+
+    return Dispatcher(methods, log=log, declared_params=DECLARED_PARAMS, results=METHOD_RESULTS)
 
 
 def search_session_methods() -> list[MethodSpec[Any]]:

@@ -11,7 +11,7 @@ and the connection carries on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol
 
@@ -73,6 +73,7 @@ class Dispatcher:
         known: Iterable[str] = KNOWN_METHODS,
         experimental: frozenset[str] = EXPERIMENTAL_METHODS,
         declared_params: dict[str, type[Any]] | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> None:
         self._methods = {spec.name: spec for spec in methods}
         self._known = tuple(known)
@@ -80,6 +81,8 @@ class Dispatcher:
         self._experimental = experimental
         # Params types of methods not implemented yet, so bad params are still refused.
         self._declared = declared_params or {}
+        # method -> the type its results are converted into before they are sent.
+        self._results = results or {}
         self._log = log
 
     def params_types(self) -> dict[str, type[Any]]:
@@ -108,16 +111,31 @@ class Dispatcher:
             raise self._crashed(method, exc) from exc
         if isinstance(result, Deferred):
             return Deferred(self._finish(method, result))
-        return result
+        return self._typed(method, result)
 
     async def _finish(self, method: str, deferred: Deferred) -> JsonValue:
         """A deferred result, its failures answered as a handler's are."""
         try:
-            return await deferred.work
+            result = await deferred.work
         except errors.RpcError:
             raise
         except Exception as exc:
             raise self._crashed(method, exc) from exc
+        return self._typed(method, result)
+
+    def _typed(self, method: str, result: JsonValue) -> JsonValue:
+        """The result as its method's declared type (`result_types`): a field the type does
+        not declare, or one of the wrong type, is a handler bug and answered as one."""
+        result_type = self._results.get(method)
+        if result_type is None:
+            return result
+        import msgspec
+
+        try:
+            typed: JsonValue = msgspec.to_builtins(msgspec.convert(result, result_type))
+        except msgspec.ValidationError as exc:
+            raise self._crashed(method, exc) from exc
+        return typed
 
     def _crashed(self, method: str, exc: Exception) -> errors.RpcError:
         self._log(f"error: {method} failed: {type(exc).__name__}: {exc}")

@@ -5,12 +5,11 @@ Covered: every request pycodex answers — its params schema comes from the msgs
 the dispatcher decodes them into, so the schema cannot drift from what the server accepts —
 the thread items it sends (the Structs `protocol.v2.items` builds them with), the
 notifications a thread's events become (`protocol.v2.notification_types`, the types
-`ThreadNotifier` builds them as), `thread/started`, and the results typed so far
-(`result_types.METHOD_RESULTS`: thread/start, resume, fork). Experimental methods are included with `--experimental`
+`ThreadNotifier` builds them as), `thread/started`, and every method's result
+(`result_types.METHOD_RESULTS`, the types the dispatcher converts each answer into). Experimental methods are included with `--experimental`
 only, as in Codex.
-Not covered yet: the other results, server requests and the notifications built outside a
-thread's event stream (`thread/name/updated`, `account/*`, ...): the handlers build them as
-JSON objects; Codex's published schemas describe them, and every end-to-end test
+Not covered yet: server requests and the notifications built outside a thread's event
+stream (`thread/name/updated`, `account/*`, ...): the handlers build them as JSON objects; Codex's published schemas describe them, and every end-to-end test
 validates pycodex's traffic against those.
 
 Layout of `--out DIR` (Codex's, for what is covered): `ClientRequest.json` (one variant per
@@ -23,7 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -59,7 +58,10 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
     notes: dict[str, type[Any]] = {**THREAD_NOTIFICATIONS, "thread/started": ThreadStartedNotification}
     methods = implemented_params(experimental)
     items = _item_types()
-    results = [t for m, t in METHOD_RESULTS.items() if m in methods]
+    results: list[type[Any]] = []
+    for method, result in METHOD_RESULTS.items():
+        if method in methods:  # a union of variants (LoginAccountResponse) counts by its members
+            results.extend(t for t in (get_args(result) or (result,)) if t not in results)
     types = sorted({*methods.values(), *items, *notes.values(), *results}, key=lambda t: t.__name__)
     _, definitions = msgspec.json.schema_components(types, ref_template=_REF + "{name}")
     for name in _written_whole(definitions, items, notes.values(), results):

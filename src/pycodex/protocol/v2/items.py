@@ -42,7 +42,7 @@ from pycodex.protocol.user_input import (
 JsonObj = dict[str, Any]
 
 
-class _Item(msgspec.Struct, kw_only=True, rename="camel", tag_field="type"):
+class _Item(msgspec.Struct, kw_only=True, rename="camel", tag_field="type", forbid_unknown_fields=True):
     id: str
 
 

@@ -16,7 +16,7 @@ import msgspec
 from .items import ThreadItem
 
 
-class _Wire(msgspec.Struct, kw_only=True, rename="camel"):
+class _Wire(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     pass
 
 
@@ -42,7 +42,7 @@ class Turn(_Wire):
     duration_ms: int | None = None
 
 
-class _Status(msgspec.Struct, kw_only=True, rename="camel", tag_field="type"):
+class _Status(msgspec.Struct, kw_only=True, rename="camel", tag_field="type", forbid_unknown_fields=True):
     pass
 
 

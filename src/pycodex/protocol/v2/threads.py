@@ -40,13 +40,13 @@ class ThreadInfo(msgspec.Struct, kw_only=True):
     git_info: JsonObj | None = None
 
 
-class ThreadEnvironment(msgspec.Struct, kw_only=True, rename="camel"):
+class ThreadEnvironment(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     environment_id: str
     cwd: str
     runtime_workspace_roots: list[str]
 
 
-class Thread(msgspec.Struct, kw_only=True, rename="camel"):
+class Thread(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     """The v2 `Thread`, every field written (null when unset) in Codex 0.163's order;
     `environments`, `extra`, `canAcceptDirectInput` and `daybreakEnabled` are fields Codex
     0.163 sends beyond its stable schema."""
