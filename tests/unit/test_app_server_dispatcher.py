@@ -210,3 +210,16 @@ async def test_results_are_sent_as_their_declared_type() -> None:
     assert wrong["id"] == 2 and wrong["error"]["code"] == -32603 and "surprise" in wrong["error"]["message"]
     stream.feed(None)
     await asyncio.wait_for(task, 10)
+
+
+async def test_notifications_are_sent_as_their_declared_type(harness: Harness) -> None:
+    """Params are converted into their method's type (`outbound_types`); a field the type
+    does not declare is a server bug: logged, and the message still sent as built."""
+    await harness.connection.notify("thread/name/updated", {"threadId": "t", "threadName": "n"})
+    sent = await harness.next_sent()
+    assert sent["method"] == "thread/name/updated" and sent["params"] == {"threadId": "t", "threadName": "n"}
+    await harness.connection.notify("thread/archived", {"threadId": "t", "surprise": 1})
+    assert (await harness.next_sent())["params"] == {"threadId": "t", "surprise": 1}
+    assert any("does not fit its type" in line and "surprise" in line for line in harness.log)
+    await harness.connection.notify("account/updated", {"authMode": None})  # planType missing
+    assert any("account/updated" in line and "planType" in line for line in harness.log)

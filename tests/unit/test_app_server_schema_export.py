@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from pycodex.frontends.app_server.methods import EXPERIMENTAL_METHODS
+from pycodex.frontends.app_server.schema_export import implemented_params
 
 PYCODEX = Path(sys.executable).parent / "pycodex"
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "app-server-schema" / "stable"
@@ -95,8 +96,11 @@ def test_params_match_codexs_schemas_but_for_the_listed_differences(tmp_path: Pa
     out = generate(tmp_path, "generate-json-schema", "--experimental")
     differences: dict[str, dict[str, list[str]]] = {}
     compared = 0
+    client_params = {t.__name__ for t in implemented_params(True).values()}
     for path in sorted((out / "v2").glob("*Params.json")):
         name = path.stem
+        if name not in client_params:
+            continue  # server -> client request params: see the outbound test
         reference = _reference(name)
         if reference is None:
             continue  # pycodex's own shared types (ThreadIdParams, EmptyParams)
@@ -138,30 +142,43 @@ def test_thread_items_match_codexs_but_for_the_listed_differences(tmp_path: Path
         assert set(ref.get("required", [])) - {"arguments"} <= set(schema["required"]), kind
 
 
-def test_thread_notifications_match_codexs_schemas(tmp_path: Path) -> None:
-    """The notifications a thread's events become (typed in protocol.v2.notification_types)
-    have Codex's fields exactly, and every field Codex requires is always sent."""
+# Outbound messages that differ from Codex's, and how ("never": fields pycodex never sends;
+# "beyond": fields Codex 0.163 also sends beyond its stable schema; "shape": one object with
+# each variant's optional fields where Codex has a union).
+OUTBOUND_DIFFERENCES: dict[str, dict[str, set[str]]] = {
+    "AccountLoginCompletedNotification": {"never": {"onboardingEntrypoint"}},
+    "CommandExecutionRequestApprovalParams": {"never": {"networkApprovalContext", "proposedNetworkPolicyAmendments"},
+                                              "beyond": {"availableDecisions"}},
+    "McpServerElicitationRequestParams": {"shape": {"elicitationId", "message", "mode", "requestedSchema", "url"}},
+}
+
+
+def test_notifications_and_server_requests_match_codexs_schemas(tmp_path: Path) -> None:
+    """Every notification and server request is typed; their fields are Codex's but for the
+    listed differences, and every field Codex requires is always sent."""
     bundle_path = REFERENCE / "codex_app_server_protocol.v2.schemas.json"
     if not bundle_path.is_file():
         pytest.skip(f"Codex's schemas are not at {bundle_path}")
+    from pycodex.frontends.app_server.outbound_types import NOTIFICATIONS, SERVER_REQUESTS
+
     reference = json.loads(bundle_path.read_text())["definitions"]
     out = generate(tmp_path, "generate-json-schema")
-    notifications = json.loads((out / "ServerNotification.json").read_text())
-    methods = methods_of(notifications)
-    assert {"turn/started", "turn/completed", "item/started", "item/completed", "item/agentMessage/delta",
-            "thread/tokenUsage/updated", "error", "thread/status/changed"} <= methods
+    assert methods_of(json.loads((out / "ServerNotification.json").read_text())) == set(NOTIFICATIONS)
+    assert methods_of(json.loads((out / "ServerRequest.json").read_text())) == set(SERVER_REQUESTS)
     ours = json.loads((out / "pycodex_app_server_protocol.schemas.json").read_text())["definitions"]
-    compared = 0
-    for name in notifications["definitions"]:
-        ref = reference.get(name)
-        if ref is None or "properties" not in ref or "properties" not in ours[name]:
-            continue  # unions (ThreadStatus variants, items) are checked through their members
-        if name in SENT_BEYOND_THE_SCHEMA:
-            continue  # the thread object: see the next test
-        compared += 1
-        assert set(ours[name]["properties"]) == set(ref["properties"]), name
-        assert set(ref.get("required", [])) <= set(ours[name]["required"]), name
-    assert compared >= 25
+    differences: dict[str, dict[str, set[str]]] = {}
+    for params in {**NOTIFICATIONS, **SERVER_REQUESTS}.values():
+        name = params.__name__
+        ref = reference.get(name) or _reference(name)
+        assert ref is not None, name
+        mine = set(ours[name]["properties"])
+        found = {"never": set(ref.get("properties", {})) - mine,
+                 "beyond" if "oneOf" not in ref else "shape": mine - set(ref.get("properties", {}))}
+        found = {k: v for k, v in found.items() if v}
+        if found:
+            differences[name] = found
+        assert set(ref.get("required", [])) <= set(ours[name].get("required", [])), name
+    assert differences == OUTBOUND_DIFFERENCES
 
 
 # Fields Codex 0.163 sends beyond its stable schema (its transcripts show them), and so does pycodex.

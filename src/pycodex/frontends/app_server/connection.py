@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import Any
 
 from pycodex.frontends.app_server import errors, jsonrpc
 from pycodex.frontends.app_server.deferred import Deferred
@@ -36,6 +37,12 @@ from pycodex.frontends.app_server.jsonrpc import (
 from pycodex.frontends.app_server.limits import Limits
 from pycodex.frontends.app_server.methods import EXPERIMENTAL_NOTIFICATIONS
 from pycodex.frontends.app_server.outbound import OutboundClosed, OutboundQueue
+from pycodex.frontends.app_server.outbound_types import (
+    NOTIFICATIONS,
+    SERVER_REQUESTS,
+    OutboundTypeError,
+    typed_params,
+)
 from pycodex.frontends.app_server.server_requests import PendingServerRequests
 from pycodex.frontends.app_server.session import Session
 from pycodex.frontends.app_server.streams import MessageStream, MessageTooLarge, StreamClosed
@@ -103,11 +110,22 @@ class Connection:
 
     # --- what handlers and the engine side use --------------------------------------------
 
+    def _typed(self, method: str, params: JsonValue | None, table: dict[str, Any]) -> JsonValue | None:
+        """The params as their declared type (`outbound_types`); one that does not fit is a
+        server bug: logged, and sent as built rather than not at all."""
+        try:
+            typed: JsonValue | None = typed_params(method, params, table)
+        except OutboundTypeError as exc:
+            self._log(f"error: outbound message does not fit its type: {exc}")
+            return params
+        return typed
+
     async def notify(self, method: str, params: JsonValue | None) -> None:
         if method in self.session.opted_out_notifications:
             return
         if method in EXPERIMENTAL_NOTIFICATIONS and not self.session.experimental_api:
             return
+        params = self._typed(method, params, NOTIFICATIONS)
         now_ms = int(time.time() * 1000)
         await self._send_unsolicited(jsonrpc.encode_notification(method, params, now_ms))
 
@@ -120,6 +138,7 @@ class Connection:
         on_sent: Callable[[int], None] | None = None,
     ) -> JsonValue:
         """Ask the client; raises a ``ServerRequestFailed`` subclass unless it answers."""
+        params = self._typed(method, params, SERVER_REQUESTS)
         request_id, future = self._pending.open(method)
         try:
             await self._send_unsolicited(jsonrpc.encode_request(request_id, method, params))

@@ -1,21 +1,19 @@
 """`pycodex app-server generate-json-schema` / `generate-ts`: the protocol as pycodex runs it,
-generated from the types it runs with.
+generated from the types it runs with — everything the server reads or sends:
 
-Covered: every request pycodex answers — its params schema comes from the msgspec Struct
-the dispatcher decodes them into, so the schema cannot drift from what the server accepts —
-the thread items it sends (the Structs `protocol.v2.items` builds them with), the
-notifications a thread's events become (`protocol.v2.notification_types`, the types
-`ThreadNotifier` builds them as), `thread/started`, and every method's result
-(`result_types.METHOD_RESULTS`, the types the dispatcher converts each answer into). Experimental methods are included with `--experimental`
-only, as in Codex.
-Not covered yet: server requests and the notifications built outside a thread's event
-stream (`thread/name/updated`, `account/*`, ...): the handlers build them as JSON objects; Codex's published schemas describe them, and every end-to-end test
-validates pycodex's traffic against those.
+* every request it answers: its params Struct, which the dispatcher decodes the params into;
+* every method's result: `result_types.METHOD_RESULTS`, which the dispatcher converts each
+  answer into before sending it;
+* every notification and server→client request: `outbound_types` (the thread event stream's
+  are built as `protocol.v2.notification_types` Structs; `Connection.notify`/`request`
+  convert the others' params into their types);
+* the thread items (`protocol.v2.items`).
 
-Layout of `--out DIR` (Codex's, for what is covered): `ClientRequest.json` (one variant per
-method), `ServerNotification.json` (likewise), `ThreadItem.json`, `v2/<Type>.json` (one file per type, with the definitions it
-needs) and the bundle `pycodex_app_server_protocol.schemas.json`. `generate-ts` writes one
-`<Type>.ts` per type, `ClientRequest.ts`, `ThreadItem.ts` and an `index.ts`.
+Experimental methods are included with `--experimental` only, as in Codex. Layout of
+`--out DIR` (Codex's): `ClientRequest.json`, `ServerNotification.json`, `ServerRequest.json`
+(one variant per method), `ThreadItem.json`, `v2/<Type>.json` (one file per type, with the
+definitions it needs) and the bundle `pycodex_app_server_protocol.schemas.json`.
+`generate-ts` writes one `<Type>.ts` per type (the unions included) and an `index.ts`.
 """
 
 from __future__ import annotations
@@ -51,20 +49,20 @@ def _item_types() -> list[type[Any]]:
 
 def json_schemas(experimental: bool) -> dict[str, Json]:
     """Relative path -> JSON Schema document."""
+    from pycodex.frontends.app_server.outbound_types import NOTIFICATIONS, SERVER_REQUESTS
     from pycodex.frontends.app_server.result_types import METHOD_RESULTS
-    from pycodex.protocol.v2.notification_types import THREAD_NOTIFICATIONS
-    from pycodex.protocol.v2.threads import ThreadStartedNotification
 
-    notes: dict[str, type[Any]] = {**THREAD_NOTIFICATIONS, "thread/started": ThreadStartedNotification}
+    notes: dict[str, type[Any]] = dict(NOTIFICATIONS)
     methods = implemented_params(experimental)
     items = _item_types()
     results: list[type[Any]] = []
     for method, result in METHOD_RESULTS.items():
         if method in methods:  # a union of variants (LoginAccountResponse) counts by its members
             results.extend(t for t in (get_args(result) or (result,)) if t not in results)
-    types = sorted({*methods.values(), *items, *notes.values(), *results}, key=lambda t: t.__name__)
+    types = sorted({*methods.values(), *items, *notes.values(), *SERVER_REQUESTS.values(), *results},
+                   key=lambda t: t.__name__)
     _, definitions = msgspec.json.schema_components(types, ref_template=_REF + "{name}")
-    for name in _written_whole(definitions, items, notes.values(), results):
+    for name in _written_whole(definitions, items, notes.values(), SERVER_REQUESTS.values(), results):
         # Sent with every field (null when unset): all of them are present.
         schema = definitions[name]
         schema["required"] = sorted(schema.get("properties", {}))
@@ -81,11 +79,17 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
                   for method, params in sorted(notes.items())],
     }
     notifications["definitions"] = _needed(notifications["oneOf"], definitions)
+    server_requests: Json = {
+        "$schema": SCHEMA_URI, "title": "ServerRequest",
+        "oneOf": [_server_request_variant(method, params.__name__)
+                  for method, params in sorted(SERVER_REQUESTS.items())],
+    }
+    server_requests["definitions"] = _needed(server_requests["oneOf"], definitions)
     item_union = {"oneOf": [{"$ref": _REF + t.__name__} for t in items]}
     thread_item = {"$schema": SCHEMA_URI, "title": "ThreadItem", **item_union,
                    "definitions": _needed(item_union, definitions)}
     files: dict[str, Json] = {"ClientRequest.json": client_request, "ServerNotification.json": notifications,
-                              "ThreadItem.json": thread_item}
+                              "ServerRequest.json": server_requests, "ThreadItem.json": thread_item}
     for name, schema in sorted(definitions.items()):
         needed = _needed(schema, definitions)
         needed.pop(name, None)
@@ -98,6 +102,7 @@ def json_schemas(experimental: bool) -> dict[str, Json]:
         "definitions": {**definitions, "ClientRequest": {k: v for k, v in client_request.items()
                                                          if k not in ("$schema", "definitions")},
                         "ServerNotification": {"oneOf": notifications["oneOf"]},
+                        "ServerRequest": {"oneOf": server_requests["oneOf"]},
                         "ThreadItem": item_union},
     }
     return files
@@ -107,11 +112,14 @@ def _written_whole(definitions: dict[str, Json], *roots: Any) -> set[str]:
     """What pycodex sends (items, notifications and the types inside them): encoded with
     every field. Request params are read, not written: their defaults stay optional."""
     names: set[str] = set()
+    sparse: set[str] = set()  # types that leave unset fields out (`omit_defaults`)
     for group in roots:
         for t in group:
             names.add(t.__name__)
             names |= set(_needed({"$ref": _REF + t.__name__}, definitions))
-    return {n for n in names if "properties" in definitions.get(n, {})}
+            if getattr(getattr(t, "__struct_config__", None), "omit_defaults", False):
+                sparse.add(t.__name__)
+    return {n for n in names - sparse if "properties" in definitions.get(n, {})}
 
 
 def _request_variant(method: str, params: str) -> Json:
@@ -125,6 +133,12 @@ def _request_variant(method: str, params: str) -> Json:
             "params": {"$ref": _REF + params},
         },
     }
+
+
+def _server_request_variant(method: str, params: str) -> Json:
+    variant = _request_variant(method, params)
+    variant["title"] = variant["title"].replace("Request", "ServerRequest", 1)
+    return variant
 
 
 def _notification_variant(method: str, params: str) -> Json:
