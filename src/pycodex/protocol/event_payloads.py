@@ -14,7 +14,8 @@ import msgspec
 
 from pycodex.protocol._wire import OmitNone, RustDuration, WireModel
 from pycodex.protocol.items import ExecCommandSource, FileChange, ParsedCommand
-from pycodex.protocol.policies import ReviewDecision
+from pycodex.protocol.ops import ExecApprovalOp, PatchApprovalOp
+from pycodex.protocol.policies import ExecReviewAnswer, ReviewDecision
 
 # --- shell commands -------------------------------------------------------------------------
 
@@ -94,6 +95,10 @@ class ExecApprovalRequestEvent(WireModel, kw_only=True):
     def effective_approval_id(self) -> str:
         return self.approval_id or self.call_id
 
+    def answer(self, decision: ExecReviewAnswer) -> ExecApprovalOp:
+        """The op that answers this request with `decision`."""
+        return ExecApprovalOp(id=self.effective_approval_id(), decision=decision)
+
 
 # --- patches -------------------------------------------------------------------------------
 
@@ -106,6 +111,14 @@ class ApplyPatchApprovalRequestEvent(WireModel, kw_only=True):
     reason: OmitNone[str] = None
     # Asks to make this root writable for the rest of the session.
     grant_root: OmitNone[str] = None
+
+    def answer(self, decision: ReviewDecision) -> PatchApprovalOp:
+        """The op that answers this request with `decision`."""
+        return PatchApprovalOp(id=self.call_id, decision=decision)
+
+    def files(self) -> str:
+        """The files the patch would change, for a question or a warning."""
+        return ", ".join(sorted(self.changes)) or "no files"
 
 
 class PatchApplyBeginEvent(WireModel, kw_only=True):

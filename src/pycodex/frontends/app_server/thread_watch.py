@@ -40,7 +40,6 @@ from pycodex.protocol.events import (
     TaskCompleteEvent,
     TurnAbortedEvent,
 )
-from pycodex.protocol.ops import ExecApprovalOp, PatchApprovalOp
 from pycodex.protocol.policies import ExecReviewAnswer, ReviewDecision
 from pycodex.protocol.v2.approvals import (
     COMMAND_APPROVAL,
@@ -173,10 +172,10 @@ class ThreadWatch:
         decision = await self._first_answer(method, params)
         await self._status([])
         if isinstance(request, ExecApprovalRequestEvent):
-            await self.thread.submit(ExecApprovalOp(id=request.effective_approval_id(), decision=decision))
+            await self.thread.submit(request.answer(decision))
         else:
             patch = decision if isinstance(decision, ReviewDecision) else ReviewDecision.APPROVED
-            await self.thread.submit(PatchApprovalOp(id=request.call_id, decision=patch))
+            await self.thread.submit(request.answer(patch))
 
     async def _status(self, flags: list[str]) -> None:
         """`thread/status/changed`: the thread waits on a person (or no longer does)."""

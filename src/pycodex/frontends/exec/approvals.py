@@ -12,7 +12,7 @@ from pycodex.protocol.event_payloads import (
     ExecApprovalRequestEvent,
 )
 from pycodex.protocol.events import EventMsg
-from pycodex.protocol.ops import ExecApprovalOp, Op, PatchApprovalOp
+from pycodex.protocol.ops import Op
 from pycodex.protocol.policies import ReviewDecision
 
 HINT = (
@@ -24,10 +24,7 @@ HINT = (
 def auto_deny(msg: EventMsg) -> tuple[Op, str] | None:
     """The `denied` answer to an approval request and the warning to show, else None."""
     if isinstance(msg, ExecApprovalRequestEvent):
-        op: Op = ExecApprovalOp(id=msg.effective_approval_id(), decision=ReviewDecision.DENIED)
-        return op, f"denied `{join_command(msg.command)}`: {HINT}"
+        return msg.answer(ReviewDecision.DENIED), f"denied `{join_command(msg.command)}`: {HINT}"
     if isinstance(msg, ApplyPatchApprovalRequestEvent):
-        files = ", ".join(sorted(msg.changes)) or "no files"
-        op = PatchApprovalOp(id=msg.call_id, decision=ReviewDecision.DENIED)
-        return op, f"denied a patch to {files}: {HINT}"
+        return msg.answer(ReviewDecision.DENIED), f"denied a patch to {msg.files()}: {HINT}"
     return None

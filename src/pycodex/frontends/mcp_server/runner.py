@@ -7,18 +7,30 @@ different threads run concurrently; two calls on one thread take turns. What the
 is reported as it happens (:meth:`Reporter.progress`); an approval the engine asks for goes
 to :meth:`Reporter.approve`, and a reporter that cannot ask gets the non-interactive
 answer: denied, with a note saying so.
+
+A call the client abandons (cancelled, or the connection closed) interrupts its turn: the
+turn is drained to its end in the background, and the next call on that thread waits for
+that, so it never reads the abandoned turn's events as its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pycodex.config import Config
-from pycodex.core import CodexThread, InternalAgentDied, ThreadManager, ThreadOptions, join_command
+from pycodex.core import (
+    CodexThread,
+    InternalAgentDied,
+    ThreadManager,
+    ThreadNotFoundError,
+    ThreadOptions,
+    join_command,
+)
 from pycodex.frontends.mcp_server.tools import CodexArgs, ReplyArgs, ToolArgumentError
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
@@ -34,16 +46,23 @@ from pycodex.protocol.events import (
     EventMsg,
     TaskCompleteEvent,
     TurnAbortedEvent,
+    WarningEvent,
 )
-from pycodex.protocol.ops import ExecApprovalOp, Op, PatchApprovalOp, UserInputOp
+from pycodex.protocol.ops import InterruptOp, Op, UserInputOp
 from pycodex.protocol.policies import ReviewDecision
 from pycodex.protocol.user_input import TextInput
 
+log = logging.getLogger(__name__)
+
 NO_ELICITATION = "the MCP client cannot be asked (no elicitation capability): denied"
+# How long an abandoned turn may take to stop before its thread takes calls again anyway.
+ABANDONED_TURN_STOP_S = 30.0
+
+Level = Literal["info", "warning", "error"]
 
 
 class Reporter(Protocol):
-    async def progress(self, message: str) -> None: ...
+    async def progress(self, thread_id: str, message: str, level: Level = "info") -> None: ...
 
     async def approve(self, question: str) -> bool | None:
         """True / False as the user answered; None when no one can be asked."""
@@ -66,22 +85,27 @@ class Threads:
                                 replay_events=False)
         self._manager = ThreadManager(options)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._resuming = asyncio.Lock()  # one resume at a time: a thread is never opened twice
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def start(self, args: CodexArgs, reporter: Reporter) -> TurnResult:
         config = await self._config(args)
         thread = await self._manager.start_thread(config)
         await thread.next_event()  # SessionConfigured
-        await reporter.progress(f"thread {thread.thread_id} started")
+        await reporter.progress(thread.thread_id, f"thread {thread.thread_id} started")
+        for warning in config.warnings:
+            await reporter.progress(thread.thread_id, f"warning: {warning}", "warning")
         return await self._turn(thread, args.prompt, reporter)
 
     async def reply(self, args: ReplyArgs, reporter: Reporter) -> TurnResult:
-        thread = self._manager.get_thread(args.thread_id)
-        if thread is None:
-            thread = await self._resume(args.thread_id)
+        async with self._resuming:
+            thread = self._manager.get_thread(args.thread_id) or await self._resume(args.thread_id)
         return await self._turn(thread, args.prompt, reporter)
 
     async def close(self) -> None:
         await self._manager.close_all()
+        if self._abandoned:
+            await asyncio.gather(*self._abandoned, return_exceptions=True)
 
     async def _config(self, args: CodexArgs | None) -> Config:
         from pycodex.config.errors import ConfigError
@@ -104,33 +128,41 @@ class Threads:
             raise ToolArgumentError(str(exc)) from None
 
     async def _resume(self, thread_id: str) -> CodexThread:
-        path = self._manager.store.locate(thread_id)
-        if path is None:
-            raise ToolArgumentError(f"no thread with id {thread_id!r} (start one with the codex tool)")
-        thread = self._manager.get_thread(thread_id)  # resumed meanwhile by a concurrent call
-        if thread is not None:
-            return thread
-        thread = await self._manager.resume_thread(await self._config(None), path)
+        try:
+            thread = await self._manager.resume_thread(await self._config(None), thread_id)
+        except ThreadNotFoundError:
+            raise ToolArgumentError(f"no thread with id {thread_id!r} (start one with the codex tool)") from None
         await thread.next_event()  # SessionConfigured
         return thread
 
     async def _turn(self, thread: CodexThread, prompt: str, reporter: Reporter) -> TurnResult:
         lock = self._locks.setdefault(thread.thread_id, asyncio.Lock())
-        async with lock:
+        await lock.acquire()
+        abandoned = False
+        try:
             await thread.submit(UserInputOp(items=[TextInput(text=prompt)]))
-            try:
-                return await _pump(thread, reporter)
-            except InternalAgentDied as exc:
-                return TurnResult(thread.thread_id, "", f"the thread stopped: {exc}")
+            return await _pump(thread, reporter)
+        except InternalAgentDied as exc:
+            return TurnResult(thread.thread_id, "", f"the thread stopped: {exc}")
+        except asyncio.CancelledError:
+            abandoned = True
+            task = asyncio.get_running_loop().create_task(_abandon(thread, lock))
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            raise
+        finally:
+            if not abandoned:
+                lock.release()
 
 
 async def _pump(thread: CodexThread, reporter: Reporter) -> TurnResult:
     """Events until the turn ends; approvals answered on the way."""
     error: str | None = None
     last_message = ""
+    thread_id = thread.thread_id
     while True:
         msg = (await thread.next_event()).msg
-        answer = await _approval(msg, reporter)
+        answer = await _approval(thread_id, msg, reporter)
         if answer is not None:
             await thread.submit(answer)
             continue
@@ -140,51 +172,69 @@ async def _pump(thread: CodexThread, reporter: Reporter) -> TurnResult:
             error = msg.message
         if isinstance(msg, TaskCompleteEvent):
             content = msg.last_agent_message if msg.last_agent_message is not None else last_message
-            return TurnResult(thread.thread_id, content, error if not content else None)
+            return TurnResult(thread_id, content, error if not content else None)
         if isinstance(msg, TurnAbortedEvent):
-            return TurnResult(thread.thread_id, last_message, "the turn was interrupted")
+            return TurnResult(thread_id, last_message, "the turn was interrupted")
         note = _describe(msg)
         if note is not None:
-            await reporter.progress(note)
+            await reporter.progress(thread_id, *note)
 
 
-async def _approval(msg: EventMsg, reporter: Reporter) -> Op | None:
+async def _abandon(thread: CodexThread, lock: asyncio.Lock) -> None:
+    """Interrupt the turn of a call the client gave up on and read it to its end (denying
+    what it still asks), then let the thread take calls again."""
+    try:
+        await thread.submit(InterruptOp())
+        async with asyncio.timeout(ABANDONED_TURN_STOP_S):
+            while True:
+                msg = (await thread.next_event()).msg
+                if isinstance(msg, ExecApprovalRequestEvent | ApplyPatchApprovalRequestEvent):
+                    await thread.submit(msg.answer(ReviewDecision.DENIED))
+                if isinstance(msg, TaskCompleteEvent | TurnAbortedEvent):
+                    return
+    except (InternalAgentDied, TimeoutError) as exc:
+        log.warning("abandoned turn of thread %s did not end cleanly: %r", thread.thread_id, exc)
+    finally:
+        lock.release()
+
+
+async def _approval(thread_id: str, msg: EventMsg, reporter: Reporter) -> Op | None:
     if isinstance(msg, ExecApprovalRequestEvent):
         question = f"Allow pycodex to run `{join_command(msg.command)}` in {msg.cwd}?"
         if msg.reason:
             question += f" ({msg.reason})"
-        approved = await _ask(reporter, question)
-        decision = ReviewDecision.APPROVED if approved else ReviewDecision.DENIED
-        return ExecApprovalOp(id=msg.effective_approval_id(), decision=decision)
+        return msg.answer(await _ask(thread_id, reporter, question))
     if isinstance(msg, ApplyPatchApprovalRequestEvent):
-        files = ", ".join(sorted(msg.changes)) or "no files"
-        approved = await _ask(reporter, f"Allow pycodex to change {files}?")
-        decision = ReviewDecision.APPROVED if approved else ReviewDecision.DENIED
-        return PatchApprovalOp(id=msg.call_id, decision=decision)
+        question = f"Allow pycodex to change {msg.files()}?"
+        if msg.reason:
+            question += f" ({msg.reason})"
+        return msg.answer(await _ask(thread_id, reporter, question))
     return None
 
 
-async def _ask(reporter: Reporter, question: str) -> bool:
+async def _ask(thread_id: str, reporter: Reporter, question: str) -> ReviewDecision:
     answer = await reporter.approve(question)
     if answer is None:
-        await reporter.progress(f"{question} {NO_ELICITATION}")
-        return False
-    await reporter.progress(f"{question} {'approved' if answer else 'denied'}")
-    return answer
+        await reporter.progress(thread_id, f"{question} {NO_ELICITATION}", "warning")
+        return ReviewDecision.DENIED
+    await reporter.progress(thread_id, f"{question} {'approved' if answer else 'denied'}")
+    return ReviewDecision.APPROVED if answer else ReviewDecision.DENIED
 
 
-def _describe(msg: EventMsg) -> str | None:
+def _describe(msg: EventMsg) -> tuple[str, Level] | None:
     """One line of progress for the events worth telling (not the deltas)."""
     if isinstance(msg, ExecCommandBeginEvent):
-        return f"running `{join_command(msg.command)}`"
+        return f"running `{join_command(msg.command)}`", "info"
     if isinstance(msg, ExecCommandEndEvent):
-        return f"`{join_command(msg.command)}` exited with {msg.exit_code}"
+        return f"`{join_command(msg.command)}` exited with {msg.exit_code}", "info"
     if isinstance(msg, PatchApplyBeginEvent):
-        return f"editing {', '.join(sorted(msg.changes))}"
+        return f"editing {', '.join(sorted(msg.changes))}", "info"
     if isinstance(msg, McpToolCallBeginEvent):
-        return f"calling {msg.invocation.server}/{msg.invocation.tool}"
+        return f"calling {msg.invocation.server}/{msg.invocation.tool}", "info"
     if isinstance(msg, AgentMessageEvent):
-        return f"agent: {msg.message}"
+        return f"agent: {msg.message}", "info"
+    if isinstance(msg, WarningEvent):
+        return f"warning: {msg.message}", "warning"
     if isinstance(msg, ErrorEvent):
-        return f"error: {msg.message}"
+        return f"error: {msg.message}", "error"
     return None

@@ -1,24 +1,29 @@
 """The mcp SDK's low-level server, serving `codex` and `codex-reply` over stdio.
 
-While a tool runs, the turn's progress goes to the caller as `notifications/progress`
-(when the call carried a progress token), and the engine's approval requests become
-`elicitation/create` requests (a yes/no form) for clients that declared elicitation.
-A bad argument is answered as a tool error (`isError: true`) naming it. Calls run
-concurrently (the SDK handles each request in its own task).
+While a tool runs, each line of the turn's progress goes to the caller twice: as
+`notifications/progress` (when the call carried a progress token) and as a
+`notifications/message` log entry `{threadId, message}` (logger `pycodex`, at or above
+the level the client set with `logging/setLevel`; `info` by default). The engine's
+approval requests become `elicitation/create` requests (a yes/no form) for clients that
+declared elicitation. A bad argument is answered as a tool error (`isError: true`)
+naming it. Calls run concurrently (the SDK handles each request in its own task); a call
+the client cancels interrupts its turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from pycodex import __version__
-from pycodex.frontends.mcp_server.runner import Threads, TurnResult
+from pycodex.frontends.mcp_server.runner import Level, Threads, TurnResult
 from pycodex.frontends.mcp_server.tools import (
     OUTPUT_SCHEMA,
     TOOLS,
@@ -27,7 +32,12 @@ from pycodex.frontends.mcp_server.tools import (
     parse_reply,
 )
 
-_APPROVAL_SCHEMA: dict[str, Any] = {
+LOGGER = "pycodex"
+_LEVELS: tuple[types.LoggingLevel, ...] = (
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency",
+)
+
+APPROVAL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "approve": {"type": "boolean", "title": "Approve", "description": "Allow this action.",
@@ -36,18 +46,33 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
+class _LogLevel:
+    """The least severe level the client wants to hear (`logging/setLevel`)."""
+
+    def __init__(self) -> None:
+        self.minimum: types.LoggingLevel = "info"
+
+    def wants(self, level: types.LoggingLevel) -> bool:
+        return _LEVELS.index(level) >= _LEVELS.index(self.minimum)
+
+
 class _CallReporter:
     """Progress and approvals of one `tools/call`, through its request context."""
 
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, log_level: _LogLevel) -> None:
         self._ctx = ctx
+        self._log_level = log_level
         self._step = 0
 
-    async def progress(self, message: str) -> None:
+    async def progress(self, thread_id: str, message: str, level: Level = "info") -> None:
         self._step += 1
-        try:
-            await self._ctx.session.report_progress(self._step, None, message)
-        except Exception:  # the caller went away: the turn goes on to its end regardless
+        session = self._ctx.session
+        try:  # the caller went away: the turn goes on regardless (or is interrupted)
+            await session.report_progress(self._step, None, message)
+            if self._log_level.wants(level):
+                await session.send_log_message(level, {"threadId": thread_id, "message": message},
+                                               logger=LOGGER, related_request_id=self._ctx.request_id)
+        except Exception:
             return
 
     async def approve(self, question: str) -> bool | None:
@@ -56,7 +81,7 @@ class _CallReporter:
         if not session.check_client_capability(wanted):
             return None
         try:
-            result = await session.elicit_form(question, _APPROVAL_SCHEMA, related_request_id=self._ctx.request_id)
+            result = await session.elicit_form(question, APPROVAL_SCHEMA, related_request_id=self._ctx.request_id)
         except Exception:  # an error answer, or the client went away: no approval
             return False
         if result.action != "accept":
@@ -78,6 +103,8 @@ def _tool_error(message: str) -> types.CallToolResult:
 
 
 def build_server(threads: Threads) -> Server[Any]:
+    log_level = _LogLevel()
+
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         return types.ListToolsResult(tools=[
             types.Tool(name=name, title=title, description=description, input_schema=schema,
@@ -86,7 +113,7 @@ def build_server(threads: Threads) -> Server[Any]:
         ])
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        reporter = _CallReporter(ctx)
+        reporter = _CallReporter(ctx, log_level)
         try:
             if params.name == "codex":
                 return _result(await threads.start(parse_codex(params.arguments), reporter))
@@ -96,6 +123,10 @@ def build_server(threads: Threads) -> Server[Any]:
             return _tool_error(f"{params.name}: {exc}")
         return _tool_error(f"unknown tool {params.name!r}: this server has codex and codex-reply")
 
+    async def set_level(ctx: Any, params: types.SetLevelRequestParams) -> types.EmptyResult:
+        log_level.minimum = params.level
+        return types.EmptyResult()
+
     return Server(
         "pycodex-mcp-server",
         version=__version__,
@@ -103,10 +134,15 @@ def build_server(threads: Threads) -> Server[Any]:
         instructions="Run coding tasks with pycodex: `codex` starts a thread, `codex-reply` continues it.",
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        # Deprecated by the 2026-07-28 protocol (logs become a per-request opt-in, which the
+        # SDK applies), still what clients of 2025 versions use to choose a level.
+        on_set_logging_level=set_level,
     )
 
 
 async def serve(env: Mapping[str, str]) -> None:
+    # The SDK warns (on stderr) each time the logging capability is used.
+    warnings.filterwarnings("ignore", category=MCPDeprecationWarning)
     threads = Threads(env)
     server = build_server(threads)
     try:
