@@ -267,3 +267,28 @@ def test_a_cancelled_call_interrupts_its_turn(harness: ExecHarness, mock_model: 
     assert last_user_text(mock_model.model_requests()[1]) == "something else"
     (rollout,) = [p for p in harness.rollouts() if thread_id in p.name]
     assert "turn_aborted" in json.dumps(read_rollout(rollout))
+
+
+def test_the_codex_arguments_reach_the_thread(harness: ExecHarness, mock_model: MockModelServer) -> None:
+    elsewhere = harness.root / "elsewhere"
+    elsewhere.mkdir()
+    mock_model.enqueue(response(message("configured")))
+
+    async def body(session: ClientSession) -> Any:
+        return await session.call_tool("codex", {
+            "prompt": "go", "model": "gpt-5.4", "cwd": str(elsewhere), "approval-policy": "untrusted",
+            "sandbox": "workspace-write", "base-instructions": "BASE-RULE-9",
+            "developer-instructions": "DEV-RULE-7", "config": {"model_reasoning_effort": "low"},
+        })
+
+    result = run(with_server(harness, body))
+    assert not result.is_error and result.structured_content is not None, text_of(result)
+    request = mock_model.model_requests()[0].body
+    assert request["model"] == "gpt-5.4" and request["reasoning"]["effort"] == "low"
+    texts = [part["text"] for item in request["input"] for part in item.get("content", [])]
+    assert texts[0] == "BASE-RULE-9"  # replaces the built-in instructions
+    assert "DEV-RULE-7" in texts
+    (rollout,) = [p for p in harness.rollouts() if result.structured_content["threadId"] in p.name]
+    (context,) = [line["payload"] for line in read_rollout(rollout) if line["type"] == "turn_context"]
+    assert context["cwd"] == str(elsewhere) and context["approval_policy"] == "untrusted"
+    assert context["sandbox_policy"]["type"] == "workspace-write"
