@@ -24,10 +24,12 @@ from tests.support.exec_cli import (
     read_rollout,
     shell_call,
 )
+from tests.support.mcp_config import fixture_server
 from tests.support.mock_model import (
     MockModelServer,
     RecordedRequest,
     Reply,
+    function_call,
     hang,
     message,
     response,
@@ -292,3 +294,29 @@ def test_the_codex_arguments_reach_the_thread(harness: ExecHarness, mock_model: 
     (context,) = [line["payload"] for line in read_rollout(rollout) if line["type"] == "turn_context"]
     assert context["cwd"] == str(elsewhere) and context["approval_policy"] == "untrusted"
     assert context["sandbox_policy"]["type"] == "workspace-write"
+
+
+@pytest.mark.parametrize("accept", [True, False], ids=["accepted", "declined"])
+def test_a_question_of_the_threads_mcp_server_is_asked_through_elicitation(
+    harness: ExecHarness, mock_model: MockModelServer, accept: bool
+) -> None:
+    harness.write_config(extra=fixture_server(startup_timeout_sec=30))
+    mock_model.enqueue(response(function_call("mcp__fx__ask", {}, "c1")), response(message("asked")))
+    asked: list[types.ElicitRequestParams] = []
+
+    async def elicit(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        if accept:
+            return types.ElicitResult(action="accept", content={"ok": True})
+        return types.ElicitResult(action="decline")
+
+    async def body(session: ClientSession) -> Any:
+        return await session.call_tool("codex", {"prompt": "ask me", "approval-policy": "never"})
+
+    result = run(with_server(harness, body, elicit))
+    assert not result.is_error, text_of(result)
+    [question] = asked
+    assert isinstance(question, types.ElicitRequestFormParams) and question.message == "Proceed?"
+    assert question.requested_schema["properties"]["ok"]["type"] == "boolean"
+    outputs = json.dumps(input_items(mock_model.model_requests()[1], "function_call_output"))
+    assert f"elicitation: {'accept' if accept else 'decline'}" in outputs

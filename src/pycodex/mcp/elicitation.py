@@ -10,6 +10,7 @@ question and says so in a warning — what `exec`, which cannot ask anyone, must
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
@@ -54,3 +55,35 @@ class DecliningElicitor:
             what = f"a request from MCP server `{request.server}` ({request.message})"
         self._warn(f"declined {what}: this front end cannot ask for approval or input")
         return ElicitationResponse(action="decline")
+
+
+EMPTY_FORM: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def tool_approval_question(request: ElicitationRequest) -> str:
+    """What to ask about an MCP tool's call (`kind == "tool_approval"`)."""
+    arguments = json.dumps(request.arguments, ensure_ascii=False) if request.arguments is not None else "{}"
+    return request.message or f"Allow the MCP tool `{request.tool}` to run with {arguments}?"
+
+
+# What the protocol's typed form schema (MCP 2025-11-25 `requestedSchema`) admits; servers
+# built on JSON-Schema generators add more (`title` at the top, …), which is dropped.
+_FORM_KEYS = ("$schema", "type", "properties", "required")
+_FIELD_KEYS = frozenset({
+    "type", "title", "description", "default", "format", "minLength", "maxLength", "minimum",
+    "maximum", "enum", "enumNames", "oneOf", "items", "minItems", "maxItems",
+})
+
+
+def form_schema(schema: object) -> dict[str, Any]:
+    """A server's requested schema in the shape the protocol allows (an empty form when it
+    is not an object schema at all)."""
+    if not isinstance(schema, dict) or schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        return dict(EMPTY_FORM)
+    form: dict[str, Any] = {key: schema[key] for key in _FORM_KEYS if key in schema}
+    form["properties"] = {
+        name: {k: v for k, v in field.items() if k in _FIELD_KEYS}
+        for name, field in schema["properties"].items()
+        if isinstance(field, dict)
+    }
+    return form

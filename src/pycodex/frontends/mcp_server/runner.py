@@ -6,7 +6,9 @@ thread started here, or of any recorded thread (it is resumed from its rollout).
 different threads run concurrently; two calls on one thread take turns. What the turn does
 is reported as it happens (:meth:`Reporter.progress`); an approval the engine asks for goes
 to :meth:`Reporter.approve`, and a reporter that cannot ask gets the non-interactive
-answer: denied, with a note saying so.
+answer: denied, with a note saying so. The questions of the thread's own MCP servers (an
+`elicitation/create`, an MCP tool's approval) go to the reporter of the call running on
+that thread (:meth:`Reporter.elicit`), and are declined when there is none or it cannot ask.
 
 A call the client abandons (cancelled, or the connection closed) interrupts its turn: the
 turn is drained to its end in the background, and the next call on that thread waits for
@@ -32,6 +34,7 @@ from pycodex.core import (
     join_command,
 )
 from pycodex.frontends.mcp_server.tools import CodexArgs, ReplyArgs, ToolArgumentError
+from pycodex.mcp.elicitation import ElicitationRequest, ElicitationResponse
 from pycodex.protocol.event_payloads import (
     ApplyPatchApprovalRequestEvent,
     ExecApprovalRequestEvent,
@@ -68,6 +71,10 @@ class Reporter(Protocol):
         """True / False as the user answered; None when no one can be asked."""
         ...
 
+    async def elicit(self, request: ElicitationRequest) -> ElicitationResponse | None:
+        """The user's answer to an MCP server's question; None when no one can be asked."""
+        ...
+
 
 @dataclass(frozen=True)
 class TurnResult:
@@ -87,11 +94,13 @@ class Threads:
         self._locks: dict[str, asyncio.Lock] = {}
         self._resuming = asyncio.Lock()  # one resume at a time: a thread is never opened twice
         self._abandoned: set[asyncio.Task[None]] = set()
+        self._reporters: dict[str, Reporter] = {}  # thread id -> the call running a turn there
 
     async def start(self, args: CodexArgs, reporter: Reporter) -> TurnResult:
         config = await self._config(args)
         thread = await self._manager.start_thread(config)
         await thread.next_event()  # SessionConfigured
+        self._route_questions(thread)
         await reporter.progress(thread.thread_id, f"thread {thread.thread_id} started")
         for warning in config.warnings:
             await reporter.progress(thread.thread_id, f"warning: {warning}", "warning")
@@ -133,12 +142,30 @@ class Threads:
         except ThreadNotFoundError:
             raise ToolArgumentError(f"no thread with id {thread_id!r} (start one with the codex tool)") from None
         await thread.next_event()  # SessionConfigured
+        self._route_questions(thread)
         return thread
+
+    def _route_questions(self, thread: CodexThread) -> None:
+        """The thread's MCP servers ask the client of the call running on it."""
+        thread_id = thread.thread_id
+
+        async def elicit(request: ElicitationRequest) -> ElicitationResponse:
+            reporter = self._reporters.get(thread_id)
+            answer = None if reporter is None else await reporter.elicit(request)
+            if answer is not None:
+                return answer
+            if reporter is not None:
+                note = f"MCP server `{request.server}` asked: {request.message or request.tool} {NO_ELICITATION}"
+                await reporter.progress(thread_id, note, "warning")
+            return ElicitationResponse(action="decline")
+
+        thread.set_elicitor(elicit)
 
     async def _turn(self, thread: CodexThread, prompt: str, reporter: Reporter) -> TurnResult:
         lock = self._locks.setdefault(thread.thread_id, asyncio.Lock())
         await lock.acquire()
         abandoned = False
+        self._reporters[thread.thread_id] = reporter
         try:
             await thread.submit(UserInputOp(items=[TextInput(text=prompt)]))
             return await _pump(thread, reporter)
@@ -151,6 +178,7 @@ class Threads:
             task.add_done_callback(self._abandoned.discard)
             raise
         finally:
+            del self._reporters[thread.thread_id]
             if not abandoned:
                 lock.release()
 

@@ -5,7 +5,8 @@ While a tool runs, each line of the turn's progress goes to the caller twice: as
 `notifications/message` log entry `{threadId, message}` (logger `pycodex`, at or above
 the level the client set with `logging/setLevel`; `info` by default). The engine's
 approval requests become `elicitation/create` requests (a yes/no form) for clients that
-declared elicitation. A bad argument is answered as a tool error (`isError: true`)
+declared elicitation, and so do the questions of the thread's MCP servers (their own form
+or URL, or an empty form approving an MCP tool's call). A bad argument is answered as a tool error (`isError: true`)
 naming it. Calls run concurrently (the SDK handles each request in its own task); a call
 the client cancels interrupts its turn.
 """
@@ -13,6 +14,7 @@ the client cancels interrupts its turn.
 from __future__ import annotations
 
 import asyncio
+import uuid
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +32,13 @@ from pycodex.frontends.mcp_server.tools import (
     ToolArgumentError,
     parse_codex,
     parse_reply,
+)
+from pycodex.mcp.elicitation import (
+    EMPTY_FORM,
+    ElicitationRequest,
+    ElicitationResponse,
+    form_schema,
+    tool_approval_question,
 )
 
 LOGGER = "pycodex"
@@ -75,18 +84,39 @@ class _CallReporter:
         except Exception:
             return
 
-    async def approve(self, question: str) -> bool | None:
-        session = self._ctx.session
+    def _can_elicit(self) -> bool:
         wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
-        if not session.check_client_capability(wanted):
+        return bool(self._ctx.session.check_client_capability(wanted))
+
+    async def approve(self, question: str) -> bool | None:
+        if not self._can_elicit():
             return None
         try:
-            result = await session.elicit_form(question, APPROVAL_SCHEMA, related_request_id=self._ctx.request_id)
+            result = await self._ctx.session.elicit_form(question, APPROVAL_SCHEMA,
+                                                         related_request_id=self._ctx.request_id)
         except Exception:  # an error answer, or the client went away: no approval
             return False
         if result.action != "accept":
             return False
         return (result.content or {}).get("approve", True) is not False
+
+    async def elicit(self, request: ElicitationRequest) -> ElicitationResponse | None:
+        if not self._can_elicit():
+            return None
+        session, related = self._ctx.session, self._ctx.request_id
+        try:
+            if request.kind == "tool_approval":
+                result = await session.elicit_form(tool_approval_question(request), EMPTY_FORM,
+                                                   related_request_id=related)
+            elif request.url is not None:
+                result = await session.elicit_url(request.message, request.url, str(uuid.uuid4()),
+                                                  related_request_id=related)
+            else:
+                result = await session.elicit_form(request.message, form_schema(request.requested_schema),
+                                                   related_request_id=related)
+        except Exception:  # an error answer, or the client went away: declined
+            return ElicitationResponse(action="decline")
+        return ElicitationResponse(action=result.action, content=result.content)
 
 
 def _result(outcome: TurnResult) -> types.CallToolResult:
