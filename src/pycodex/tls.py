@@ -5,9 +5,10 @@ OpenSSL does it with the GIL released. `pycodex exec` knows from its first line 
 will make a request, so it starts building the context before importing the engine and
 the context is ready by the first request instead of being built in front of it.
 
-The context is exactly the one httpx2 builds for a default client
-(`httpx2.create_ssl_context()`: verify on, `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured), and
-it is handed out once; whoever gets None lets httpx2 build its own, as without prewarming.
+The context is exactly the one httpcore2 (and so httpx2) builds for a default client
+(`httpcore2.default_ssl_context()`: verify on, `SSL_CERT_FILE`/`SSL_CERT_DIR` honoured),
+and it is handed out once; whoever gets None lets the HTTP stack build its own, as
+without prewarming.
 This module imports only the standard library at import time (cheap for the CLI).
 """
 
@@ -30,13 +31,11 @@ def prewarm_default_ssl_context() -> None:
     global _thread
     # Imported here, on the calling thread, so the worker only runs OpenSSL: two threads
     # importing overlapping module graphs at once can deadlock on import locks.
-    # (pycodex.http also imports httpcore2, which httpx2 would import lazily, inside
-    # create_ssl_context, i.e. on the worker.)
-    from pycodex.http import httpx2
+    from pycodex.http_core import httpcore2
 
     def build() -> None:
         try:
-            context = httpx2.create_ssl_context()
+            context = httpcore2.default_ssl_context()
         except Exception:  # the client builds its own context and reports the problem
             return
         _result.append(context)

@@ -35,12 +35,15 @@ TOOL_MACHINERY = (
     "pycodex.process.runtime",
     "pycodex.process.sessions",
 )
-# anyio: the model client drives httpx2's synchronous transport from threads
-# (pycodex.client.transport), so neither the import of the HTTP stack nor a request loads
+# httpx2 (with http.cookiejar, urllib.request and email, which its models import): the
+# model client talks through httpcore2's pool directly unless a proxy is configured
+# (pycodex.client.wire_threads). anyio: that pool is driven from threads, so neither the
+# import of the HTTP stack nor a request loads
 # it (~100 M instructions of anyio and its asyncio backend otherwise; importtime lists the
 # refused `import anyio` itself, so its subpackages are what is checked). importlib.abc /
 # importlib.resources: httpx2's `alias_httpx` module, replaced during the import.
-NEVER_ON_EXEC = ("pydantic", "importlib.metadata", "xml", "zipfile", "anyio._core",
+NEVER_ON_EXEC = ("pydantic", "importlib.metadata", "xml", "zipfile", "httpx2", "http.cookiejar",
+                 "urllib.request", "email", "anyio._core",
                  "anyio._backends", "anyio.streams", "importlib.abc", "importlib.resources",
                  "httpx2._alias")
 
@@ -60,7 +63,7 @@ def run_importtime(harness: ExecHarness, *args: str) -> set[str]:
     assert events[-1]["type"] == "turn.completed", result.stdout
     modules = imported_modules(result.stderr)
     # The parse found the engine, so a missing module below means "not imported".
-    assert {"pycodex.core.session", "httpx2"} <= modules
+    assert {"pycodex.core.session", "httpcore2"} <= modules
     return modules
 
 

@@ -11,7 +11,7 @@ import email.utils
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 
 import pytest
 
@@ -35,9 +35,9 @@ from pycodex.client import (
     UsageLimitReached,
 )
 from pycodex.client.retry import backoff_delay, parse_retry_after, parse_try_again_in
-from pycodex.client.transport import ThreadedTransport
+from pycodex.client.wire import Timeouts, WireResponse
+from pycodex.client.wire_threads import ThreadedWire
 from pycodex.config.providers import ModelProviderInfo
-from pycodex.http import httpx2
 from tests.support.mock_model import (
     MockModelServer,
     Reply,
@@ -392,34 +392,25 @@ async def test_real_sleeps_500_twice_then_success(mock_model: MockModelServer) -
     assert isinstance(events[-1], Completed)
 
 
-class _WatchedBody(httpx2.AsyncByteStream):
-    def __init__(self, inner: httpx2.AsyncByteStream, log: list[str]) -> None:
-        self._inner = inner
-        self._log = log
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        self._log.append("response closed")
-        await self._inner.aclose()
-
-
-class _WatchingTransport(httpx2.AsyncBaseTransport):
-    """The client's own transport, noting in `log` when a response body is closed."""
+class _WatchingWire:
+    """The client's own wire, noting in `log` when a response is closed."""
 
     def __init__(self, log: list[str]) -> None:
-        self._inner = ThreadedTransport()
+        self._inner = ThreadedWire()
         self._log = log
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self._inner.handle_async_request(request)
-        assert isinstance(response.stream, httpx2.AsyncByteStream)
-        return httpx2.Response(
-            response.status_code, headers=response.headers,
-            stream=_WatchedBody(response.stream, self._log), extensions=response.extensions,
-        )
+    async def post(
+        self, url: str, headers: Mapping[str, str], body: bytes, *, timeouts: Timeouts
+    ) -> WireResponse:
+        response = await self._inner.post(url, headers, body, timeouts=timeouts)
+        inner_close = response.aclose
+
+        async def aclose() -> None:
+            self._log.append("response closed")
+            await inner_close()
+
+        response.aclose = aclose  # type: ignore[method-assign]
+        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -432,7 +423,7 @@ async def test_consumer_stopping_early_closes_the_response(mock_model: MockModel
     log: list[str] = []
     client = ModelClient(
         mock_provider(mock_model.url), model="gpt-5.5", thread_id="t",
-        env={"MOCK_KEY": "x"}, transport=_WatchingTransport(log),
+        env={"MOCK_KEY": "x"}, wire=_WatchingWire(log),
     )
     async with client:
         stream = client.stream(prompt())

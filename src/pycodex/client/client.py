@@ -24,7 +24,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -55,9 +55,20 @@ from pycodex.client.rate_limits import parse_rate_limits
 from pycodex.client.responses import RequestSettings
 from pycodex.client.retry import BASE_DELAY_S, backoff_delay, parse_retry_after, parse_try_again_in
 from pycodex.client.sse import SseDecoder, SseEvent
+from pycodex.client.wire import (
+    Timeouts,
+    Wire,
+    WireConnectError,
+    WireError,
+    WireResponse,
+    WireTimeout,
+    proxy_configured,
+)
 from pycodex.config.providers import ModelProviderInfo
-from pycodex.http import httpx2
 from pycodex.tls import prewarm_default_ssl_context, take_default_ssl_context
+
+if TYPE_CHECKING:
+    from pycodex.http import httpx2
 
 ApiKeyResolver = Callable[[], "str | Awaitable[str | None] | None"]
 Sleep = Callable[[float], Awaitable[None]]
@@ -75,14 +86,7 @@ class _BodyStart(msgspec.Struct):
     head: bytes = b""
 
 
-def _request_url(response: httpx2.Response) -> str | None:
-    try:
-        return str(response.request.url)
-    except RuntimeError:  # a Response built without its request (tests)
-        return None
-
-
-def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientError:
+def classify_http_error(response: WireResponse, body: bytes) -> ModelClientError:
     """Map a non-2xx answer to an error; ``retryable`` says whether to try again."""
     status = response.status_code
     reason = response.reason_phrase or ""
@@ -100,7 +104,7 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
             status,
             text,
             reason=reason,
-            url=_request_url(response),
+            url=response.url,
             detail=message,
         )
     if "usage_limit_reached" in kind:
@@ -126,7 +130,7 @@ def classify_http_error(response: httpx2.Response, body: bytes) -> ModelClientEr
         status,
         text,
         reason,
-        url=_request_url(response),
+        url=response.url,
         detail=message,
     )
 
@@ -148,6 +152,7 @@ class ModelClient:
         reasoning_summary: str | None = None,
         verbosity: str | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
+        wire: Wire | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Sleep | None = None,
         backoff_base_s: float = BASE_DELAY_S,
@@ -167,12 +172,12 @@ class ModelClient:
         self._sleep: Sleep = sleep or asyncio.sleep
         self._backoff_base_s = backoff_base_s
         self._transport = transport
-        self._http: httpx2.AsyncClient | None = None
+        self._wire_: Wire | None = wire
         self._auth = auth
         self._observer = observer
         self.base_url = resolve_base_url(provider, self._env)
         self.user_agent = user_agent(originator, __version__, self._env)
-        if transport is None and self.base_url.startswith("https://"):
+        if wire is None and transport is None and self.base_url.startswith("https://"):
             # The CA bundle (~20 ms, GIL released) loads on a thread while the session is
             # set up, ready for the first request; a plain-HTTP provider needs none.
             prewarm_default_ssl_context()
@@ -186,9 +191,9 @@ class ModelClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._wire_ is not None:
+            await self._wire_.aclose()
+            self._wire_ = None
 
     # --- public -----------------------------------------------------------------------
 
@@ -326,33 +331,34 @@ class ModelClient:
             )
         return value
 
-    def _tls_context(self) -> ssl.SSLContext | bool:
+    def _tls_context(self) -> ssl.SSLContext | None:
         if self.base_url.startswith("http://"):
             # A plain-HTTP provider (a local model) needs no CA certificates: loading them
             # costs ~20-60 ms before the first request. This context verifies nothing and
             # so refuses any TLS peer, should a request ever reach one.
             return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        # The same context httpx2 would build (verify=True), when `pycodex exec` had it
-        # built in the background at startup (`pycodex.tls`).
-        context = take_default_ssl_context() if self._transport is None else None
-        return context if context is not None else True
+        # The default context (system CAs; SSL_CERT_FILE/SSL_CERT_DIR honoured), when
+        # `pycodex exec` had it built in the background at startup (`pycodex.tls`);
+        # None lets the wire build it.
+        return take_default_ssl_context() if self._transport is None else None
 
-    def _client(self) -> httpx2.AsyncClient:
-        if self._http is None:
-            idle = self.provider.effective_stream_idle_timeout_s()
-            verify = self._tls_context()
-            transport = self._transport
-            if transport is None:
-                # httpx2's own transport on worker threads: no anyio (see transport.py).
-                from pycodex.client.transport import ThreadedTransport
+    def _wire(self) -> Wire:
+        if self._wire_ is None:
+            context = self._tls_context()
+            if self._transport is None and not proxy_configured(self._env):
+                # httpcore2's pool on worker threads: no httpx2, no anyio (wire_threads.py).
+                from pycodex.client.wire_threads import ThreadedWire
 
-                transport = ThreadedTransport(verify=verify)
-            self._http = httpx2.AsyncClient(
-                transport=transport,
-                timeout=httpx2.Timeout(idle, connect=min(idle, _CONNECT_TIMEOUT_S)),
-                verify=verify,  # for the transports httpx2 mounts for proxies
-            )
-        return self._http
+                self._wire_ = ThreadedWire(context)
+            else:
+                from pycodex.client.wire_httpx import HttpxWire
+
+                self._wire_ = HttpxWire(self._transport, context)
+        return self._wire_
+
+    def _timeouts(self) -> Timeouts:
+        idle = self.provider.effective_stream_idle_timeout_s()
+        return Timeouts(connect=min(idle, _CONNECT_TIMEOUT_S), read=idle)
 
     async def _attempt(self, request: _Request) -> AsyncGenerator[ResponseEvent, None]:
         url = request.url
@@ -384,42 +390,37 @@ class ModelClient:
         finally:
             await response.aclose()
 
-    async def _send(self, request: _Request) -> httpx2.Response:
+    async def _send(self, request: _Request) -> WireResponse:
         """One POST; returns a 2xx streaming response or raises (retryable or not)."""
-        client = self._client()
-        url, payload = request.url, request.payload
+        wire = self._wire()
+        url = request.url
         self.last_attempts += 1
         started = time.monotonic()
         try:
-            if self._transport is None:
-                # The threaded transport writes from its own thread: no slicing needed.
-                built = client.build_request("POST", url, headers=request.headers, content=payload)
-            else:
-                built = client.build_request(
-                    "POST", url, headers=_with_length(request.headers, payload),
-                    content=_body(payload),
-                )
-            response = await client.send(built, stream=True)
-        except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
-            self._observe_failure(started, exc)
+            response = await wire.post(
+                url, request.headers, request.payload, timeouts=self._timeouts()
+            )
+        except WireConnectError as exc:
+            self._observe_failure(started, exc.__cause__ or exc)
             resolution = _resolution_failure(exc)
             if resolution is not None:
                 raise HostNotFound(url, resolution.strerror or str(resolution)) from None
-            raise ConnectionFailed(url, str(exc) or type(exc).__name__) from None
-        except httpx2.TimeoutException as exc:
-            self._observe_failure(started, exc)
+            raise ConnectionFailed(url, str(exc)) from None
+        except WireTimeout as exc:
+            self._observe_failure(started, exc.__cause__ or exc)
             raise StreamIdleTimeout(self.provider.effective_stream_idle_timeout_s()) from None
-        except httpx2.TransportError as exc:
-            self._observe_failure(started, exc)
-            raise StreamDisconnected(f"{type(exc).__name__}: {exc}") from None
+        except WireError as exc:
+            self._observe_failure(started, exc.__cause__ or exc)
+            raise StreamDisconnected(_describe(exc)) from None
         status = response.status_code
-        error = None if response.is_success else f"HTTP {status}"
+        success = 200 <= status < 300
+        error = None if success else f"HTTP {status}"
         self._observe_request(started, status, error, response.headers.get("cf-ray"))
-        if response.is_success:
+        if success:
             return response
         try:
             body = await response.aread()
-        except httpx2.HTTPError:
+        except WireError:
             body = b""
         finally:
             await response.aclose()
@@ -434,11 +435,11 @@ class ModelClient:
                 status=status, error=error, cf_ray=cf_ray,
             )
 
-    def _observe_failure(self, started: float, exc: Exception) -> None:
+    def _observe_failure(self, started: float, exc: BaseException) -> None:
         self._observe_request(started, None, f"{type(exc).__name__}: {exc}", None)
 
     async def _sse_events(
-        self, response: httpx2.Response, seen: _BodyStart
+        self, response: WireResponse, seen: _BodyStart
     ) -> AsyncGenerator[SseEvent, None]:
         """SSE events of the body; raises StreamIdleTimeout when no byte arrives for the idle
         timeout (keepalive comments count as activity) and StreamDisconnected on I/O errors."""
@@ -453,12 +454,10 @@ class ModelClient:
                         chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
+                except (TimeoutError, WireTimeout):
                     raise StreamIdleTimeout(idle) from None
-                except httpx2.TimeoutException:
-                    raise StreamIdleTimeout(idle) from None
-                except httpx2.TransportError as exc:
-                    raise StreamDisconnected(f"{type(exc).__name__}: {exc}") from None
+                except WireError as exc:
+                    raise StreamDisconnected(_describe(exc)) from None
                 if len(seen.head) < _BODY_START_BYTES:
                     seen.head += chunk[: _BODY_START_BYTES - len(seen.head)]
                 for event in decoder.feed(chunk):
@@ -506,25 +505,9 @@ def _resolution_failure(exc: BaseException) -> socket.gaierror | None:
     return None
 
 
-# Bodies above this go out in slices: one huge write makes asyncio's transport buffer the
-# rest and move it down after every send (a resumed 80 MB history took ~3x as long).
-_SLICE = 1 << 20
-
-
-def _body(payload: bytes) -> bytes | AsyncIterator[bytes]:
-    if len(payload) <= _SLICE:
-        return payload
-    return _slices(payload)
-
-
-async def _slices(payload: bytes) -> AsyncIterator[bytes]:
-    view = memoryview(payload)
-    for start in range(0, len(payload), _SLICE):
-        yield bytes(view[start : start + _SLICE])
-
-
-def _with_length(headers: dict[str, str], payload: bytes) -> dict[str, str]:
-    # Sliced bodies keep a Content-Length (not chunked encoding, which some servers refuse).
-    if len(payload) <= _SLICE:
-        return headers
-    return {**headers, "content-length": str(len(payload))}
+def _describe(exc: WireError) -> str:
+    """`Kind: message` of the HTTP library's error under a wire error (as users saw it)."""
+    cause = exc.__cause__
+    if cause is not None and not isinstance(cause, OSError):
+        return f"{type(cause).__name__}: {cause}"
+    return str(exc)

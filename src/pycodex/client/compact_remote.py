@@ -3,7 +3,7 @@
 Body `{model, input, instructions}` (the history to compact and the instructions the
 thread runs with); answer `{"output": [items]}` — the user messages and one opaque
 `compaction` item that later requests send back as is. One plain JSON request, not a
-stream, on the thread's own client (same auth, headers, proxies and connection pool).
+stream, on the thread's own wire (same auth, headers, proxies and connection pool).
 
 A gateway or provider without the endpoint answers 404 (or 405/501):
 :class:`RemoteCompactionUnsupported`, and the caller compacts locally — and, since the
@@ -21,7 +21,7 @@ import msgspec
 from pycodex.client.client import ModelClient, classify_http_error
 from pycodex.client.errors import ConnectionFailed, InvalidResponse, ModelClientError
 from pycodex.client.headers import build_headers, endpoint_url
-from pycodex.http import httpx2
+from pycodex.client.wire import WireError
 from pycodex.protocol.models import ResponseItem, item_to_wire, parse_response_item
 
 PATH = "responses/compact"
@@ -56,15 +56,19 @@ async def compact_remotely(
         {"model": model, "input": [item_to_wire(i) for i in items], "instructions": instructions}
     )
     try:
-        response = await client._client().post(url, headers=headers, content=payload)
-    except httpx2.HTTPError as exc:
-        raise ConnectionFailed(url, str(exc) or type(exc).__name__) from None
+        response = await client._wire().post(url, headers, payload, timeouts=client._timeouts())
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+    except WireError as exc:
+        raise ConnectionFailed(url, str(exc)) from None
     if response.status_code in UNSUPPORTED_STATUSES:
         _unsupported.add(client)
         raise RemoteCompactionUnsupported(f"{url} answered HTTP {response.status_code}")
-    if not response.is_success:
-        raise classify_http_error(response, response.content)
-    return _output_items(response.content)
+    if not 200 <= response.status_code < 300:
+        raise classify_http_error(response, body)
+    return _output_items(body)
 
 
 def _output_items(body: bytes) -> list[ResponseItem]:

@@ -24,7 +24,6 @@ from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
 from pycodex.config.home import pycodex_home
 from pycodex.context.instructions import load_base_instructions, load_user_instructions
-from pycodex.http import httpx2
 from pycodex.ids import uuid7
 from pycodex.protocol.events import Event, SessionConfiguredEvent, WarningEvent
 from pycodex.protocol.ops import Op, ReviewOp, UserInputOp, UserTurnOp
@@ -55,6 +54,7 @@ from .threads import ThreadListQuery, ThreadStore, ThreadSummary, ThreadSummaryP
 from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
+    from pycodex.http import httpx2
     from pycodex.mcp.elicitation import Elicitor
     from pycodex.mcp.manager import McpConnectionManager
     from pycodex.mcp.status import McpServerState

@@ -1,4 +1,4 @@
-"""`ThreadedTransport`: httpx2's synchronous transport driven from threads, seen from asyncio.
+"""`ThreadedWire`: httpcore2's connection pool driven from threads, seen from asyncio.
 
 A tiny raw-socket server on loopback lets each test see exactly what reached the wire:
 how many connections were opened, and when the client ended one.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from pycodex.client.transport import ThreadedTransport
-from pycodex.http import httpx2
+from pycodex.client.wire import Timeouts, WireConnectError, WireError, WireTimeout
+from pycodex.client.wire_threads import ThreadedWire
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
@@ -89,6 +89,10 @@ def raw_server() -> Iterator[Callable[[Callable[[socket.socket, list[str]], None
         server.close()
 
 
+# Reads never time out within these tests unless a test says otherwise.
+PATIENT = Timeouts(connect=60, read=60)
+
+
 async def test_closing_a_response_early_ends_the_connection_at_once(raw_server) -> None:  # type: ignore[no-untyped-def]
     ended = threading.Event()
 
@@ -106,13 +110,14 @@ async def test_closing_a_response_early_ends_the_connection_at_once(raw_server) 
         ended.set()
 
     server = raw_server(serve)
-    # Reads never time out within the test: only the close can end the connection.
-    async with httpx2.AsyncClient(transport=ThreadedTransport(), timeout=60) as client:
-        response = await client.send(client.build_request("POST", server.url, content=b"{}"), stream=True)
-        chunks = response.aiter_raw()
-        assert await anext(chunks) == b"data: first\n\n"
-        await response.aclose()
-        assert await asyncio.to_thread(ended.wait, 10)
+    wire = ThreadedWire()
+    response = await wire.post(server.url, {}, b"{}", timeouts=PATIENT)
+    assert (response.status_code, response.headers["Content-Type"]) == (200, "text/event-stream")
+    chunks = response.aiter_bytes()
+    assert await anext(chunks) == b"data: first\n\n"
+    await response.aclose()
+    assert await asyncio.to_thread(ended.wait, 10)
+    await wire.aclose()
     assert server.events == ["eof"]
 
 
@@ -123,52 +128,75 @@ async def test_a_response_read_to_its_end_leaves_its_connection_for_the_next(raw
             conn.sendall(HEAD + _chunk(b"data: " + body + b"\n\n") + b"0\r\n\r\n")
 
     server = raw_server(serve)
-    async with httpx2.AsyncClient(transport=ThreadedTransport()) as client:
-        for body in (b"one", b"two"):
-            async with client.stream("POST", server.url, content=body) as response:
-                assert [c async for c in response.aiter_raw()] == [b"data: " + body + b"\n\n"]
+    wire = ThreadedWire()
+    for body in (b"one", b"two"):
+        response = await wire.post(server.url, {}, body, timeouts=PATIENT)
+        assert [c async for c in response.aiter_bytes()] == [b"data: " + body + b"\n\n"]
+        await response.aclose()
+    await wire.aclose()
     assert server.events == ["one", "two"]
     assert server.connections == 1
 
 
-async def test_an_async_body_is_sent_whole(raw_server) -> None:  # type: ignore[no-untyped-def]
+async def test_the_request_carries_its_headers_host_and_length(raw_server) -> None:  # type: ignore[no-untyped-def]
     def serve(conn: socket.socket, events: list[str]) -> None:
-        events.append(_read_request(conn).decode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        events.extend(line.decode() for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"))
         conn.sendall(HEAD + b"0\r\n\r\n")
 
-    async def parts() -> AsyncIterator[bytes]:
-        for part in (b"ab", b"cd", b"ef"):
-            yield part
-
     server = raw_server(serve)
-    async with httpx2.AsyncClient(transport=ThreadedTransport()) as client:
-        request = client.build_request("POST", server.url, content=parts(), headers={"content-length": "6"})
-        response = await client.send(request)
-    assert response.status_code == 200
-    assert server.events == ["abcdef"]
+    wire = ThreadedWire()
+    response = await wire.post(server.url, {"x-thing": "1", "accept": "text/event-stream"},
+                               b"abcdef", timeouts=PATIENT)
+    assert await response.aread() == b""
+    await wire.aclose()
+    port = server.url.split(":")[2].split("/")[0]
+    assert server.events == [
+        "POST /v1/responses HTTP/1.1", f"Host: 127.0.0.1:{port}", "x-thing: 1",
+        "accept: text/event-stream", "Content-Length: 6",
+    ]
 
 
-async def test_a_body_cut_short_raises_httpx2s_error_on_the_loop(raw_server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_body_cut_short_raises_a_wire_error_on_the_loop(raw_server) -> None:  # type: ignore[no-untyped-def]
     def serve(conn: socket.socket, events: list[str]) -> None:
         _read_request(conn)
         conn.sendall(HEAD + _chunk(b"data: partial"))  # then the connection ends mid-body
 
     server = raw_server(serve)
-    async with (
-        httpx2.AsyncClient(transport=ThreadedTransport()) as client,
-        client.stream("POST", server.url, content=b"{}") as response,
-    ):
-        with pytest.raises(httpx2.RemoteProtocolError):
-            async for _ in response.aiter_raw():
-                pass
+    wire = ThreadedWire()
+    response = await wire.post(server.url, {}, b"{}", timeouts=PATIENT)
+    with pytest.raises(WireError) as caught:
+        async for _ in response.aiter_bytes():
+            pass
+    await wire.aclose()
+    assert type(caught.value.__cause__).__name__ == "RemoteProtocolError"
 
 
 async def test_a_refused_connection_raises_connect_error() -> None:
     with socket.create_server(("127.0.0.1", 0)) as placeholder:
         port = placeholder.getsockname()[1]
-    async with httpx2.AsyncClient(transport=ThreadedTransport()) as client:
-        with pytest.raises(httpx2.ConnectError):
-            await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+    wire = ThreadedWire()
+    with pytest.raises(WireConnectError) as caught:
+        await wire.post(f"http://127.0.0.1:{port}/", {}, b"{}", timeouts=PATIENT)
+    library_error = caught.value.__cause__
+    assert isinstance(library_error and library_error.__context__, ConnectionRefusedError)
+
+
+async def test_a_server_that_never_answers_times_out(raw_server) -> None:  # type: ignore[no-untyped-def]
+    release = threading.Event()
+
+    def serve(conn: socket.socket, events: list[str]) -> None:
+        _read_request(conn)
+        release.wait(10)
+
+    server = raw_server(serve)
+    wire = ThreadedWire()
+    with pytest.raises(WireTimeout):
+        await wire.post(server.url, {}, b"{}", timeouts=Timeouts(connect=5, read=0.2))
+    release.set()
+    await wire.aclose()
 
 
 async def test_a_request_cancelled_before_its_head_does_not_leak_the_connection(raw_server) -> None:  # type: ignore[no-untyped-def]
@@ -190,13 +218,14 @@ async def test_a_request_cancelled_before_its_head_does_not_leak_the_connection(
         ended.set()
 
     server = raw_server(serve)
-    async with httpx2.AsyncClient(transport=ThreadedTransport(), timeout=60) as client:
-        task = asyncio.create_task(client.post(server.url, content=b"{}"))
-        while not server.events:
-            await asyncio.sleep(0.005)  # polling the server's progress, not timing anything
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        answered.set()  # the head arrives after the request was abandoned: closed unread
-        assert await asyncio.to_thread(ended.wait, 10)
+    wire = ThreadedWire()
+    task = asyncio.create_task(wire.post(server.url, {}, b"{}", timeouts=PATIENT))
+    while not server.events:
+        await asyncio.sleep(0.005)  # polling the server's progress, not timing anything
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    answered.set()  # the head arrives after the request was abandoned: closed unread
+    assert await asyncio.to_thread(ended.wait, 10)
+    await wire.aclose()
     assert server.events == ["request", "eof"]
