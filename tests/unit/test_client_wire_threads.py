@@ -15,6 +15,7 @@ import pytest
 
 from pycodex.client.wire import Timeouts, WireConnectError, WireError, WireTimeout
 from pycodex.client.wire_threads import ThreadedWire
+from tests.support.raw_server import RawServer
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
@@ -42,38 +43,15 @@ def _read_request(conn: socket.socket) -> bytes:
     return body
 
 
-class RawServer:
-    """Accepts connections and runs `serve(conn, events)` for each, on its own thread."""
-
-    def __init__(self, serve: Callable[[socket.socket, list[str]], None]) -> None:
-        self.events: list[str] = []
-        self.connections = 0
-        self._serve = serve
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1/responses"
-        self._threads: list[threading.Thread] = []
-        self._accept = threading.Thread(target=self._loop, daemon=True)
-        self._accept.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._one, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _one(self, conn: socket.socket) -> None:
-        with conn:
-            self._serve(conn, self.events)
-
-    def close(self) -> None:
-        self._sock.close()
-        for thread in self._threads:
-            thread.join(5)
+def _note_when_the_client_ends(conn: socket.socket, events: list[str], ended: threading.Event) -> None:
+    conn.settimeout(10)
+    try:
+        while conn.recv(4096):
+            pass
+        events.append("eof")
+    except OSError as exc:
+        events.append(f"error {exc}")
+    ended.set()
 
 
 @pytest.fixture
@@ -100,14 +78,7 @@ async def test_closing_a_response_early_ends_the_connection_at_once(raw_server) 
         _read_request(conn)
         conn.sendall(HEAD + _chunk(b"data: first\n\n"))
         # Never finishes the body: only the client ending the connection stops this.
-        conn.settimeout(10)
-        try:
-            while conn.recv(4096):
-                pass
-            events.append("eof")
-        except OSError as exc:
-            events.append(f"error {exc}")
-        ended.set()
+        _note_when_the_client_ends(conn, events, ended)
 
     server = raw_server(serve)
     wire = ThreadedWire()
@@ -208,14 +179,7 @@ async def test_a_request_cancelled_before_its_head_does_not_leak_the_connection(
         events.append("request")
         answered.wait(10)
         conn.sendall(HEAD + _chunk(b"data: late\n\n"))
-        conn.settimeout(10)
-        try:
-            while conn.recv(4096):
-                pass
-            events.append("eof")
-        except OSError as exc:
-            events.append(f"error {exc}")
-        ended.set()
+        _note_when_the_client_ends(conn, events, ended)
 
     server = raw_server(serve)
     wire = ThreadedWire()
