@@ -9,6 +9,8 @@ client's usual ones.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from pycodex.client import ModelClient
@@ -118,3 +120,14 @@ async def test_httpx2_errors_become_the_clients(error: Exception, expected: type
     # Retryable failures arrive wrapped once the (empty) retry budget is spent.
     failure = caught.value if isinstance(caught.value, ConnectionFailed) else caught.value.__cause__
     assert type(failure) is expected
+
+
+async def test_a_proxy_the_http_stack_cannot_use_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without socksio (httpx2's SOCKS support; not a dependency) the turn fails saying why.
+    monkeypatch.setitem(sys.modules, "socksio", None)  # `import socksio` fails, as uninstalled
+    monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
+    async with _client("http://model.test/v1", {"ALL_PROXY": "socks5://127.0.0.1:9"}) as client:
+        with pytest.raises(ModelClientError, match=r"cannot use the configured proxy: .*socksio"):
+            await collect(client)

@@ -353,7 +353,10 @@ class ModelClient:
             else:
                 from pycodex.client.wire_httpx import HttpxWire
 
-                self._wire_ = HttpxWire(self._transport, context)
+                try:
+                    self._wire_ = HttpxWire(self._transport, context)
+                except ImportError as exc:  # a socks5:// proxy without socksio installed
+                    raise ModelClientError(f"cannot use the configured proxy: {exc}") from None
         return self._wire_
 
     def _timeouts(self) -> Timeouts:
