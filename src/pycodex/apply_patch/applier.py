@@ -17,6 +17,7 @@ import os
 
 from pycodex.apply_patch.changes import FileChange
 from pycodex.apply_patch.durable import SyncError, SyncPlan
+from pycodex.apply_patch.workers import run_each
 
 TYPE_CHECKING = False  # not typing's: see record.py on what imports cost here
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ def apply_changes(changes: list[FileChange]) -> ApplyResult:
     sync = SyncPlan(len(ops))
     created: list[str] = []
     try:
-        for write in writes:
-            _stage_early(write, created, sync)
+        _stage_early(writes, created, sync)
         try:
             sync.barrier(_parent(w.path) for w in writes if w.temp is not None)
         except SyncError as err:
@@ -135,22 +135,33 @@ def _write_target(path: str) -> str:
     return os.path.realpath(path) if os.path.islink(path) else path
 
 
-def _stage_early(op: _Write, created: list[str], sync: SyncPlan) -> None:
-    """Stage `op` now unless its parent cannot exist yet (a file this patch deletes
-    first stands in the way); then `_commit` stages it in patch order."""
-    missing = _missing_parents(op.path)
-    if missing is None:
-        return
-    try:
-        for directory in missing:
-            os.mkdir(directory)
-            created.append(directory)
-    except OSError as err:
-        raise PatchApplyError(f"Failed to create parent directories for {op.path}") from err
-    try:
-        _stage(op, fsync=sync.per_file)
-    except OSError as err:
-        raise PatchApplyError(f"Failed to write file {op.path}") from err
+def _stage_early(writes: list[_Write], created: list[str], sync: SyncPlan) -> None:
+    """Stage every write whose parent can exist now (creating missing directories in
+    patch order); a write behind a file this patch deletes first is left to `_commit`,
+    which stages it in patch order. The files themselves are written concurrently
+    (workers.py); the first failure in patch order is the one reported."""
+    stageable: list[_Write] = []
+    parent_failure: PatchApplyError | None = None
+    for op in writes:
+        missing = _missing_parents(op.path)
+        if missing is None:
+            continue
+        try:
+            for directory in missing:
+                os.mkdir(directory)
+                created.append(directory)
+        except OSError as mkdir_error:
+            parent_failure = PatchApplyError(f"Failed to create parent directories for {op.path}")
+            parent_failure.__cause__ = mkdir_error
+            break
+        stageable.append(op)
+    fsync = sync.per_file
+    failure = run_each(lambda op: _stage(op, fsync=fsync), stageable)
+    if failure is not None:
+        index, write_error = failure
+        raise PatchApplyError(f"Failed to write file {stageable[index].path}") from write_error
+    if parent_failure is not None:
+        raise parent_failure
 
 
 def _missing_parents(path: str) -> list[str] | None:
@@ -230,14 +241,17 @@ class _Journal:
         self._steps.clear()
 
     def forget(self) -> None:
-        """The patch is in: drop the kept copies."""
-        for _, kept in self._steps:
-            if kept is not None and kept is not _NEW_DIR:
-                try:  # noqa: SIM105 -- as above
-                    os.unlink(kept)
-                except OSError:
-                    pass
+        """The patch is in: drop the kept copies (concurrently, see workers.py)."""
+        kept = [k for _, k in self._steps if k is not None and k is not _NEW_DIR]
+        run_each(_unlink_quietly, kept)
         self._steps.clear()
+
+
+def _unlink_quietly(path: str) -> None:
+    try:  # noqa: SIM105 -- contextlib would cost the CLI ~3 ms of imports
+        os.unlink(path)
+    except OSError:
+        pass  # best effort: a kept copy that cannot go is only a stray file
 
 
 def _sibling(path: str, kind: str) -> str:
