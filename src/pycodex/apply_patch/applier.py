@@ -14,6 +14,7 @@ directories removed — the tree is left as it was, and the error reported as Co
 from __future__ import annotations
 
 import os
+import stat
 
 from pycodex.apply_patch.changes import FileChange
 from pycodex.apply_patch.durable import SyncError, SyncPlan
@@ -142,8 +143,10 @@ def _stage_early(writes: list[_Write], created: list[str], sync: SyncPlan) -> No
     (workers.py); the first failure in patch order is the one reported."""
     stageable: list[_Write] = []
     parent_failure: PatchApplyError | None = None
+    ready: set[str] = set()  # parents known to exist: one stat per directory, not per file
     for op in writes:
-        missing = _missing_parents(op.path)
+        parent = _parent(op.path)
+        missing = [] if parent in ready else _missing_parents(op.path)
         if missing is None:
             continue
         try:
@@ -154,6 +157,7 @@ def _stage_early(writes: list[_Write], created: list[str], sync: SyncPlan) -> No
             parent_failure = PatchApplyError(f"Failed to create parent directories for {op.path}")
             parent_failure.__cause__ = mkdir_error
             break
+        ready.add(parent)
         stageable.append(op)
     fsync = sync.per_file
     failure = run_each(lambda op: _stage(op, fsync=fsync), stageable)
@@ -211,7 +215,12 @@ class _Journal:
     def keep(self, path: str) -> str | None:
         """A second name for the file at `path` (a hard link, else the file renamed), so it
         survives being replaced or deleted; None when there is no file there."""
-        if not os.path.lexists(path) or os.path.isdir(path):
+        try:
+            mode = os.lstat(path).st_mode
+        except (OSError, ValueError):  # what os.path.lexists calls "does not exist"
+            return None
+        # One lstat answers for regular files (the common case); a link needs its target.
+        if stat.S_ISDIR(mode) or (stat.S_ISLNK(mode) and os.path.isdir(path)):
             return None
         kept = _sibling(path, "keep")
         try:
