@@ -3,7 +3,8 @@
 Both parsers run over a table of argument lists: where the fast path accepts one, click
 must accept it too and produce the same parameter values (captured at `launch_exec`, the
 body both share); where click would complain or does something special (help, version,
-`resume`/`fork`/`review`), the fast path must hand the arguments to click.
+`review`), the fast path must hand the arguments to click. `resume`/`fork` must also
+produce the same session target.
 """
 
 from __future__ import annotations
@@ -35,13 +36,24 @@ ACCEPTED: list[list[str]] = [
      "--strict-config", "--oss", "--local-provider", "ollama", "-p", "prof", "--add-dir", "d1",
      "--add-dir=d2", "--thread-source", "sdk", "--cyber-access-program", "standard", "task"],
     ["e", "--yolo", "-o", "last.txt", "--color=always", "-iimg.png", "a task with spaces"],
+    # Continuing a thread: the SDKs' form (flags first, prompt on stdin), and the others.
+    ["exec", "--experimental-json", "--model", "gpt-5", "--skip-git-repo-check", "--cd", "/w",
+     "resume", "01a1fedf-9850-7c21-9656-f8ba055f845d"],
+    ["exec", "--json", "resume", "abc", "next step", "-c", "x=1"],
+    ["exec", "resume", "--last"], ["exec", "resume", "--last", "go on"],
+    ["exec", "resume", "--last", "--all", "-m", "o3"], ["exec", "resume", "abc", "--all"],
+    ["exec", "-m", "resume", "hi"],  # `resume` as -m's value: a plain prompt
+    ["exec", "--json", "fork", "abc"], ["exec", "fork", "abc", "--json", "branch off"],
+    ["-c", "root=1", "e", "resume", "-", "--yolo"],
 ]
 
 DECLINED: list[list[str]] = [
     ["exec", "--help"], ["exec", "-h"], ["exec", "--version"], ["exec", "-V"],
     ["exec", "--print-json-schema"],
-    ["exec", "resume", "--last"], ["exec", "--json", "fork", "abc"], ["exec", "review", "--uncommitted"],
-    ["exec", "resume"], ["exec", "--json", "review"], ["exec", "fork", "--json"],
+    ["exec", "review", "--uncommitted"], ["exec", "--json", "review"],
+    ["exec", "resume"], ["exec", "fork", "--json"], ["exec", "fork", "--last"],
+    ["exec", "--last", "resume"], ["exec", "resume", "--last", "abc", "hi"],
+    ["exec", "resume", "a", "b", "c"], ["exec", "hi", "resume"], ["exec", "resume", "--help"],
     ["exec", "--", "resume"], ["exec", "--bogus", "hi"], ["exec", "-s", "bogus", "hi"],
     ["exec", "--json=1", "hi"], ["exec", "one", "two"], ["exec", "--full-auto", "--yolo", "hi"],
     ["exec", "-m"], ["exec", "-m", "-x", "hi"], ["exec", "-C", "", "hi"], ["exec", "--color", "purple"],
@@ -71,9 +83,10 @@ def _through_click(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> _Launche
 def test_fast_parser_agrees_with_click(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     parsed = parse_exec_args(argv)
     assert parsed is not None, "the fast path should run this common form"
-    root, values = parsed
+    root, values, session = parsed
     launched = _through_click(argv, monkeypatch)
-    assert launched.session is None and launched.review is None
+    assert launched.review is None
+    assert session == launched.session
     assert root == launched.root
     assert values == launched.values
 
@@ -86,7 +99,7 @@ def test_fast_parser_leaves_the_rest_to_click(argv: list[str]) -> None:
 def test_values_are_typed_as_click_types_them() -> None:
     parsed = parse_exec_args(["exec", "-C", "/w", "-i", "a.png", "-i", "b.png", "-c", "k=v", "hi"])
     assert parsed is not None
-    _, values = parsed
+    _, values, _ = parsed
     assert values["cwd"] == Path("/w")
     assert values["images"] == (Path("a.png"), Path("b.png"))
     assert values["config_overrides"] == ("k=v",)

@@ -6,6 +6,7 @@ a process imports; no timing is asserted (that is `benchmarks/bench_startup.py`'
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,7 +38,7 @@ def forbidden_in(modules: set[str]) -> list[str]:
 
 
 def run_importtime(
-    tmp_path: Path, *args: str, extra_env: dict[str, str] | None = None
+    tmp_path: Path, *args: str, extra_env: dict[str, str] | None = None, stdin: str | None = None
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     env = {
         **(extra_env or {}),
@@ -49,7 +50,8 @@ def run_importtime(
     }
     result = subprocess.run(
         [sys.executable, "-X", "importtime", *args],
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
         text=True,
         env=env,
@@ -158,6 +160,12 @@ def test_exec_runs_without_click(tmp_path: Path) -> None:
             tmp_path, str(LAUNCHER), "exec", "--json", "--skip-git-repo-check", "-c", "model_verbosity=low",
             "say something", extra_env={"MOCK_KEY": "x"},
         )
+        thread_id = json.loads(result.stdout.splitlines()[0])["thread_id"]
+        mock.enqueue(response(message("resumed without click")))
+        second, resumed_modules = run_importtime(
+            tmp_path, str(LAUNCHER), "exec", "--json", "--skip-git-repo-check", "resume", thread_id,
+            extra_env={"MOCK_KEY": "x"}, stdin="and then?",
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "answered without click" in result.stdout
     assert "pycodex.cli.exec_fast" in modules
@@ -165,3 +173,9 @@ def test_exec_runs_without_click(tmp_path: Path) -> None:
     # PKCE's `secrets`, undo's snapshots (no tool ran).
     unneeded = {"click", "pycodex.cli.main", "difflib", "secrets", "pycodex.core.undo"}
     assert unneeded.isdisjoint(modules), sorted(unneeded & modules)
+
+
+    # The SDKs' next turn on that thread: `exec … resume <id>`, prompt on stdin.
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resumed without click" in second.stdout
+    assert "click" not in resumed_modules and "pycodex.cli.exec_fast" in resumed_modules

@@ -5,11 +5,13 @@ scripts call `pycodex exec "task"`: loading click and building the command (~15�
 small machine) is paid on every one. This parser understands the `exec` options exactly as
 click reads them — long options with `=` or a separate value, short options with an
 attached or a separate value, flags, repeated options, one positional prompt anywhere —
-and hands the same values to `exec_launch`. Anything else (help, `--version`,
-`resume`/`fork`/`review`, `--`, an unknown option, a value outside its choices, a missing
-value, two prompts, contradicting flags) returns None and goes through click, which owns
-every usage error; a test runs both parsers over a table of argument lists.
-Standard library only.
+and hands the same values to `exec_launch`. `exec … resume SESSION_ID|--last [PROMPT]` and
+`exec … fork SESSION_ID [PROMPT]` are read as `cli.exec_sessions` reads them (the SDKs
+continue a thread with `exec --experimental-json … resume <id>`, every turn after the
+first). Anything else (help, `--version`, `review`, `--`, an unknown option, a value
+outside its choices, a missing value, a positional too many, contradicting flags) returns
+None and goes through click, which owns every usage error; a test runs both parsers over
+a table of argument lists. Standard library only (plus `SessionTarget` for resume/fork).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from typing import Any
 _SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 _COLORS = ("always", "never", "auto")
 _CYBER_PROGRAMS = ("standard", "daybreak_blue", "daybreak_red")
-_SUBCOMMANDS = ("resume", "fork", "review")
+_SESSION_COMMANDS = ("resume", "fork")
+_REVIEW = "review"
 
 # kind: "flag" (True when given), "value" (last one wins), "multi" (each one appended);
 # convert: None (a string), Path, or the tuple of allowed choices.
@@ -61,6 +64,13 @@ _option(("--thread-source",), "thread_source", "value")
 _option(("--cyber-access-program",), "cyber_access_program", "value", _CYBER_PROGRAMS)
 
 
+# `resume`'s own flags, read anywhere once the word `resume` has been seen.
+_RESUME_OPTIONS: dict[str, _Spec] = {
+    "--last": ("last", "flag", None),
+    "--all": ("all_cwds", "flag", None),
+}
+
+
 def _defaults() -> dict[str, Any]:
     values: dict[str, Any] = {"prompt": None}
     for dest, kind, _ in _OPTIONS.values():
@@ -89,9 +99,10 @@ def _split(token: str) -> tuple[str, str | None]:
     return token, None
 
 
-def parse_exec_args(args: list[str]) -> tuple[list[str], dict[str, Any]] | None:
-    """(root `-c` overrides, the `exec` parameter values) for `[-c K=V]… exec|e ARGS`, or
-    None when click must read these arguments."""
+def parse_exec_args(args: list[str]) -> tuple[list[str], dict[str, Any], Any] | None:
+    """(root `-c` overrides, the `exec` parameter values, the `SessionTarget` of
+    `resume`/`fork` or None) for `[-c K=V]… exec|e ARGS`, or None when click must read
+    these arguments."""
     root: list[str] = []
     index = 0
     while index + 1 < len(args) and args[index] in ("-c", "--config"):
@@ -100,33 +111,39 @@ def parse_exec_args(args: list[str]) -> tuple[list[str], dict[str, Any]] | None:
     if index >= len(args) or args[index] not in ("exec", "e"):
         return None
     values = _defaults()
+    session_flags = {"last": False, "all_cwds": False}
+    command: str | None = None  # "resume" / "fork" once that word came first
+    positionals: list[str] = []
     rest = args[index + 1 :]
     position = 0
     while position < len(rest):
         token = rest[position]
+        position += 1
         if token == "-" or not token.startswith("-"):
-            if values["prompt"] is not None or token in _SUBCOMMANDS:
+            if not positionals and command is None and token in _SESSION_COMMANDS:
+                command = token
+            elif not positionals and command is None and token == _REVIEW:
                 return None
-            values["prompt"] = token
-            position += 1
+            else:
+                positionals.append(token)
             continue
         name, value = _split(token)
         spec = _OPTIONS.get(name)
+        target = values
+        if spec is None and command == "resume":
+            spec, target = _RESUME_OPTIONS.get(name), session_flags
         if spec is None:
             return None  # --help, --version, `--`, an unknown or misspelt option
         dest, kind, convert = spec
         if kind == "flag":
             if value is not None:
                 return None  # `--json=1`: click's error
-            values[dest] = True
-            position += 1
+            target[dest] = True
             continue
         if value is None:
-            if position + 1 >= len(rest) or rest[position + 1].startswith("-"):
+            if position >= len(rest) or rest[position].startswith("-"):
                 return None  # a missing value, or one click might read differently
-            value = rest[position + 1]
-            position += 2
-        else:
+            value = rest[position]
             position += 1
         converted = _converted(convert, value)
         if converted is None:
@@ -134,7 +151,34 @@ def parse_exec_args(args: list[str]) -> tuple[list[str], dict[str, Any]] | None:
         values[dest] = (*values[dest], converted) if kind == "multi" else converted
     if values["bypass"] and values["full_auto"]:
         return None
-    return root, values
+    if command is None:
+        if len(positionals) > 1:
+            return None
+        values["prompt"] = positionals[0] if positionals else None
+        return root, values, None
+    return _session_form(root, values, command, positionals, session_flags)
+
+
+def _session_form(
+    root: list[str], values: dict[str, Any], command: str, positionals: list[str],
+    flags: dict[str, bool],
+) -> tuple[list[str], dict[str, Any], Any] | None:
+    """`resume|fork [SESSION_ID] [PROMPT]` as `cli.exec_sessions`' callback reads them."""
+    if len(positionals) > 2:
+        return None
+    session_id = positionals[0] if positionals else None
+    prompt = positionals[1] if len(positionals) > 1 else None
+    if flags["last"] and session_id is not None:
+        if prompt is not None:
+            return None  # --last with a SESSION_ID: click's usage error
+        session_id, prompt = None, session_id  # `resume --last PROMPT`
+    if session_id is None and not flags["last"]:
+        return None  # `resume` needs an id or --last, `fork` an id
+    from pycodex.frontends.exec.target import SessionTarget
+
+    values["prompt"] = prompt
+    target = SessionTarget(command, session_id, last=flags["last"], all_cwds=flags["all_cwds"])  # type: ignore[arg-type]
+    return root, values, target
 
 
 def run_fast(args: list[str]) -> int | None:
@@ -143,7 +187,7 @@ def run_fast(args: list[str]) -> int | None:
     parsed = parse_exec_args(args)
     if parsed is None:
         return None
-    root, values = parsed
+    root, values, session = parsed
     from pycodex.cli.exec_launch import launch_exec
 
-    launch_exec(values, root_overrides=root)
+    launch_exec(values, root_overrides=root, session=session)
