@@ -336,18 +336,7 @@ class ThreadManager:
         opts = self.options
         env = opts.env if opts.env is not None else os.environ
         loaded = initial.loaded if initial is not None else None
-        # A thread keeps the base instructions it started with, whatever the model now.
-        base_instructions = (loaded.base_instructions if loaded is not None else None) or (
-            config.base_instructions or load_base_instructions(config.model_instructions_file)
-        )
-        user_instructions = load_user_instructions(
-            home=config.pycodex_home,
-            cwd=config.cwd,
-            max_bytes=config.project_doc_max_bytes,
-            fallback_filenames=config.project_doc_fallback_filenames,
-        )
-        if config.instructions:
-            user_instructions = "\n\n".join(filter(None, [config.instructions, user_instructions]))
+        base_instructions, user_instructions = _instructions(config, loaded)
         # Credentials are resolved per request (env key, stored key or ChatGPT tokens).
         auth, provider = provider_auth_for(config, env, opts.external_auth)
         telemetry, telemetry_warning = _telemetry(config, env, thread_id, opts.originator, auth)
@@ -364,79 +353,10 @@ class ThreadManager:
             transport=opts.transport,
             env=env,
         )
-        rollout_toml = config.config_toml.rollout
-        max_item_bytes = (
-            rollout_toml.max_item_bytes
-            if rollout_toml is not None and rollout_toml.max_item_bytes is not None
-            else DEFAULT_MAX_ITEM_BYTES
-        )
-        recorder: RolloutRecorder | None = None
-        resumed = initial is not None and not initial.fork
-        if not config.ephemeral and resumed and loaded is not None:
-            seed = await asyncio.to_thread(loaded.seed_row_builder, config.pycodex_home)
-            # Files opened (and a crash's partial line repaired) off the event loop.
-            recorder = await asyncio.to_thread(
-                RolloutRecorder,
-                loaded.path,
-                next_ordinal=loaded.file.next_ordinal,
-                indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=seed),
-                max_item_bytes=max_item_bytes,
-            )
-        elif not config.ephemeral:
-            path = rollout_path_for(config.pycodex_home, thread_id, dt.datetime.now())
-            # A fork keeps its parent's name, as in Codex (session_index.jsonl and index).
-            name = await asyncio.to_thread(_inherited_name, config.pycodex_home, thread_id, loaded)
-            recorder = await asyncio.to_thread(
-                RolloutRecorder,
-                path,
-                indexer=ThreadIndexer(config.pycodex_home, path, name=name),
-                max_item_bytes=max_item_bytes,
-            )
-            git = await collect_git_info(config.cwd)
-            meta: dict[str, Any] = {
-                "id": thread_id,
-                "timestamp": utc_timestamp(),
-                "cwd": str(config.cwd),
-                "originator": opts.originator,
-                "cli_version": __version__,
-                "source": opts.source,
-                "model_provider": config.model_provider_id,
-                "base_instructions": {"text": base_instructions},
-                "git": git,
-            }
-            if loaded is not None:
-                meta["forked_from_id"] = loaded.thread_id
-            recorder.record([RolloutLine("session_meta", meta)])
-        settings = SessionSettings(
-            cwd=config.cwd,
-            model=config.model,
-            approval_policy=AskForApproval(config.approval_policy),
-            sandbox_policy=sandbox_policy_for(config),
-            reasoning_effort=config.model_reasoning_effort,
-            reasoning_summary=config.model_reasoning_summary,
-            verbosity=config.model_verbosity,
-        )
-        session = Session(
-            thread_id=thread_id,
-            settings=settings,
-            services=SessionServices(
-                client=client,
-                recorder=recorder,
-                env_policy=config.shell_environment_policy,
-                base_env=env,
-                show_raw_agent_reasoning=config.show_raw_agent_reasoning,
-                unified_exec=config.feature_enabled("unified_exec"),
-                shell_snapshot=config.feature_enabled("shell_snapshot"),
-                ignore_rules=config.ignore_rules,
-                notify=config.notify,
-                tools=config.tools,
-                web_search=config.web_search,
-            ),
-            base_instructions=base_instructions,
-            user_instructions=user_instructions,
-            developer_instructions=config.developer_instructions,
-            writable_roots=config.writable_roots,
-            context_window=effective_context_window(config.model, config.model_context_window),
+        recorder = await self._open_recorder(config, thread_id, initial, base_instructions)
+        session = _new_session(
+            config, thread_id, client, recorder, env,
+            base_instructions=base_instructions, user_instructions=user_instructions,
         )
         if telemetry is not None:
             session.observer = telemetry
@@ -445,27 +365,7 @@ class ThreadManager:
             config.pycodex_home, config.history.persistence, config.history.max_bytes
         )
         history_meta = await asyncio.to_thread(prompt_history.metadata)
-        session.emit(
-            "",
-            SessionConfiguredEvent(
-                session_id=thread_id,
-                forked_from_id=loaded.thread_id if initial is not None and initial.fork and loaded else None,
-                model=config.model,
-                model_provider_id=config.model_provider_id,
-                approval_policy=settings.approval_policy,
-                sandbox_policy=settings.sandbox_policy,
-                cwd=str(config.cwd),
-                reasoning_effort=None,
-                history_log_id=history_meta.log_id,
-                history_entry_count=history_meta.entry_count,
-                initial_messages=(
-                    initial_messages(loaded.records)
-                    if loaded is not None and opts.replay_events
-                    else None
-                ),
-                rollout_path=str(recorder.path) if recorder is not None else None,
-            ),
-        )
+        session.emit("", self._configured_event(config, session, initial, recorder, history_meta))
         if telemetry_warning is not None:
             session.emit("", WarningEvent(message=telemetry_warning))
         if loaded is None:
@@ -490,9 +390,147 @@ class ThreadManager:
         self._threads[thread_id] = thread
         return thread
 
+    async def _open_recorder(
+        self, config: Config, thread_id: str, initial: _Initial | None, base_instructions: str
+    ) -> RolloutRecorder | None:
+        """The thread's rollout: the resumed one reopened for appending, or a new file that
+        starts with the session_meta line; None for an ephemeral thread."""
+        if config.ephemeral:
+            return None
+        rollout_toml = config.config_toml.rollout
+        max_item_bytes = (
+            rollout_toml.max_item_bytes
+            if rollout_toml is not None and rollout_toml.max_item_bytes is not None
+            else DEFAULT_MAX_ITEM_BYTES
+        )
+        loaded = initial.loaded if initial is not None else None
+        if initial is not None and not initial.fork and loaded is not None:
+            seed = await asyncio.to_thread(loaded.seed_row_builder, config.pycodex_home)
+            # Files opened (and a crash's partial line repaired) off the event loop.
+            return await asyncio.to_thread(
+                RolloutRecorder,
+                loaded.path,
+                next_ordinal=loaded.file.next_ordinal,
+                indexer=ThreadIndexer(config.pycodex_home, loaded.path, seed=seed),
+                max_item_bytes=max_item_bytes,
+            )
+        path = rollout_path_for(config.pycodex_home, thread_id, dt.datetime.now())
+        # A fork keeps its parent's name, as in Codex (session_index.jsonl and index).
+        name = await asyncio.to_thread(_inherited_name, config.pycodex_home, thread_id, loaded)
+        recorder = await asyncio.to_thread(
+            RolloutRecorder,
+            path,
+            indexer=ThreadIndexer(config.pycodex_home, path, name=name),
+            max_item_bytes=max_item_bytes,
+        )
+        meta: dict[str, Any] = {
+            "id": thread_id,
+            "timestamp": utc_timestamp(),
+            "cwd": str(config.cwd),
+            "originator": self.options.originator,
+            "cli_version": __version__,
+            "source": self.options.source,
+            "model_provider": config.model_provider_id,
+            "base_instructions": {"text": base_instructions},
+            "git": await collect_git_info(config.cwd),
+        }
+        if loaded is not None:
+            meta["forked_from_id"] = loaded.thread_id
+        recorder.record([RolloutLine("session_meta", meta)])
+        return recorder
+
+    def _configured_event(
+        self,
+        config: Config,
+        session: Session,
+        initial: _Initial | None,
+        recorder: RolloutRecorder | None,
+        history_meta: Any,
+    ) -> SessionConfiguredEvent:
+        loaded = initial.loaded if initial is not None else None
+        settings = session.settings
+        return SessionConfiguredEvent(
+            session_id=session.thread_id,
+            forked_from_id=loaded.thread_id if initial is not None and initial.fork and loaded else None,
+            model=config.model,
+            model_provider_id=config.model_provider_id,
+            approval_policy=settings.approval_policy,
+            sandbox_policy=settings.sandbox_policy,
+            cwd=str(config.cwd),
+            reasoning_effort=None,
+            history_log_id=history_meta.log_id,
+            history_entry_count=history_meta.entry_count,
+            initial_messages=(
+                initial_messages(loaded.records)
+                if loaded is not None and self.options.replay_events
+                else None
+            ),
+            rollout_path=str(recorder.path) if recorder is not None else None,
+        )
+
     def _forget(self, thread_id: str, thread: CodexThread) -> None:
         if self._threads.get(thread_id) is thread:
             del self._threads[thread_id]
+
+
+def _instructions(config: Config, loaded: Any) -> tuple[str, str | None]:
+    """(base, user) instructions of a thread; a resumed or forked thread keeps the base
+    instructions it started with, whatever the model now."""
+    base = (loaded.base_instructions if loaded is not None else None) or (
+        config.base_instructions or load_base_instructions(config.model_instructions_file)
+    )
+    user = load_user_instructions(
+        home=config.pycodex_home,
+        cwd=config.cwd,
+        max_bytes=config.project_doc_max_bytes,
+        fallback_filenames=config.project_doc_fallback_filenames,
+    )
+    if config.instructions:
+        user = "\n\n".join(filter(None, [config.instructions, user]))
+    return base, user
+
+
+def _new_session(
+    config: Config,
+    thread_id: str,
+    client: ModelClient,
+    recorder: RolloutRecorder | None,
+    env: Mapping[str, str],
+    *,
+    base_instructions: str,
+    user_instructions: str | None,
+) -> Session:
+    settings = SessionSettings(
+        cwd=config.cwd,
+        model=config.model,
+        approval_policy=AskForApproval(config.approval_policy),
+        sandbox_policy=sandbox_policy_for(config),
+        reasoning_effort=config.model_reasoning_effort,
+        reasoning_summary=config.model_reasoning_summary,
+        verbosity=config.model_verbosity,
+    )
+    return Session(
+        thread_id=thread_id,
+        settings=settings,
+        services=SessionServices(
+            client=client,
+            recorder=recorder,
+            env_policy=config.shell_environment_policy,
+            base_env=env,
+            show_raw_agent_reasoning=config.show_raw_agent_reasoning,
+            unified_exec=config.feature_enabled("unified_exec"),
+            shell_snapshot=config.feature_enabled("shell_snapshot"),
+            ignore_rules=config.ignore_rules,
+            notify=config.notify,
+            tools=config.tools,
+            web_search=config.web_search,
+        ),
+        base_instructions=base_instructions,
+        user_instructions=user_instructions,
+        developer_instructions=config.developer_instructions,
+        writable_roots=config.writable_roots,
+        context_window=effective_context_window(config.model, config.model_context_window),
+    )
 
 
 def _telemetry(
