@@ -210,26 +210,7 @@ async def _drive(
     err: TextIO,
     review: ReviewRequest | None = None,
 ) -> int:
-    jsonl = JsonlProcessor() if args.json else None
-    human = None if args.json else HumanRenderer(
-        err=err,
-        style=Style(_use_color(args.color, err)),
-        header=_header(config),
-        prompt=items[-1].text if isinstance(items[-1], TextInput) else "",
-        show_reasoning=not config.hide_agent_reasoning,
-    )
-
-    def emit_json(obj: dict[str, Any]) -> None:
-        out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-        out.flush()
-
-    def show(msg: EventMsg) -> None:
-        if jsonl is not None:
-            for obj in jsonl.process(msg):
-                emit_json(obj)
-        elif human is not None:
-            human.process(msg)
-
+    display = _Display(config, args, items, out, err)
     # SDKs name themselves this way (the TypeScript SDK sends `codex_sdk_ts`).
     originator = os.environ.get("CODEX_INTERNAL_ORIGINATOR_OVERRIDE") or "pycodex_exec"
     manager = ThreadManager(ThreadOptions(originator=originator, source="exec", replay_events=False))
@@ -238,56 +219,111 @@ async def _drive(
     except OSError as exc:
         print(f"Error: failed to start session: {exc}", file=err)
         return EXIT_FAILED
+    stops = _StopSignals(asyncio.get_running_loop(), thread)
+    stops.install()
+    try:
+        first = await thread.next_event()
+        display.show(first.msg)
+        for warning in config.warnings:
+            display.warn(warning)
+        await thread.submit(ReviewOp(review_request=review) if review else _user_turn(config, items, schema))
+        outcome = await _pump_turn(thread, display.show)
+    finally:
+        stops.remove()
+        await _shutdown(thread, display.show)
+    if outcome == "aborted" or stops.interrupted.is_set():
+        if display.human is not None:
+            print("Interrupted.", file=err, flush=True)
+        return 128 + stops.stopped_by[0] if stops.stopped_by else EXIT_INTERRUPTED
+    return _finish(args, display, out, err)
 
-    interrupted = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    pending: set[asyncio.Task[str]] = set()
-    # The signal that stopped the run decides the exit code (128 + its number).
-    stopped_by: list[int] = []
 
-    def on_stop_signal(signum: int) -> None:
-        if interrupted.is_set():
+class _Display:
+    """Where the run's events go: JSONL on stdout (--json), or the human renderer."""
+
+    def __init__(
+        self, config: Config, args: ExecArgs, items: list[UserInput], out: TextIO, err: TextIO
+    ) -> None:
+        self._out, self._err = out, err
+        self.jsonl = JsonlProcessor() if args.json else None
+        self.human = None if args.json else HumanRenderer(
+            err=err,
+            style=Style(_use_color(args.color, err)),
+            header=_header(config),
+            prompt=items[-1].text if isinstance(items[-1], TextInput) else "",
+            show_reasoning=not config.hide_agent_reasoning,
+        )
+
+    def _emit_json(self, obj: dict[str, Any]) -> None:
+        self._out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._out.flush()
+
+    def show(self, msg: EventMsg) -> None:
+        if self.jsonl is not None:
+            for obj in self.jsonl.process(msg):
+                self._emit_json(obj)
+        elif self.human is not None:
+            self.human.process(msg)
+
+    def warn(self, warning: str) -> None:
+        if self.jsonl is not None:
+            self._emit_json(self.jsonl.warning(warning))
+        else:
+            print(f"warning: {warning}", file=self._err)
+
+    @property
+    def turn_error(self) -> str | None:
+        shown = self.jsonl if self.jsonl is not None else self.human
+        return shown.turn_error if shown is not None else None
+
+    @property
+    def last_agent_message(self) -> str | None:
+        shown = self.jsonl if self.jsonl is not None else self.human
+        return shown.last_agent_message if shown is not None else None
+
+
+class _StopSignals:
+    """SIGINT, SIGTERM (a CI timeout, `kill`) and SIGHUP (the terminal went away) interrupt
+    the turn: otherwise Python dies on the spot and the commands the model started, each
+    in its own process group, outlive it. A second signal ends the run at once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, thread: Any) -> None:
+        self._loop = loop
+        self._thread = thread
+        self.interrupted = asyncio.Event()
+        self._pending: set[asyncio.Task[str]] = set()
+        # The signal that stopped the run decides the exit code (128 + its number).
+        self.stopped_by: list[int] = []
+        self._handled: list[signal.Signals] = []
+
+    def install(self) -> None:
+        for signum in _STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.add_signal_handler(signum, self._on_signal, int(signum))
+                self._handled.append(signum)
+
+    def remove(self) -> None:
+        for signum in self._handled:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self._loop.remove_signal_handler(signum)
+
+    def _on_signal(self, signum: int) -> None:
+        if self.interrupted.is_set():
             # A second signal: the user (or supervisor) means it. Skip the graceful path,
             # not the cleanup of the commands we started.
             from pycodex.core import kill_all_processes
 
             kill_all_processes()
-            os._exit(128 + stopped_by[0])
-        stopped_by.append(signum)
-        interrupted.set()
-        pending.add(loop.create_task(thread.submit(InterruptOp())))
+            os._exit(128 + self.stopped_by[0])
+        self.stopped_by.append(signum)
+        self.interrupted.set()
+        self._pending.add(self._loop.create_task(self._thread.submit(InterruptOp())))
 
-    # SIGTERM (a CI timeout, `kill`) and SIGHUP (the terminal went away) are handled like
-    # Ctrl-C: otherwise Python dies on the spot and the commands the model started, each
-    # in its own process group, outlive it.
-    handled: list[signal.Signals] = []
-    for signum in _STOP_SIGNALS:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, on_stop_signal, int(signum))
-            handled.append(signum)
-    try:
-        first = await thread.next_event()
-        show(first.msg)
-        for warning in config.warnings:
-            if jsonl is not None:
-                emit_json(jsonl.warning(warning))
-            else:
-                print(f"warning: {warning}", file=err)
-        await thread.submit(ReviewOp(review_request=review) if review else _user_turn(config, items, schema))
-        outcome = await _pump_turn(thread, show)
-    finally:
-        for signum in handled:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
-        await _shutdown(thread, show)
 
-    if outcome == "aborted" or interrupted.is_set():
-        if human is not None:
-            print("Interrupted.", file=err, flush=True)
-        return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED
-    error = jsonl.turn_error if jsonl is not None else (human.turn_error if human else None)
-    last = jsonl.last_agent_message if jsonl is not None else (human.last_agent_message if human else None)
-    if error is not None:
+def _finish(args: ExecArgs, display: _Display, out: TextIO, err: TextIO) -> int:
+    """The exit code of a turn that ran to its end; writes its last message where asked."""
+    last = display.last_agent_message
+    if display.turn_error is not None:
         return EXIT_FAILED
     if args.output_last_message is not None and last is not None:
         try:
@@ -295,7 +331,7 @@ async def _drive(
         except OSError as exc:
             print(f"Error: failed to write {args.output_last_message}: {exc.strerror}", file=err)
             return EXIT_FAILED
-    if human is not None and last is not None:
+    if display.human is not None and last is not None:
         out.write(last + "\n")
         out.flush()
     return EXIT_OK
