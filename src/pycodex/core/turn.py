@@ -321,8 +321,36 @@ async def run_sampling_request(
     With a `turn_diff` tracker, patches record into it and a `TurnDiff` event follows the
     tool outputs whenever the task's diff changed.
     """
+    sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
+    state, usage = await _stream_response(sess, turn, _prompt_for(sess, turn, router))
+    sess.record_items(state.items)
+    if state.context_tokens is not None:
+        # The provider's count of everything up to this response: what auto-compaction
+        # measures from (plus estimates of what is appended after it).
+        sess.history.mark_usage(state.context_tokens)
+    if not state.calls:
+        await _after_response(sess, turn, usage, turn_diff)
+        return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
+    await _snapshot_before_tools(sess, turn, state.calls)
+    try:
+        outputs = await _answer_calls(sess, turn, router, state, turn_diff)
+    except asyncio.CancelledError:
+        if usage is not None:  # interrupted while its tools ran: the response still counted
+            sess.emit(turn.sub_id, usage)
+        raise
+    sess.record_items(outputs)
+    _begin_after_snapshot(sess, turn)
+    if turn_diff is not None and turn_diff.touched:
+        diff = await asyncio.to_thread(turn_diff.take_changed_diff)
+        if diff is not None:
+            sess.emit(turn.sub_id, TurnDiffEvent(unified_diff=diff))
+    await _after_response(sess, turn, usage, turn_diff)
+    return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
+
+
+def _prompt_for(sess: Session, turn: TurnContext, router: ToolRouter) -> Prompt:
     settings = turn.settings
-    prompt = Prompt(
+    return Prompt(
         input=sess.history.for_request(),
         tools=router.specs(),
         parallel_tool_calls=True,
@@ -335,11 +363,16 @@ async def run_sampling_request(
             complete=True,
         ),
     )
-    sess.persist([RolloutLine("turn_context", _turn_context_payload(turn))])
+
+
+async def _stream_response(
+    sess: Session, turn: TurnContext, prompt: Prompt
+) -> tuple[_ResponseState, TokenCountEvent | None]:
+    """The model's response, its items announced as they finish; a retry starts over.
+    Returns what it said and the usage event, announced once its tool calls are answered,
+    as Codex does (the usage itself is counted at once)."""
     state = _ResponseState()
     items = sess.items_for(turn)
-    # Announced once the response's tool calls are answered, as Codex does (the usage
-    # itself is counted at once).
     usage: TokenCountEvent | None = None
     async for event in sess.services.client.stream(prompt):
         if isinstance(event, StreamRetry):
@@ -363,16 +396,18 @@ async def run_sampling_request(
         else:
             _on_stream_event(sess, turn, items, event)
     _announce_finished(sess, turn, items, state)
+    return state, usage
 
-    sess.record_items(state.items)
-    if state.context_tokens is not None:
-        # The provider's count of everything up to this response: what auto-compaction
-        # measures from (plus estimates of what is appended after it).
-        sess.history.mark_usage(state.context_tokens)
-    if not state.calls:
-        await _after_response(sess, turn, usage, turn_diff)
-        return SamplingResult(needs_follow_up=False, last_agent_message=state.last_agent_message)
-    await _snapshot_before_tools(sess, turn, state.calls)
+
+async def _answer_calls(
+    sess: Session,
+    turn: TurnContext,
+    router: ToolRouter,
+    state: _ResponseState,
+    turn_diff: TurnDiffTracker | None,
+) -> list[ToolResponse]:
+    """Every tool call of the response, run concurrently; their outputs in call order."""
+    items = sess.items_for(turn)
     ctx = sess.tool_context(turn)
     ctx.turn_diff = turn_diff
 
@@ -386,21 +421,9 @@ async def run_sampling_request(
 
     # A TaskGroup, not gather: if one call fails outright (a bug), its siblings are
     # cancelled and awaited rather than left running unobserved; the turn then ends.
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(answer(call)) for call in state.calls]
-    except asyncio.CancelledError:
-        if usage is not None:  # interrupted while its tools ran: the response still counted
-            sess.emit(turn.sub_id, usage)
-        raise
-    sess.record_items([task.result() for task in tasks])
-    _begin_after_snapshot(sess, turn)
-    if turn_diff is not None and turn_diff.touched:
-        diff = await asyncio.to_thread(turn_diff.take_changed_diff)
-        if diff is not None:
-            sess.emit(turn.sub_id, TurnDiffEvent(unified_diff=diff))
-    await _after_response(sess, turn, usage, turn_diff)
-    return SamplingResult(needs_follow_up=True, last_agent_message=state.last_agent_message)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(answer(call)) for call in state.calls]
+    return [task.result() for task in tasks]
 
 
 async def _after_response(
