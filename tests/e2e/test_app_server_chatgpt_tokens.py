@@ -174,3 +174,31 @@ def test_an_access_token_that_is_not_a_jwt_is_refused(client: Client) -> None:
                                                   "chatgptAccountId": "acct"})
     assert "accessToken is not a JWT" in refused["error"]["message"]
     assert client.call("account/read", {})["result"]["account"] is None
+
+
+def test_a_running_thread_follows_a_login_to_chatgpts_backend(
+    tmp_path: Path, home: Path, mock_model: MockModelServer, workspace: Path
+) -> None:
+    """The built-in OpenAI provider, its key stored by `pycodex login --api-key`: a thread
+    started (and run) before the tokens arrive sends its next request to ChatGPT's backend
+    with them (the address is decided per request, not at thread start)."""
+    home.mkdir(parents=True)
+    root = mock_model.url.removesuffix("/v1")
+    (home / "config.toml").write_text(f'model = "gpt-5.5"\nchatgpt_base_url = "{root}/backend-api"\n')
+    (home / "auth.json").write_text('{"OPENAI_API_KEY": "sk-stored"}')
+    env = server_env(tmp_path, OPENAI_BASE_URL=mock_model.url)
+    for client in initialized_client(AppServer(tmp_path, env=env)):
+        thread_id = start_thread(client, workspace)
+        seen: list[tuple[str, str]] = []
+        for step in ("before", "logged in"):
+            if step == "logged in":
+                log_in(client)
+            mock_model.enqueue(response(message(step)))
+            turn = run_turn(client, thread_id)
+            assert turn["status"] == "completed", (step, turn)
+            last = mock_model.model_requests()[-1]
+            seen.append((last.path, last.headers["authorization"]))
+        assert seen == [
+            ("/v1/responses", "Bearer sk-stored"),
+            ("/backend-api/codex/responses", f"Bearer {TOKEN_1}"),
+        ]

@@ -80,7 +80,9 @@ DEFAULT_CHAT_USAGE: dict[str, Any] = {
     "completion_tokens_details": {"reasoning_tokens": 3},
 }
 
-MODEL_PATHS = ("/v1/responses", "/v1/chat/completions")
+# ChatGPT's backend too (`<chatgpt_base_url>/codex/responses`, with chatgpt_base_url =
+# `<root>/backend-api`): where the built-in provider goes when signed in with ChatGPT.
+MODEL_PATHS = ("/v1/responses", "/v1/chat/completions", "/backend-api/codex/responses")
 COMPACT_PATH = "/v1/responses/compact"
 NO_REPLY_LEFT = b"mock: no scripted reply left"
 

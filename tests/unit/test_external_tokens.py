@@ -4,6 +4,7 @@ times out, concurrent 401s share one refresh, a logout meanwhile wins."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,26 @@ async def test_the_hosts_error_is_the_reason() -> None:
     tokens.set("at-1", "acct-1", None, host)
     with pytest.raises(RefreshFailed, match="could not refresh the ChatGPT tokens: host says no"):
         await tokens.refresh("at-1")
+
+
+@pytest.mark.parametrize(
+    "env, routed",
+    [({}, True), ({"OPENAI_API_KEY": "sk-env"}, False)],
+    ids=["tokens apply", "the provider's own key wins"],
+)
+def test_requests_go_where_their_credential_belongs(
+    tmp_path: Path, env: dict[str, str], routed: bool
+) -> None:
+    """With a host's tokens the built-in provider's requests go to ChatGPT's backend, unless
+    its env key is set: then the key authorizes them and they stay on the API."""
+    from pycodex.auth.credential import AuthPolicy
+    from pycodex.auth.provider_auth import ProviderAuth, routed_provider
+    from pycodex.config.providers import built_in_providers
+
+    provider = built_in_providers()["openai"]
+    tokens = ExternalTokens()
+    tokens.set("at-1", "acct-1", None, None)
+    auth = ProviderAuth(provider, env=env, policy=AuthPolicy(), own_home=tmp_path / "a",
+                        borrowed_home=tmp_path / "b", external=tokens)
+    address = routed_provider(provider, auth, "https://chatgpt.example/backend-api").base_url
+    assert address == ("https://chatgpt.example/backend-api/codex" if routed else provider.base_url)

@@ -112,6 +112,18 @@ class ProviderAuth:
             stored = await self._refresh(stored, loaded)
         return _chatgpt_headers(stored)
 
+    def uses_chatgpt(self) -> bool:
+        """Whether the next request is authorized as a ChatGPT account (never raises: a
+        credential that cannot be read is reported by the request itself)."""
+        external = self._external
+        if external is not None and external.active and self._external_applies():
+            return True
+        try:
+            credential, _ = self.credential()
+        except (AuthError, AuthFileError):
+            return False
+        return credential.kind == "chatgpt"
+
     def _external_applies(self) -> bool:
         """A host's tokens stand in for the stored login: for providers that take OpenAI
         auth, unless the provider's own key (config bearer token, env var) is set."""
@@ -176,8 +188,8 @@ def chatgpt_provider(provider: ModelProviderInfo, chatgpt_base_url: str) -> Mode
 def provider_auth_for(
     config: Any, env: Mapping[str, str], external: ExternalTokens | None = None
 ) -> tuple[ProviderAuth, ModelProviderInfo]:
-    """The auth provider of a thread, and its provider as requests should address it
-    (a host's ChatGPT tokens, when set at thread start, route it like a stored login)."""
+    """The auth provider of a thread, and its provider as requests address it now (see
+    `routed_provider`)."""
     from pycodex.auth.credential import policy_from_config
 
     provider: ModelProviderInfo = config.model_provider
@@ -189,15 +201,17 @@ def provider_auth_for(
         borrowed_home=config.codex_home,
         external=external,
     )
-    if external is not None and external.active and provider.requires_openai_auth:
-        return auth, chatgpt_provider(provider, config.chatgpt_base_url)
-    try:
-        credential, _ = auth.credential()
-    except (AuthError, AuthFileError):
-        return auth, provider  # the first request reports it, in the turn
-    if credential.kind == "chatgpt":
-        provider = chatgpt_provider(provider, config.chatgpt_base_url)
-    return auth, provider
+    return auth, routed_provider(provider, auth, config.chatgpt_base_url)
+
+
+def routed_provider(
+    provider: ModelProviderInfo, auth: ProviderAuth, chatgpt_base_url: str
+) -> ModelProviderInfo:
+    """`provider` as a request sent now addresses it: signed in with ChatGPT (a stored
+    login, or a host's tokens standing in for it), the built-in OpenAI provider talks to
+    ChatGPT's backend. Asked per request, as Codex does: a login or logout while a thread
+    runs moves its next request."""
+    return chatgpt_provider(provider, chatgpt_base_url) if auth.uses_chatgpt() else provider
 
 
 def telemetry_identity(auth: ProviderAuth) -> tuple[str | None, str | None]:

@@ -158,6 +158,7 @@ class ModelClient:
         backoff_base_s: float = BASE_DELAY_S,
         auth: AuthProvider | None = None,
         observer: RequestObserver | None = None,
+        route: Callable[[], ModelProviderInfo] | None = None,
     ) -> None:
         self.provider = provider
         self.model = model
@@ -175,6 +176,9 @@ class ModelClient:
         self._wire_: Wire | None = wire
         self._auth = auth
         self._observer = observer
+        # `route`: the provider as the thread's auth addresses it at the moment of a request
+        # (a login or logout while the thread runs moves it); None: always `provider`.
+        self._route = route
         self.base_url = resolve_base_url(provider, self._env)
         self.user_agent = user_agent(originator, __version__, self._env)
         if wire is None and transport is None and self.base_url.startswith("https://"):
@@ -270,7 +274,7 @@ class ModelClient:
         headers.update(auth_headers)
         headers.update({k.lower(): v for k, v in prompt.extra_headers.items()})
         return _Request(
-            url=endpoint_url(self.base_url, path, self.provider.query_params),
+            url=endpoint_url(self.current_base_url(), path, self.provider.query_params),
             headers=headers,
             # UTF-8 and compact, as Codex (serde_json) sends it; msgspec encodes a big
             # history several times faster than json.dumps.
@@ -278,6 +282,12 @@ class ModelClient:
             is_chat=is_chat,
             custom_tools=chat.convert_tools(prompt.tools)[1] if is_chat else set(),
         )
+
+    def current_base_url(self) -> str:
+        """Where a request sent now goes."""
+        if self._route is None:
+            return self.base_url
+        return resolve_base_url(self._route(), self._env)
 
     def _retry_limit(self, failure: ModelClientError) -> int:
         """How many retries this request may make, given its latest failure."""
@@ -333,10 +343,9 @@ class ModelClient:
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if self.base_url.startswith("http://"):
-            # A plain-HTTP provider (a local model) needs no CA certificates: loading them
-            # costs ~20-60 ms before the first request. This context verifies nothing and
-            # so refuses any TLS peer, should a request ever reach one.
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            # A plain-HTTP provider (a local model) needs no CA certificates (~20-60 ms to
+            # load): none now, httpcore2 loads them if a request is ever routed to https.
+            return None
         # The default context (system CAs; SSL_CERT_FILE/SSL_CERT_DIR honoured), when
         # `pycodex exec` had it built in the background at startup (`pycodex.tls`);
         # None lets the wire build it.

@@ -51,7 +51,7 @@ async def compact_remotely(
         user_agent_value=client.user_agent, thread_id=client.thread_id, env=client._env,
     )
     headers["accept"] = "application/json"
-    url = endpoint_url(client.base_url, PATH, client.provider.query_params)
+    url = endpoint_url(client.current_base_url(), PATH, client.provider.query_params)
     payload = msgspec.json.encode(
         {"model": model, "input": [item_to_wire(i) for i in items], "instructions": instructions}
     )

@@ -19,7 +19,7 @@ import msgspec
 
 from pycodex import __version__
 from pycodex.auth.external import ExternalTokens
-from pycodex.auth.provider_auth import ProviderAuth, provider_auth_for
+from pycodex.auth.provider_auth import ProviderAuth, provider_auth_for, routed_provider
 from pycodex.client.client import ModelClient
 from pycodex.config.config import Config
 from pycodex.config.home import pycodex_home
@@ -54,6 +54,7 @@ from .threads import ThreadListQuery, ThreadStore, ThreadSummary, ThreadSummaryP
 from .turn_context import SessionSettings
 
 if TYPE_CHECKING:
+    from pycodex.config.providers import ModelProviderInfo
     from pycodex.http import httpx2
     from pycodex.mcp.elicitation import Elicitor
     from pycodex.mcp.manager import McpConnectionManager
@@ -340,8 +341,13 @@ class ThreadManager:
         # Credentials are resolved per request (env key, stored key or ChatGPT tokens).
         auth, provider = provider_auth_for(config, env, opts.external_auth)
         telemetry, telemetry_warning = _telemetry(config, env, thread_id, opts.originator, auth)
+
+        def route() -> ModelProviderInfo:
+            return routed_provider(config.model_provider, auth, config.chatgpt_base_url)
+
         client = ModelClient(
             provider,
+            route=route,
             model=config.model,
             thread_id=thread_id,
             auth=auth,
