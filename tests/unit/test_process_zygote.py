@@ -17,6 +17,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -315,3 +316,43 @@ async def test_a_spawn_cancelled_in_flight_leaves_no_command_running(tmp_path: P
     await _poll(lambda: not _processes_running(argv), "the cancelled command to be killed")
     result = await run_command(ExecRequest(["true"], tmp_path, {"PATH": os.environ["PATH"]}))
     assert result.exit_code == 0  # the zygote is still in service
+
+
+async def test_a_cancel_while_its_pipes_connect_closes_each_pipe_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt landing while a command's output pipes are being handed to the event
+    loop: the half-connected pipe is closed by its transport alone. A second, raw close of
+    the same number would hit whatever file took it in between — another command's output
+    pipe, whose output then vanished (seen once in the 20-thread engine test)."""
+    from pycodex.process import spawn
+
+    loop = asyncio.get_running_loop()
+    real_connect = loop.connect_read_pipe
+    connects = 0
+
+    async def cancelled_on_the_second(protocol: Any, pipe: Any) -> Any:
+        nonlocal connects
+        connects += 1
+        if connects == 2:
+            # As asyncio does when cancelled in its own `await waiter`: close, then raise.
+            transport, _ = await real_connect(protocol, pipe)
+            transport.close()
+            raise asyncio.CancelledError
+        return await real_connect(protocol, pipe)
+
+    monkeypatch.setattr(loop, "connect_read_pipe", cancelled_on_the_second)
+    request = ExecRequest(argv=["sleep", "30"], cwd=tmp_path, env=dict(os.environ))
+    with pytest.raises(asyncio.CancelledError):
+        await spawn._start_in_zygote(request)
+    # Whatever opens next gets the numbers just freed; then the transports finish closing.
+    bystander_r, bystander_w = os.pipe()
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0)
+        os.fstat(bystander_r)
+        os.fstat(bystander_w)  # still open: nobody closed them behind the bystander's back
+    finally:
+        for fd in (bystander_r, bystander_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)

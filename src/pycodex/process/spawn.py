@@ -202,13 +202,15 @@ async def _start_in_zygote(
         os.close(err_w)
     streams: list[asyncio.StreamReader] = []
     transports: list[asyncio.BaseTransport] = []
-    pending = [out_r, err_r]
+    # Each pipe is owned by its file object from here on, and closed only through it: a
+    # transport cancelled half-way closes it too (later, from a callback), and a raw
+    # os.close meanwhile would let that second close hit whatever took the number.
+    files = [_pipe_file(out_r), _pipe_file(err_r)]
     try:
-        while pending:
+        for file in files:
             reader = asyncio.StreamReader(loop=loop)
             protocol = functools.partial(asyncio.StreamReaderProtocol, reader, loop=loop)
-            transport, _ = await loop.connect_read_pipe(protocol, _pipe_file(pending[0]))
-            pending.pop(0)
+            transport, _ = await loop.connect_read_pipe(protocol, file)
             streams.append(reader)
             transports.append(transport)
     except BaseException:
@@ -217,10 +219,10 @@ async def _start_in_zygote(
         kill_group(child.pid)
         with contextlib.suppress(OSError):
             os.kill(child.pid, signal.SIGKILL)
-        for fd in pending:
-            os.close(fd)
         for opened in transports:
             opened.close()
+        for file in files:
+            file.close()  # idempotent: a transport's own close of it later does nothing
         raise
     return child, (streams[0], streams[1]), transports
 
