@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.exec_cli import ExecHarness, Result
 from tests.support.mock_model import MockModelServer
+from tests.support.otlp_receiver import EXPORTERS, OtlpReceiver
 
 
 @pytest.fixture
@@ -46,3 +47,16 @@ def exec_env(harness: ExecHarness) -> dict[str, str]:
 @pytest.fixture
 def run_exec(harness: ExecHarness) -> Callable[..., Result]:
     return harness.run
+
+
+@pytest.fixture(params=sorted(EXPORTERS))
+def exporter(request: pytest.FixtureRequest) -> str:
+    """Each OTLP exporter kind of `[otel]` in turn (the telemetry tests)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def receiver(exporter: str) -> Iterator[OtlpReceiver]:
+    """A local OTLP receiver speaking `exporter`'s transport."""
+    with OtlpReceiver(EXPORTERS[exporter][0]) as rx:
+        yield rx

@@ -8,14 +8,13 @@ has everything once `exec` has returned: no waiting, no polling.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.exec_cli import ExecHarness, shell_call
 from tests.support.mock_model import message, response
-from tests.support.otlp_receiver import OtlpReceiver
+from tests.support.otlp_receiver import EXPORTERS, HEADERS, OtlpReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -24,14 +23,6 @@ CATALOGUE = {
     "codex.sse_event", "codex.tool_decision", "codex.tool_result",
 }
 COMMON = {"event.timestamp", "conversation.id", "app.version", "terminal.type", "model", "slug"}
-EXPORTERS = {
-    "http-binary": ("http", 'otlp-http = {{ endpoint = "{e}", protocol = "binary", {h} }}'),
-    "http-json": ("http", 'otlp-http = {{ endpoint = "{e}", protocol = "json", {h} }}'),
-    "grpc": ("grpc", 'otlp-grpc = {{ endpoint = "{e}", {h} }}'),
-}
-HEADERS = 'headers = { "x-otlp-api-key" = "${OTLP_TOKEN}" }'
-
-
 def otel_config(exporter: str, endpoint: str, *, log_user_prompt: bool = False) -> str:
     table = EXPORTERS[exporter][1].format(e=endpoint, h=HEADERS)
     return (f'\n[otel]\nenvironment = "ci"\nlog_user_prompt = {str(log_user_prompt).lower()}\n'
@@ -43,17 +34,6 @@ def run_traced(harness: ExecHarness, extra: str, prompt: str = "list files pleas
     harness.mock.enqueue(response(shell_call("echo traced")), response(message("done")))
     env = {**harness.env, "OTLP_TOKEN": "token-123", "TERM": "xterm-test"}
     return harness.run("--json", "-s", "danger-full-access", prompt, env=env)
-
-
-@pytest.fixture(params=sorted(EXPORTERS))
-def exporter(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def receiver(exporter: str) -> Iterator[OtlpReceiver]:
-    with OtlpReceiver(EXPORTERS[exporter][0]) as rx:
-        yield rx
 
 
 def by_name(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:

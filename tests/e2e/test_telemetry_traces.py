@@ -4,26 +4,13 @@ at exit, so the receiver has every span once `exec` has returned."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.e2e.test_telemetry import EXPORTERS, HEADERS, run_traced
+from tests.e2e.test_telemetry import run_traced
 from tests.support.exec_cli import ExecHarness
-from tests.support.otlp_receiver import OtlpReceiver
+from tests.support.otlp_receiver import EXPORTERS, HEADERS, OtlpReceiver
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(params=sorted(EXPORTERS))
-def exporter(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def receiver(exporter: str) -> Iterator[OtlpReceiver]:
-    with OtlpReceiver(EXPORTERS[exporter][0]) as rx:
-        yield rx
 
 
 def trace_config(exporter: str, endpoint: str) -> str:

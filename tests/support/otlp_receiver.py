@@ -31,6 +31,16 @@ def _value(v: AnyValue) -> Any:
     return getattr(v, kind) if kind else None
 
 
+
+#: The exporter kinds of `[otel]`, each as (the receiver's transport, its config table with
+#: {e} = endpoint and {h} = headers), and the headers every test exporter sends.
+EXPORTERS = {
+    "http-binary": ("http", 'otlp-http = {{ endpoint = "{e}", protocol = "binary", {h} }}'),
+    "http-json": ("http", 'otlp-http = {{ endpoint = "{e}", protocol = "json", {h} }}'),
+    "grpc": ("grpc", 'otlp-grpc = {{ endpoint = "{e}", {h} }}'),
+}
+HEADERS = 'headers = { "x-otlp-api-key" = "${OTLP_TOKEN}" }'
+
 class OtlpReceiver:
     def __init__(self, transport: str) -> None:
         self.transport = transport
