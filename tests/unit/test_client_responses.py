@@ -270,6 +270,17 @@ def test_a_plain_http_provider_loads_no_certificates() -> None:
 
     assert make_client("http://127.0.0.1:9/v1")._tls_context() is None
     secure = make_client("https://api.example.test/v1")._tls_context()
-    assert secure is None or (  # None: no system CA bundle here; the wire builds one itself
-        isinstance(secure, ssl.SSLContext) and secure.cert_store_stats()["x509_ca"] > 0
-    )
+    assert isinstance(secure, ssl.SSLContext) and secure.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_an_https_wire_gets_one_context_even_without_the_prewarmed_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a context httpcore2 would load the CA bundle again for every connection."""
+    import ssl
+
+    from pycodex.client import client as client_module
+
+    monkeypatch.setattr(client_module, "take_default_ssl_context", lambda: None)
+    context = make_client("https://api.example.test/v1")._tls_context()
+    assert isinstance(context, ssl.SSLContext) and context.check_hostname

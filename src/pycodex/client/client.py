@@ -346,10 +346,17 @@ class ModelClient:
             # A plain-HTTP provider (a local model) needs no CA certificates (~20-60 ms to
             # load): none now, httpcore2 loads them if a request is ever routed to https.
             return None
-        # The default context (system CAs; SSL_CERT_FILE/SSL_CERT_DIR honoured), when
-        # `pycodex exec` had it built in the background at startup (`pycodex.tls`);
-        # None lets the wire build it.
-        return take_default_ssl_context() if self._transport is None else None
+        if self._transport is not None:
+            return None  # a caller's httpx2 transport: httpx2 builds its own
+        # The default context (system CAs; SSL_CERT_FILE/SSL_CERT_DIR honoured), built in
+        # the background at startup when `pycodex exec` could (`pycodex.tls`), else now:
+        # once per client, not once per connection as httpcore2 would without one.
+        context = take_default_ssl_context()
+        if context is None:
+            from pycodex.http_core import httpcore2
+
+            context = httpcore2.default_ssl_context()
+        return context
 
     def _wire(self) -> Wire:
         if self._wire_ is None:
