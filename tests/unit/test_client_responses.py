@@ -279,8 +279,12 @@ def test_an_https_wire_gets_one_context_even_without_the_prewarmed_one(
     """Without a context httpcore2 would load the CA bundle again for every connection."""
     import ssl
 
+    from pycodex import tls
     from pycodex.client import client as client_module
 
     monkeypatch.setattr(client_module, "take_default_ssl_context", lambda: None)
-    context = make_client("https://api.example.test/v1")._tls_context()
+    try:
+        context = make_client("https://api.example.test/v1")._tls_context()
+    finally:
+        tls.take_default_ssl_context()  # the client's own prewarm: not left to later tests
     assert isinstance(context, ssl.SSLContext) and context.check_hostname
